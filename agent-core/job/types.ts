@@ -1,0 +1,31 @@
+import type { AgentConfig } from "../config/types.js";
+import type { JobRequest } from "../protocol/types.js";
+import type { JobLogEvent, JobResult } from "./events.js";
+
+export type JobHookConfig = Pick<
+  AgentConfig,
+  "envVars" | "preJobHookPath" | "postJobHookPath" | "failOnPreJobHookError" | "sourcePreJobHook"
+>;
+
+export interface JobRunnerOptions {
+  request: JobRequest;
+  config: JobHookConfig;
+  /** Environment for the job's bash (the agent's env minus secrets). */
+  shellEnv: Record<string, string>;
+  /** Agent's cwd, bash's cwd at spawn. */
+  cwd: string;
+  /** Private per-agent dir (0700) for current-agent-cmd. */
+  workDir: string;
+  /** Directory of the `.env-<ns>` debug files: the agent's TMPDIR (spec §6). */
+  tmpDir: string;
+  /** HOME of the agent process: base of relative and `~` file paths (spec §4.3). */
+  home: string;
+  /** Receives every log event in order; must not throw. */
+  emit: (event: JobLogEvent) => void;
+}
+
+/** Files of §6 that belong to one job, in creation order, so the debug terminal can source them. */
+export interface JobEnvFiles {
+  jobId: string;
+  paths: string[];
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["tests/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Integration tests start real processes on loopback; two cores, so keep parallelism modest.
+    maxWorkers: 2,
+    pool: "forks",
+  },
+});
