@@ -8,5 +8,6 @@ export default defineConfig({
     // Integration tests start real processes on loopback; two cores, so keep parallelism modest.
     maxWorkers: 2,
     pool: "forks",
+    reporters: ["default", "./tests/summary-reporter.ts"],
   },
 });

@@ -1,0 +1,520 @@
+// The agent: register -> sync loop -> jobs (spec §2, §3). One sequential sync loop; jobs run
+// asynchronously beside it; every step is published on the event stream.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+import type { AgentConfig } from "../config/types.js";
+import { resolveAgentName } from "../config/name.js";
+import { unixSeconds, type JobResult } from "../job/events.js";
+import { decodeBase64Strict, decodeJobRequest } from "../job/request.js";
+import { JobRunner } from "../job/runner.js";
+import type { JobEnvFiles } from "../job/types.js";
+import { shouldUpload, uploadJobLog } from "../logs/artifact.js";
+import { JobEventLog } from "../logs/event-log.js";
+import { LogPusher, type PusherNotice } from "../logs/log-pusher.js";
+import { ApiClient } from "../protocol/client.js";
+import type { AgentState, JobRequest, SyncRequest, SyncResponse } from "../protocol/types.js";
+import { DEFAULT_TIMINGS, randomBetween, type AgentTimings } from "../timings.js";
+import { AGENT_VERSION } from "../version.js";
+import { WakeableSleep } from "../util/sleep.js";
+import {
+  shutdownReasonFromServer,
+  type AgentEvent,
+  type AgentEventListener,
+  type AgentPhase,
+  type ErrorScope,
+  type ShutdownReason,
+} from "./events.js";
+import { archName, hostName, osName } from "./host-info.js";
+import { jobEnvironment } from "./job-env.js";
+
+export interface AgentOptions {
+  config: AgentConfig;
+  timings?: AgentTimings;
+  /** The agent process's environment: inherited by jobs (minus secrets) and the shutdown hook. */
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** TMPDIR of spec §6: where the `.env-*` debug files go. */
+  tmpDir?: string;
+  home?: string;
+}
+
+export interface AgentExit {
+  reason: ShutdownReason;
+  exitCode: number;
+}
+
+export interface AgentStatus {
+  phase: AgentPhase;
+  name: string;
+  state: AgentState;
+  jobId: string;
+  jobResult: SyncRequest["job_result"];
+  interruptedAt: number;
+  lastSyncAt: number | null;
+  nextSyncAt: number | null;
+}
+
+interface ActiveJob {
+  id: string;
+  runner: JobRunner | null;
+  stopRequested: boolean;
+  /** Set when the agent shuts down mid-job: the job's own completion must not be reported. */
+  aborted: boolean;
+  pusher: LogPusher | null;
+  log: JobEventLog | null;
+}
+
+export class Agent {
+  private readonly timings: AgentTimings;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly cwd: string;
+  private readonly tmpDir: string;
+  private readonly home: string;
+  private readonly client: ApiClient;
+  private readonly listeners = new Set<AgentEventListener>();
+  private readonly syncSleep = new WakeableSleep();
+  private readonly retrySleep = new WakeableSleep();
+
+  private name = "";
+  private phase: AgentPhase = "registering";
+  private state: AgentState = "waiting-for-jobs";
+  private jobId = "";
+  private jobResult: SyncRequest["job_result"] = "";
+  private interruptedAt = 0;
+  private forceSyncPending = false;
+  private shuttingDown = false;
+  private lastSuccessfulSync = 0;
+  private lastSyncAt: number | null = null;
+  private nextSyncAt: number | null = null;
+  private job: ActiveJob | null = null;
+  private workDir: string | null = null;
+  private started: Promise<AgentExit> | null = null;
+
+  constructor(private readonly options: AgentOptions) {
+    this.timings = options.timings ?? { ...DEFAULT_TIMINGS };
+    this.env = options.env ?? process.env;
+    this.cwd = options.cwd ?? process.cwd();
+    this.tmpDir = options.tmpDir ?? tmpdir();
+    this.home = options.home ?? this.env.HOME ?? homedir();
+    this.client = new ApiClient({
+      endpoint: options.config.endpoint,
+      noHttps: options.config.noHttps,
+      registrationToken: options.config.token,
+      timeoutMs: this.timings.httpTimeoutMs,
+    });
+  }
+
+  on(listener: AgentEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get status(): AgentStatus {
+    return {
+      phase: this.phase,
+      name: this.name,
+      state: this.state,
+      jobId: this.jobId,
+      jobResult: this.jobResult,
+      interruptedAt: this.interruptedAt,
+      lastSyncAt: this.lastSyncAt,
+      nextSyncAt: this.nextSyncAt,
+    };
+  }
+
+  /** The `.env-*` files of the running job, for the debug terminal (spec §6). */
+  get currentJobEnvFiles(): JobEnvFiles | null {
+    const runner = this.job?.runner;
+    return runner && this.job ? { jobId: this.job.id, paths: [...runner.recordedEnvFiles] } : null;
+  }
+
+  /** Registers, then syncs until a shutdown; resolves with the exit code of spec §3.8. */
+  start(): Promise<AgentExit> {
+    this.started ??= this.main();
+    return this.started;
+  }
+
+  /** First SIGINT/SIGTERM (spec §3.3): remember when, and sync now. Later calls are swallowed. */
+  interrupt(): void {
+    if (this.interruptedAt !== 0 || this.shuttingDown) return;
+    this.interruptedAt = unixSeconds();
+    this.emit({ type: "interrupted", at: Date.now(), interruptedAt: this.interruptedAt });
+    this.forceSync();
+  }
+
+  private async main(): Promise<AgentExit> {
+    this.workDir = mkdtempSync(join(this.tmpDir, "semaphore-agent-"));
+    try {
+      const resolved = resolveAgentName(this.options.config, this.env);
+      this.name = resolved.name;
+      this.setPhase("registering");
+      if (!(await this.register())) {
+        this.setPhase("stopped");
+        const exit: AgentExit = { reason: "UNABLE_TO_REGISTER", exitCode: 1 };
+        this.emit({ type: "shutdown", at: Date.now(), ...exit });
+        return exit;
+      }
+      return await this.syncLoop();
+    } finally {
+      await this.client.close();
+      if (this.workDir) rmSync(this.workDir, { recursive: true, force: true });
+    }
+  }
+
+  private async register(): Promise<boolean> {
+    const { config } = this.options;
+    const body = {
+      name: this.name,
+      version: AGENT_VERSION,
+      pid: process.pid,
+      os: osName(),
+      arch: archName(),
+      hostname: hostName(),
+      single_job: config.disconnectAfterJob,
+      idle_timeout: config.disconnectAfterIdleTimeout,
+      interruption_grace_period: config.interruptionGracePeriod,
+      job_id: config.jobId,
+    };
+    const attempts = this.timings.registerAttempts;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        const response = await this.client.register(body);
+        this.name = response.name; // replaced unconditionally, even by "" (P-4)
+        this.emit({ type: "registered", at: Date.now(), name: this.name, url: this.client.baseUrl });
+        return true;
+      } catch (error) {
+        const last = attempt === attempts;
+        const retryAt = last ? null : Date.now() + this.timings.registerDelayMs;
+        this.error("register", `${(error as Error).message} (attempt ${attempt}/${attempts})`, retryAt);
+        if (!last) await this.retrySleep.sleep(this.timings.registerDelayMs);
+      }
+    }
+    return false;
+  }
+
+  private async syncLoop(): Promise<AgentExit> {
+    this.lastSuccessfulSync = Date.now();
+    this.setPhase("waiting-for-jobs");
+    for (;;) {
+      const request: SyncRequest = {
+        state: this.state,
+        job_id: this.jobId,
+        job_result: this.state === "finished-job" ? this.jobResult : "",
+        interrupted_at: this.interruptedAt,
+      };
+      this.forceSyncPending = false;
+      let waitMs: number;
+      try {
+        const response = await this.client.sync(request);
+        this.lastSuccessfulSync = Date.now();
+        this.lastSyncAt = this.lastSuccessfulSync;
+        waitMs =
+          response.next_sync_after > 0
+            ? response.next_sync_after
+            : randomBetween(this.timings.syncIntervalMinMs, this.timings.syncIntervalMaxMs);
+        this.nextSyncAt = Date.now() + waitMs;
+        this.emit({ type: "sync", at: Date.now(), request, response, error: null, nextSyncAt: this.nextSyncAt });
+        const exit = await this.handleAction(response);
+        if (exit) return exit;
+      } catch (error) {
+        waitMs = randomBetween(this.timings.syncIntervalMinMs, this.timings.syncIntervalMaxMs);
+        this.nextSyncAt = Date.now() + waitMs;
+        const message = (error as Error).message;
+        this.emit({ type: "sync", at: Date.now(), request, response: null, error: message, nextSyncAt: this.nextSyncAt });
+        // Only a failed sync checks the window, and only "more than" counts (spec §3.8, P-9).
+        if (Date.now() - this.lastSuccessfulSync > this.timings.unableToSyncMs) {
+          this.error("sync", `${message}; no successful sync for ${Math.round(this.timings.unableToSyncMs / 1000)} s, shutting down`, null);
+          return await this.shutdown("UNABLE_TO_SYNC", 1);
+        }
+        this.error("sync", message, this.nextSyncAt);
+      }
+      if (this.forceSyncPending) continue; // the state changed while the request was in flight
+      await this.syncSleep.sleep(waitMs);
+    }
+  }
+
+  private forceSync(): void {
+    this.forceSyncPending = true;
+    this.syncSleep.wake();
+  }
+
+  private async handleAction(response: SyncResponse): Promise<AgentExit | null> {
+    switch (response.action) {
+      case "run-job":
+        this.onRunJob(response.job_id);
+        return null;
+      case "stop-job":
+        this.onStopJob(response.job_id);
+        return null;
+      case "wait-for-jobs":
+        if (this.job) {
+          this.log("warn", `server said wait-for-jobs while job ${this.job.id} is still active; ignored`);
+          return null;
+        }
+        this.state = "waiting-for-jobs";
+        this.jobId = "";
+        this.jobResult = "";
+        this.setPhase("waiting-for-jobs");
+        return null;
+      case "shutdown":
+        return await this.shutdown(shutdownReasonFromServer(response.shutdown_reason), 0);
+      default:
+        return null; // "continue" and unknown actions (spec §3.2)
+    }
+  }
+
+  private onRunJob(jobId: string): void {
+    if (this.job) {
+      if (this.job.id !== jobId) this.log("warn", `server asked to run job ${jobId} while job ${this.job.id} is active; ignored`);
+      return;
+    }
+    if (!jobId) {
+      this.log("warn", "server sent run-job without a job_id; ignored");
+      return;
+    }
+    const job: ActiveJob = { id: jobId, runner: null, stopRequested: false, aborted: false, pusher: null, log: null };
+    this.job = job;
+    this.state = "starting-job";
+    this.jobId = jobId;
+    this.jobResult = "";
+    this.setPhase("starting-job");
+    this.emit({ type: "job-assigned", at: Date.now(), jobId });
+    void this.runJob(job);
+  }
+
+  private onStopJob(jobId: string): void {
+    if (this.state === "finished-job") return; // the job already ended (spec §3.3)
+    const job = this.job;
+    if (!job) {
+      this.log("warn", `server asked to stop job ${jobId || "(none)"} but no job is active; ignored`);
+      return;
+    }
+    if (jobId && jobId !== job.id) this.log("warn", `stop-job names ${jobId} but the active job is ${job.id}; stopping the active job`);
+    if (job.stopRequested) return;
+    job.stopRequested = true;
+    this.state = "stopping-job";
+    this.setPhase("stopping-job");
+    // Before the job object exists the stop is remembered and applied when it does (deviation OK).
+    job.runner?.stop();
+  }
+
+  private async runJob(job: ActiveJob): Promise<void> {
+    let result: JobResult = "failed";
+    let trimmed = false;
+    let unsent = 0;
+    try {
+      const request = await this.fetchJob(job);
+      if (!request) return this.finishJob(job, "failed", false, 0);
+      if (request.job_id && request.job_id !== job.id) {
+        this.log("warn", `job request carries job_id ${request.job_id}, the server assigned ${job.id}`);
+      }
+      const log = new JobEventLog(this.requireWorkDir());
+      job.log = log;
+      log.subscribe((event, index) => this.emit({ type: "job-log", at: Date.now(), jobId: job.id, index, event }));
+      const pusher = new LogPusher({
+        log,
+        url: request.logger.url,
+        token: request.logger.token,
+        client: this.client,
+        timings: this.timings,
+        onNotice: (notice) => this.onPusherNotice(job, notice),
+      });
+      job.pusher = pusher;
+      pusher.start();
+      const runner = new JobRunner({
+        request,
+        config: this.options.config,
+        shellEnv: jobEnvironment(this.env),
+        cwd: this.cwd,
+        workDir: this.requireWorkDir(),
+        tmpDir: this.tmpDir,
+        home: this.home,
+        emit: (event) => log.append(event),
+      });
+      job.runner = runner;
+      if (job.stopRequested) runner.stop();
+      else {
+        this.state = "running-job";
+        this.setPhase("running-job");
+      }
+      result = await runner.run();
+      if (job.aborted) return;
+      const outcome = await pusher.close();
+      trimmed = outcome.trimmed;
+      unsent = outcome.unsent;
+      if (outcome.unsent > 0 && !outcome.trimmed) {
+        this.error("logs", `${outcome.unsent} log events could not be delivered within the flush window`, null);
+      }
+      if (shouldUpload(this.options.config.uploadJobLogs, trimmed)) {
+        const failure = await uploadJobLog({
+          eventLines: log.readAll(),
+          jobId: job.id,
+          jobEnv: decodedJobEnv(request),
+          agentEnv: jobEnvironment(this.env),
+          dir: this.requireWorkDir(),
+        });
+        if (failure) this.error("artifact", `job log upload skipped: ${failure}`, null);
+      }
+      log.dispose();
+      await runner.close();
+    } catch (error) {
+      this.error("job", `job ${job.id}: ${(error as Error).message}`, null);
+      result = "failed";
+      await this.cleanupJob(job);
+    }
+    if (!job.aborted) this.finishJob(job, result, trimmed, unsent);
+  }
+
+  private async fetchJob(job: ActiveJob): Promise<JobRequest | null> {
+    const attempts = this.timings.getJobAttempts;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      if (job.aborted) return null;
+      try {
+        const raw = await this.client.getJob(job.id);
+        const decoded = decodeJobRequest(raw);
+        if (!decoded.ok) {
+          // A job that cannot be built is reported failed without log events (spec §3.5).
+          this.error("job", `job ${job.id} cannot run: ${decoded.error}`, null);
+          return null;
+        }
+        return decoded.request;
+      } catch (error) {
+        const last = attempt === attempts;
+        const retryAt = last ? null : Date.now() + this.timings.getJobDelayMs;
+        this.error("job", `fetching job ${job.id}: ${(error as Error).message} (attempt ${attempt}/${attempts})`, retryAt);
+        if (!last) await this.retrySleep.sleep(this.timings.getJobDelayMs);
+      }
+    }
+    return null;
+  }
+
+  private finishJob(job: ActiveJob, result: JobResult, trimmed: boolean, unsentEvents: number): void {
+    if (this.job !== job || this.shuttingDown) return;
+    this.job = null;
+    this.state = "finished-job";
+    this.jobResult = result;
+    this.setPhase("finished-job");
+    this.emit({ type: "job-finished", at: Date.now(), jobId: job.id, result, trimmed, unsentEvents });
+    this.forceSync();
+  }
+
+  private onPusherNotice(job: ActiveJob, notice: PusherNotice): void {
+    switch (notice.kind) {
+      case "push-failed":
+        this.error("logs", `job ${job.id}: ${notice.message} (events from #${notice.startFrom} will be re-sent)`, null);
+        break;
+      case "refresh-failed":
+        this.error("logs", `job ${job.id}: refreshing the log token failed: ${notice.message}`, null);
+        break;
+      case "token-refreshed":
+        this.log("info", `job ${job.id}: log token refreshed`);
+        break;
+      case "trimmed":
+        this.log("warn", `job ${job.id}: the log service is full (422); later events of this job are not sent`);
+        break;
+    }
+  }
+
+  private async cleanupJob(job: ActiveJob): Promise<void> {
+    await job.pusher?.close().catch(() => undefined);
+    job.log?.dispose();
+    await job.runner?.close().catch(() => undefined);
+  }
+
+  /** Shutdown procedure of spec §3.8: disconnect, shutdown hook, exit code. */
+  private async shutdown(reason: ShutdownReason, exitCode: number): Promise<AgentExit> {
+    this.shuttingDown = true;
+    this.setPhase("shutting-down");
+    this.retrySleep.wake();
+    const job = this.job;
+    if (job) {
+      // The Go agent just exits and the PTY dies with it; as a library we must end the job ourselves.
+      job.aborted = true;
+      this.job = null;
+      job.runner?.stop();
+      await this.cleanupJob(job);
+    }
+    await this.disconnect();
+    await this.runShutdownHook(reason);
+    this.setPhase("stopped");
+    this.emit({ type: "shutdown", at: Date.now(), reason, exitCode });
+    return { reason, exitCode };
+  }
+
+  private async disconnect(): Promise<void> {
+    const attempts = this.timings.disconnectAttempts;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        await this.client.disconnect();
+        return;
+      } catch (error) {
+        const last = attempt === attempts;
+        this.error("disconnect", `${(error as Error).message} (attempt ${attempt}/${attempts})`, last ? null : Date.now() + this.timings.disconnectDelayMs);
+        if (!last) await new Promise((r) => setTimeout(r, this.timings.disconnectDelayMs));
+      }
+    }
+  }
+
+  private async runShutdownHook(reason: ShutdownReason): Promise<void> {
+    const path = this.options.config.shutdownHookPath;
+    if (!path) return;
+    this.log("info", `running shutdown hook ${path} (SEMAPHORE_AGENT_SHUTDOWN_REASON=${reason})`);
+    await new Promise<void>((resolve) => {
+      const child = spawn("bash", [path], {
+        cwd: this.cwd,
+        env: { ...jobEnvironment(this.env), SEMAPHORE_AGENT_SHUTDOWN_REASON: reason },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let output = "";
+      child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+      child.on("error", (error) => {
+        this.error("hook", `shutdown hook: ${error.message}`, null);
+        resolve();
+      });
+      child.on("close", (code) => {
+        this.log("info", `shutdown hook exited with ${code}${output.trim() ? `: ${output.trim()}` : ""}`);
+        resolve();
+      });
+    });
+  }
+
+  private requireWorkDir(): string {
+    if (!this.workDir) throw new Error("agent work directory missing");
+    return this.workDir;
+  }
+
+  private setPhase(phase: AgentPhase): void {
+    this.phase = phase;
+    this.emit({ type: "phase", at: Date.now(), phase, jobId: this.jobId });
+  }
+
+  private log(level: "info" | "warn", message: string): void {
+    this.emit({ type: "log", at: Date.now(), level, message });
+  }
+
+  private error(scope: ErrorScope, message: string, retryAt: number | null): void {
+    this.emit({ type: "error", at: Date.now(), scope, message, retryAt });
+  }
+
+  private emit(event: AgentEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A listener's failure must never disturb the agent.
+      }
+    }
+  }
+}
+
+function decodedJobEnv(request: JobRequest): Map<string, string> {
+  const env = new Map<string, string>();
+  for (const variable of request.env_vars) {
+    const value = decodeBase64Strict(variable.value);
+    if (value) env.set(variable.name, value.toString("utf8"));
+  }
+  return env;
+}

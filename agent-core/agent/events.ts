@@ -1,0 +1,48 @@
+// The agent's observable stream: everything the CLI prints and the desktop app shows comes from here.
+import type { JobLogEvent, JobResult } from "../job/events.js";
+import type { AgentState, SyncRequest, SyncResponse } from "../protocol/types.js";
+
+/** Lifecycle of the agent process around the protocol states of spec §3.2. */
+export type AgentPhase = "registering" | AgentState | "shutting-down" | "stopped";
+
+export type ShutdownReason = "IDLE" | "JOB_FINISHED" | "REQUESTED" | "INTERRUPTED" | "UNKNOWN" | "UNABLE_TO_SYNC" | "UNABLE_TO_REGISTER";
+
+export type ErrorScope = "register" | "sync" | "job" | "logs" | "disconnect" | "hook" | "artifact";
+
+export type AgentEvent =
+  | { type: "phase"; at: number; phase: AgentPhase; jobId: string }
+  | { type: "registered"; at: number; name: string; url: string }
+  | {
+      type: "sync";
+      at: number;
+      request: SyncRequest;
+      response: SyncResponse | null;
+      error: string | null;
+      /** When the next sync is due (epoch ms), as decided from next_sync_after or the error back-off. */
+      nextSyncAt: number;
+    }
+  | { type: "job-assigned"; at: number; jobId: string }
+  | { type: "job-log"; at: number; jobId: string; index: number; event: JobLogEvent }
+  | { type: "job-finished"; at: number; jobId: string; result: JobResult; trimmed: boolean; unsentEvents: number }
+  | { type: "interrupted"; at: number; interruptedAt: number }
+  | { type: "error"; at: number; scope: ErrorScope; message: string; retryAt: number | null }
+  | { type: "log"; at: number; level: "info" | "warn"; message: string }
+  | { type: "shutdown"; at: number; reason: ShutdownReason; exitCode: number };
+
+export type AgentEventListener = (event: AgentEvent) => void;
+
+/** Maps the server's shutdown_reason (spec §3.8 table) to SEMAPHORE_AGENT_SHUTDOWN_REASON. */
+export function shutdownReasonFromServer(reason: string): ShutdownReason {
+  switch (reason) {
+    case "idle":
+      return "IDLE";
+    case "job-finished":
+      return "JOB_FINISHED";
+    case "requested":
+      return "REQUESTED";
+    case "interrupted":
+      return "INTERRUPTED";
+    default:
+      return "UNKNOWN";
+  }
+}

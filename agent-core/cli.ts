@@ -1,0 +1,81 @@
+// `semaphore-agent start | hub | run`: the command-line face of the agent.
+import { Agent } from "./agent/agent.js";
+import { loadAgentConfig } from "./config/load.js";
+import { ConfigError } from "./config/errors.js";
+import { formatAgentEvent, parseLogLevel } from "./cli/printer.js";
+import { runHubCommand } from "./cli/hub-command.js";
+import { runJobFileCommand } from "./cli/run-command.js";
+import { timingsFromEnv } from "./timings.js";
+import { AGENT_VERSION } from "./version.js";
+
+const USAGE = `semaphore-agent ${AGENT_VERSION} — a Semaphore CI self-hosted agent
+
+Usage:
+  semaphore-agent start [--config-file FILE] [--endpoint HOST] [--token TOKEN] [flags]
+      Run the agent headless: register with Semaphore, sync, run jobs. Flags are the official
+      agent's (see README: --name, --no-https, --env-vars A=1,B=2, --disconnect-after-job, ...);
+      each can also come from SEMAPHORE_AGENT_<KEY> or from the YAML config file.
+  semaphore-agent hub [--port N] [--registration-token T] [--next-sync-after MS]
+      Start the local hub (a stand-in for Semaphore's control plane) on 127.0.0.1.
+  semaphore-agent run JOB.yaml
+      Run one job on this machine through an embedded hub and agent, printing its log live.
+  semaphore-agent version | help
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "start":
+      return await startCommand(rest);
+    case "hub":
+      return await runHubCommand(rest);
+    case "run":
+      return await runJobFileCommand(rest);
+    case "version":
+    case "--version":
+      process.stdout.write(`${AGENT_VERSION}\n`);
+      return 0;
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(USAGE);
+      return command === undefined ? 1 : 0;
+    default:
+      process.stderr.write(`semaphore-agent: unknown command '${command}'\n\n${USAGE}`);
+      return 1;
+  }
+}
+
+async function startCommand(argv: string[]): Promise<number> {
+  let level;
+  let agent: Agent;
+  try {
+    level = parseLogLevel(process.env.SEMAPHORE_AGENT_LOG_LEVEL);
+    const { config, configFile } = loadAgentConfig({ argv, env: process.env });
+    agent = new Agent({ config, timings: timingsFromEnv(process.env), env: process.env });
+    process.stderr.write(
+      `semaphore-agent ${AGENT_VERSION}: starting${configFile ? ` with ${configFile}` : ""} for ${config.noHttps ? "http" : "https"}://${config.endpoint}\n`,
+    );
+  } catch (error) {
+    const message = error instanceof ConfigError || error instanceof Error ? error.message : String(error);
+    process.stderr.write(`semaphore-agent: ${message}\n`);
+    return 1;
+  }
+  const unsubscribe = agent.on((event) => {
+    const line = formatAgentEvent(event, level);
+    if (line) process.stderr.write(`${line}\n`);
+  });
+  // Only the first SIGINT/SIGTERM counts; later ones are swallowed (spec §3.7): the server decides.
+  const onSignal = () => agent.interrupt();
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    const exit = await agent.start();
+    return exit.exitCode;
+  } finally {
+    unsubscribe();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}

@@ -1,0 +1,137 @@
+// Human-readable rendering of the agent's event stream for the terminal.
+import type { AgentEvent } from "../agent/events.js";
+import type { JobLogEvent } from "../job/events.js";
+
+export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "panic";
+const LEVELS: LogLevel[] = ["trace", "debug", "info", "warn", "error", "fatal", "panic"];
+
+/** SEMAPHORE_AGENT_LOG_LEVEL (spec §9.3); an invalid value is fatal, so this throws. */
+export function parseLogLevel(raw: string | undefined): LogLevel {
+  if (raw === undefined || raw === "") return "info";
+  const level = raw.toLowerCase() as LogLevel;
+  if (!LEVELS.includes(level)) {
+    throw new Error(`SEMAPHORE_AGENT_LOG_LEVEL: unknown level '${raw}' (use one of ${LEVELS.join(", ")})`);
+  }
+  return level;
+}
+
+const atLeast = (level: LogLevel, min: LogLevel) => LEVELS.indexOf(level) <= LEVELS.indexOf(min);
+
+function clock(ms: number): string {
+  return new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+}
+
+function phaseText(event: Extract<AgentEvent, { type: "phase" }>): string {
+  switch (event.phase) {
+    case "registering":
+      return "registering";
+    case "waiting-for-jobs":
+      return "waiting for jobs";
+    case "starting-job":
+      return `starting job ${event.jobId}`;
+    case "running-job":
+      return `running job ${event.jobId}`;
+    case "stopping-job":
+      return `stopping job ${event.jobId}`;
+    case "finished-job":
+      return `finished job ${event.jobId}`;
+    case "shutting-down":
+      return "shutting down";
+    case "stopped":
+      return "stopped";
+  }
+}
+
+/** One line per event worth showing at `level`, or null. */
+export function formatAgentEvent(event: AgentEvent, level: LogLevel): string | null {
+  const at = clock(event.at);
+  switch (event.type) {
+    case "phase":
+      return atLeast(level, "info") ? `${at}  ${phaseText(event)}` : null;
+    case "registered":
+      return atLeast(level, "info") ? `${at}  registered as ${event.name || "(no name)"} at ${event.url}` : null;
+    case "sync": {
+      const next = `next sync in ${Math.max(0, Math.round((event.nextSyncAt - event.at) / 100) / 10)} s`;
+      if (event.error) return null; // reported by the matching error event
+      const action = event.response?.action ?? "";
+      const interesting = action !== "continue" && action !== "";
+      if (!interesting && !atLeast(level, "debug")) return null;
+      const reason = event.response?.shutdown_reason ? ` (${event.response.shutdown_reason})` : "";
+      const job = event.response?.job_id ? ` ${event.response.job_id}` : "";
+      return `${at}  sync ${event.request.state}${event.request.job_result ? `/${event.request.job_result}` : ""} -> ${action}${job}${reason}; ${next}`;
+    }
+    case "job-assigned":
+      return atLeast(level, "info") ? `${at}  job ${event.jobId} assigned` : null;
+    case "job-log":
+      return atLeast(level, "debug") ? `${at}  [${event.jobId}] ${JSON.stringify(event.event)}` : null;
+    case "job-finished": {
+      if (!atLeast(level, "info")) return null;
+      const extra = event.trimmed ? " (log trimmed by the server)" : event.unsentEvents > 0 ? ` (${event.unsentEvents} log events undelivered)` : "";
+      return `${at}  job ${event.jobId} ${event.result}${extra}`;
+    }
+    case "interrupted":
+      return `${at}  interrupted: telling the server and waiting for it to stop the job or shut the agent down (press again to force quit is disabled by the protocol; the server decides)`;
+    case "error": {
+      if (!atLeast(level, "error")) return null;
+      const retry = event.retryAt ? `; retrying at ${clock(event.retryAt)}` : "";
+      return `${at}  error (${event.scope}): ${event.message}${retry}`;
+    }
+    case "log":
+      return atLeast(level, event.level === "warn" ? "warn" : "info") ? `${at}  ${event.level}: ${event.message}` : null;
+    case "shutdown":
+      return `${at}  shut down: ${event.reason} (exit code ${event.exitCode})`;
+  }
+}
+
+const useColor = (stream: NodeJS.WriteStream) => stream.isTTY === true && !process.env.NO_COLOR;
+
+/** Renders a job's log as sections: a header per command, its output, and its exit code and time. */
+export class JobLogPrinter {
+  private startedAt = 0;
+  private commandStartedAt = 0;
+  private atLineStart = true;
+  private readonly color: boolean;
+
+  constructor(private readonly out: NodeJS.WriteStream) {
+    this.color = useColor(out);
+  }
+
+  private paint(code: string, text: string): string {
+    return this.color ? `\x1b[${code}m${text}\x1b[0m` : text;
+  }
+
+  private write(text: string): void {
+    if (text.length === 0) return;
+    this.out.write(text);
+    this.atLineStart = text.endsWith("\n");
+  }
+
+  print(event: JobLogEvent): void {
+    const now = Date.now();
+    switch (event.event) {
+      case "job_started":
+        this.startedAt = now;
+        break;
+      case "cmd_started":
+        this.commandStartedAt = now;
+        this.write(`${this.paint("1;36", `▶ ${event.directive}`)}\n`);
+        break;
+      case "cmd_output":
+        this.write(event.output);
+        break;
+      case "cmd_finished": {
+        if (!this.atLineStart) this.write("\n");
+        const seconds = ((now - this.commandStartedAt) / 1000).toFixed(1);
+        const ok = event.exit_code === 0;
+        this.write(`${this.paint(ok ? "32" : "31", `${ok ? "✔" : "✘"} exit ${event.exit_code}`)} ${this.paint("2", `· ${seconds}s`)}\n\n`);
+        break;
+      }
+      case "job_finished": {
+        const seconds = ((now - this.startedAt) / 1000).toFixed(1);
+        const colour = event.result === "passed" ? "1;32" : event.result === "failed" ? "1;31" : "1;33";
+        this.write(`${this.paint(colour, `Job ${event.result}`)} in ${seconds}s\n`);
+        break;
+      }
+    }
+  }
+}

@@ -1,0 +1,74 @@
+// `semaphore-agent run JOB.yaml`: one job through an embedded hub and agent, log printed live.
+import { randomBytes } from "node:crypto";
+import { startHub } from "../../hub/hub.js";
+import { Agent } from "../agent/agent.js";
+import { defaultAgentConfig } from "../config/keys.js";
+import type { JobResult } from "../job/events.js";
+import { timingsFromEnv } from "../timings.js";
+import { UsageError, parseFlags } from "./args.js";
+import { JobFileError, readJobFile } from "./job-file.js";
+import { JobLogPrinter, formatAgentEvent } from "./printer.js";
+
+export async function runJobFileCommand(argv: string[]): Promise<number> {
+  let path: string;
+  let request;
+  try {
+    const { positional } = parseFlags(argv, {});
+    if (positional.length !== 1) throw new UsageError("usage: semaphore-agent run JOB.yaml");
+    path = positional[0] as string;
+    request = readJobFile(path);
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof JobFileError) {
+      process.stderr.write(`semaphore-agent run: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+
+  const hub = await startHub({ port: 0, nextSyncAfter: 100 });
+  const jobId = hub.scheduleJob(request).job_id;
+  const agent = new Agent({
+    config: {
+      ...defaultAgentConfig(),
+      endpoint: hub.endpoint,
+      noHttps: true,
+      token: hub.registrationToken,
+      name: `local-run-${randomBytes(6).toString("hex")}`,
+      disconnectAfterJob: true,
+    },
+    timings: timingsFromEnv(process.env),
+    env: process.env,
+  });
+  const printer = new JobLogPrinter(process.stdout);
+  let result: JobResult | null = null;
+  agent.on((event) => {
+    if (event.type === "job-log" && event.jobId === jobId) printer.print(event.event);
+    else if (event.type === "job-finished" && event.jobId === jobId) result = event.result;
+    else if (event.type === "error") {
+      const line = formatAgentEvent(event, "error");
+      if (line) process.stderr.write(`${line}\n`);
+    }
+  });
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      process.stderr.write("\nstopping the job (Ctrl-C again to quit at once)\n");
+      hub.stopJob(jobId);
+    } else process.exit(130);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    const exit = await agent.start();
+    if (exit.exitCode !== 0 && result === null) {
+      process.stderr.write(`semaphore-agent run: the agent stopped before the job finished (${exit.reason})\n`);
+      return 1;
+    }
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await hub.close();
+  }
+  return result === "passed" ? 0 : result === "stopped" ? 2 : 1;
+}

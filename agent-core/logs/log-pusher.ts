@@ -1,0 +1,136 @@
+// The push logger (spec §7.2–§7.3). Events are read back from the local event file in batches of at
+// most 2000 lines and POSTed with ?start_from=N; a failed batch is re-sent unchanged on the next tick,
+// so nothing is lost or duplicated. Deviation from the Go agent (semaphoreci/agent#231): while a
+// backlog exists the next batch goes out as soon as the previous one is answered, so a large log
+// reaches the server within the flush window; with no backlog the spec's cadence applies.
+import type { ApiClient } from "../protocol/client.js";
+import { randomBetween, type AgentTimings } from "../timings.js";
+import { WakeableSleep } from "../util/sleep.js";
+import type { JobEventLog } from "./event-log.js";
+
+/** Upper bound of one request body; a batch is cut earlier than 2000 lines when lines are huge. */
+export const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+/** Unsent data beyond this is a backlog: push again without waiting for the next tick. */
+export const BACKLOG_BYTES = 1024 * 1024;
+
+export type PusherNotice =
+  | { kind: "push-failed"; status: number | null; message: string; startFrom: number }
+  | { kind: "token-refreshed" }
+  | { kind: "refresh-failed"; message: string }
+  | { kind: "trimmed"; startFrom: number };
+
+export interface LogPusherOptions {
+  log: JobEventLog;
+  url: string;
+  token: string;
+  client: ApiClient;
+  timings: AgentTimings;
+  onNotice?: (notice: PusherNotice) => void;
+}
+
+export interface LogPushOutcome {
+  /** A 422 was received: the server's log space is exhausted (spec §7.2). */
+  trimmed: boolean;
+  /** Events that never reached the server (left when the flush window ran out, or after a 422). */
+  unsent: number;
+}
+
+export class LogPusher {
+  private startFrom = 0;
+  private token: string;
+  private flushing = false;
+  private stopped = false;
+  private trimmedFlag = false;
+  private readonly ticker = new WakeableSleep();
+  private loop: Promise<void> | null = null;
+
+  constructor(private readonly options: LogPusherOptions) {
+    this.token = options.token;
+  }
+
+  get accepted(): number {
+    return this.startFrom;
+  }
+
+  get trimmed(): boolean {
+    return this.trimmedFlag;
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /**
+   * Flush and stop (spec §7.3): flush-mode ticks, wait until nothing is left for at most
+   * logFlushChecks × logFlushCheckMs, then stop even if events remain.
+   */
+  async close(): Promise<LogPushOutcome> {
+    this.start();
+    this.flushing = true;
+    this.ticker.wake();
+    const { logFlushChecks, logFlushCheckMs } = this.options.timings;
+    let timer: NodeJS.Timeout | undefined;
+    const windowOver = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, logFlushChecks * logFlushCheckMs);
+    });
+    await Promise.race([this.loop, windowOver]);
+    clearTimeout(timer);
+    this.stopped = true;
+    this.ticker.wake();
+    return { trimmed: this.trimmedFlag, unsent: this.options.log.count - this.startFrom };
+  }
+
+  private async run(): Promise<void> {
+    const { log, client, timings, onNotice } = this.options;
+    let backlog = false;
+    while (!this.stopped) {
+      if (!backlog) {
+        const delay = this.flushing
+          ? randomBetween(timings.logFlushMinMs, timings.logFlushMaxMs)
+          : randomBetween(timings.logPushMinMs, timings.logPushMaxMs);
+        await this.ticker.sleep(delay);
+        if (this.stopped) return;
+      }
+      backlog = false;
+      if (this.trimmedFlag) return;
+      const batch = log.read(this.startFrom, timings.logBatchLines, MAX_BATCH_BYTES);
+      if (batch.lines === 0) {
+        if (this.flushing) return;
+        continue;
+      }
+      let status: number | null = null;
+      let message = "";
+      try {
+        status = await client.pushLogs(this.options.url, this.token, this.startFrom, batch.body);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      if (this.stopped) return;
+      if (status === 200) {
+        this.startFrom += batch.lines;
+        const unsentLines = log.count - this.startFrom;
+        backlog = unsentLines >= timings.logBatchLines || log.bytes - log.offsetOf(this.startFrom) >= BACKLOG_BYTES;
+      } else if (status === 422) {
+        this.trimmedFlag = true;
+        onNotice?.({ kind: "trimmed", startFrom: this.startFrom });
+        return;
+      } else if (status === 401) {
+        onNotice?.({ kind: "push-failed", status, message: "log token rejected (401); refreshing it", startFrom: this.startFrom });
+        try {
+          this.token = await client.refreshLogToken();
+          onNotice?.({ kind: "token-refreshed" });
+        } catch (error) {
+          onNotice?.({ kind: "refresh-failed", message: (error as Error).message });
+        }
+      } else {
+        onNotice?.({
+          kind: "push-failed",
+          status,
+          message: status === null ? message : `log push answered HTTP ${status}`,
+          startFrom: this.startFrom,
+        });
+      }
+    }
+  }
+
+}

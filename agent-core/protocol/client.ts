@@ -1,0 +1,172 @@
+// The self-hosted agent API client (spec §1–§3, §7.2): one HTTP attempt per call; the retry
+// policies of §1.4 live with the callers, which know what a failure means for them.
+import { Agent as UndiciAgent, interceptors, request, type Dispatcher } from "undici";
+import type { z } from "zod";
+import { USER_AGENT } from "../version.js";
+import {
+  RefreshResponseSchema,
+  RegisterResponseSchema,
+  SyncResponseSchema,
+  describeZodError,
+  type RegisterRequest,
+  type RegisterResponse,
+  type SyncRequest,
+  type SyncResponse,
+} from "./types.js";
+
+/** A failed call: network error, timeout, unexpected status, or a body we cannot decode. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | null,
+    readonly kind: "network" | "timeout" | "status" | "decode",
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+export interface ApiClientOptions {
+  endpoint: string;
+  noHttps: boolean;
+  registrationToken: string;
+  timeoutMs: number;
+}
+
+const MAX_ERROR_BODY = 300;
+
+export function apiBaseUrl(endpoint: string, noHttps: boolean): string {
+  return `${noHttps ? "http" : "https"}://${endpoint}/api/v1/self_hosted_agents`;
+}
+
+export class ApiClient {
+  readonly baseUrl: string;
+  private accessToken = "";
+  private readonly dispatcher: Dispatcher;
+
+  constructor(private readonly options: ApiClientOptions) {
+    this.baseUrl = apiBaseUrl(options.endpoint, options.noHttps);
+    // Redirects are followed like Go's default client does (spec §1.1).
+    this.dispatcher = new UndiciAgent({ keepAliveTimeout: 10_000 }).compose(
+      interceptors.redirect({ maxRedirections: 10 }),
+    );
+  }
+
+  get hasAccessToken(): boolean {
+    return this.accessToken !== "";
+  }
+
+  async register(body: RegisterRequest): Promise<RegisterResponse> {
+    const res = await this.send("POST", `${this.baseUrl}/register`, this.options.registrationToken, JSON.stringify(body));
+    // Any 2xx is success for register (P-3).
+    if (res.status < 200 || res.status > 299) throw statusError("register", res);
+    const decoded = decodeJson("register", res.body, RegisterResponseSchema);
+    // A missing token still proceeds with an empty one (spec §1.3, reference hub compatibility).
+    this.accessToken = decoded.token;
+    return decoded;
+  }
+
+  async sync(body: SyncRequest): Promise<SyncResponse> {
+    const res = await this.send("POST", `${this.baseUrl}/sync`, this.accessToken, JSON.stringify(body));
+    if (res.status !== 200) throw statusError("sync", res);
+    return decodeJson("sync", res.body, SyncResponseSchema);
+  }
+
+  /** Returns the raw decoded JSON; the job module validates its structure. */
+  async getJob(jobId: string): Promise<unknown> {
+    const res = await this.send("GET", `${this.baseUrl}/jobs/${encodeURIComponent(jobId)}`, this.accessToken, null);
+    if (res.status !== 200) throw statusError("get job", res);
+    try {
+      return JSON.parse(res.body) as unknown;
+    } catch {
+      throw new ApiError(`get job: response is not JSON: ${snippet(res.body)}`, res.status, "decode");
+    }
+  }
+
+  async refreshLogToken(): Promise<string> {
+    const res = await this.send("POST", `${this.baseUrl}/refresh`, this.accessToken, null);
+    if (res.status !== 200) throw statusError("refresh", res);
+    return decodeJson("refresh", res.body, RefreshResponseSchema).token;
+  }
+
+  async disconnect(): Promise<void> {
+    const res = await this.send("POST", `${this.baseUrl}/disconnect`, this.accessToken, null);
+    if (res.status !== 200) throw statusError("disconnect", res);
+  }
+
+  /**
+   * One log push (spec §7.2). Returns the HTTP status; the pusher decides what it means.
+   * `?start_from=N` is appended literally, even when the URL already has a query (P-10).
+   */
+  async pushLogs(url: string, bearerToken: string, startFrom: number, body: Buffer): Promise<number> {
+    const target = `${url}?start_from=${startFrom}`;
+    const res = await this.send("POST", target, bearerToken, body, "Bearer", "text/plain");
+    return res.status;
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close().catch(() => undefined);
+  }
+
+  private async send(
+    method: "GET" | "POST",
+    url: string,
+    token: string,
+    body: string | Buffer | null,
+    scheme: "Token" | "Bearer" = "Token",
+    contentType?: string,
+  ): Promise<{ status: number; body: string }> {
+    // Go trims the trailing space of "Token " when the token is empty (spec §1.3).
+    const headers: Record<string, string> = {
+      authorization: token === "" ? scheme : `${scheme} ${token}`,
+      "user-agent": USER_AGENT,
+    };
+    if (contentType) headers["content-type"] = contentType;
+    const signal = AbortSignal.timeout(this.options.timeoutMs);
+    try {
+      const res = await request(url, { method, headers, body: body ?? undefined, signal, dispatcher: this.dispatcher });
+      const text = await res.body.text();
+      return { status: res.statusCode, body: text };
+    } catch (error) {
+      if (signal.aborted) {
+        throw new ApiError(`${method} ${redactUrl(url)}: no answer within ${this.options.timeoutMs / 1000} s`, null, "timeout");
+      }
+      const err = error as NodeJS.ErrnoException;
+      const detail = err.code ? `${err.code}${err.message ? ` (${err.message})` : ""}` : String(err.message ?? error);
+      throw new ApiError(`${method} ${redactUrl(url)}: ${detail}`, null, "network");
+    }
+  }
+}
+
+function statusError(call: string, res: { status: number; body: string }): ApiError {
+  const text = res.body.trim();
+  return new ApiError(`${call}: HTTP ${res.status}${text ? `: ${snippet(text)}` : ""}`, res.status, "status");
+}
+
+function decodeJson<S extends z.ZodTypeAny>(call: string, body: string, schema: S): z.infer<S> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch {
+    throw new ApiError(`${call}: response is not JSON: ${snippet(body)}`, 200, "decode");
+  }
+  // Go decodes `null` into a zero value; treat it like an empty object.
+  const parsed = schema.safeParse(raw === null ? {} : raw);
+  if (!parsed.success) throw new ApiError(`${call}: unexpected response: ${describeZodError(parsed.error)}`, 200, "decode");
+  return parsed.data as z.infer<S>;
+}
+
+function snippet(text: string): string {
+  const oneLine = text.replace(/\s+/g, " ").trim();
+  return oneLine.length > MAX_ERROR_BODY ? `${oneLine.slice(0, MAX_ERROR_BODY)}…` : oneLine || "(empty body)";
+}
+
+/** Log URLs can carry credentials in their query; keep only origin and path in messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return "(invalid URL)";
+  }
+}

@@ -1,0 +1,72 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { JobEventLog, wallClockNanoseconds } from "../../agent-core/logs/event-log.js";
+
+const dirs: string[] = [];
+const dir = () => {
+  const d = mkdtempSync(join(tmpdir(), "sa-eventlog-"));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe("JobEventLog", () => {
+  it("appends one JSON line per event to job_log_<ns>.json (0600) and reads batches by line index", () => {
+    const log = new JobEventLog(dir());
+    expect(log.path).toMatch(/job_log_\d{19}\.json$/);
+    expect(statSync(log.path).mode & 0o777).toBe(0o600);
+    log.append({ event: "job_started", timestamp: 1 });
+    for (let i = 0; i < 10; i++) log.append({ event: "cmd_output", timestamp: 1, output: `line ${i}\n` });
+    expect(log.count).toBe(11);
+    const text = readFileSync(log.path, "utf8");
+    expect(text.split("\n")).toHaveLength(12);
+    expect(text.endsWith("\n")).toBe(true);
+
+    const batch = log.read(1, 3, 1 << 20);
+    expect(batch.lines).toBe(3);
+    expect(batch.body.toString()).toBe(
+      ['{"event":"cmd_output","timestamp":1,"output":"line 0\\n"}', '{"event":"cmd_output","timestamp":1,"output":"line 1\\n"}', '{"event":"cmd_output","timestamp":1,"output":"line 2\\n"}', ""].join("\n"),
+    );
+    expect(log.read(11, 5, 1 << 20).lines).toBe(0);
+    expect(log.offsetOf(11)).toBe(log.bytes);
+  });
+
+  it("cuts a batch by bytes but always returns at least one line", () => {
+    const log = new JobEventLog(dir());
+    const big = "x".repeat(5000);
+    for (let i = 0; i < 8; i++) log.append({ event: "cmd_output", timestamp: 1, output: big });
+    const batch = log.read(0, 2000, 12_000);
+    expect(batch.lines).toBeGreaterThanOrEqual(1);
+    expect(batch.body.length).toBeLessThanOrEqual(12_000);
+    expect(log.read(0, 2000, 10).lines).toBe(1);
+  });
+
+  it("notifies subscribers in order and survives a throwing one", () => {
+    const log = new JobEventLog(dir());
+    const seen: number[] = [];
+    log.subscribe(() => {
+      throw new Error("bad sink");
+    });
+    log.subscribe((_, index) => seen.push(index));
+    log.append({ event: "job_started", timestamp: 1 });
+    log.append({ event: "job_finished", timestamp: 2, result: "passed" });
+    expect(seen).toEqual([0, 1]);
+  });
+
+  it("dispose deletes the file and is idempotent", () => {
+    const log = new JobEventLog(dir());
+    log.append({ event: "job_started", timestamp: 1 });
+    log.dispose();
+    expect(existsSync(log.path)).toBe(false);
+    log.dispose();
+  });
+
+  it("nanosecond names strictly increase", () => {
+    const a = wallClockNanoseconds();
+    const b = wallClockNanoseconds();
+    expect(b > a).toBe(true);
+    expect(Number(a / 1_000_000n)).toBeGreaterThan(Date.now() - 60_000);
+  });
+});
