@@ -127,7 +127,7 @@ export class Agent {
   /** The `.env-*` files of the running job, for the debug terminal (spec §6). */
   get currentJobEnvFiles(): JobEnvFiles | null {
     const runner = this.job?.runner;
-    return runner && this.job ? { jobId: this.job.id, paths: [...runner.recordedEnvFiles] } : null;
+    return runner && this.job ? { jobId: this.job.id, paths: [...runner.envFiles] } : null;
   }
 
   /** Registers, then syncs until a shutdown; resolves with the exit code of spec §3.8. */

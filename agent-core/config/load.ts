@@ -1,0 +1,495 @@
+// Loads the agent configuration of spec §9: CLI flags > SEMAPHORE_AGENT_* env vars > YAML file >
+// defaults, then validates the merged result. Every check throws a ConfigError whose one-line
+// message names the key and where the bad value came from.
+import { readFileSync } from "node:fs";
+import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document } from "yaml";
+import { ConfigError, type ConfigSource } from "./errors.js";
+import {
+  CONFIG_KEYS,
+  defaultAgentConfig,
+  envVarName,
+  findConfigKey,
+  type ConfigKeySpec,
+  type ListItemFormat,
+  type RawValue,
+} from "./keys.js";
+import { resolveAgentName } from "./name.js";
+import type { AgentConfig, EnvVarSetting } from "./types.js";
+
+export { ConfigError, type ConfigSource } from "./errors.js";
+
+export interface LoadAgentConfigInput {
+  /** The options after `agent start`, e.g. `["--endpoint", "x", "--no-https"]`. */
+  argv: readonly string[];
+  env: NodeJS.ProcessEnv;
+  /** Reads `--config-file`; defaults to fs.readFileSync(path, "utf8"). */
+  readFile?: (path: string) => string;
+}
+
+export interface LoadedAgentConfig {
+  config: AgentConfig;
+  /** The `--config-file` path as given, or null when no file was read. */
+  configFile: string | null;
+  /** For every key of §9.2 (including `config-file`): which source its value came from. */
+  sources: Record<string, ConfigSource>;
+}
+
+type Origin = { source: "flag" | "env" | "default" } | { source: "file"; file: string };
+
+interface Sourced {
+  value: RawValue;
+  origin: Origin;
+}
+
+const BOOL_TRUE = new Set(["1", "t", "T", "true", "TRUE", "True"]);
+const BOOL_FALSE = new Set(["0", "f", "F", "false", "FALSE", "False"]);
+const INTEGER = /^[+-]?[0-9]+$/;
+const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function loadAgentConfig(input: LoadAgentConfigInput): LoadedAgentConfig {
+  const readFile = input.readFile ?? ((path: string) => readFileSync(path, "utf8"));
+  const flags = parseArgv(input.argv);
+  const env = readEnv(input.env);
+
+  const configFileFlag = flags.get("config-file");
+  // `--config-file=` means "no file", as in the Go agent.
+  const configFile = configFileFlag && configFileFlag.value !== "" ? String(configFileFlag.value) : null;
+  let file = new Map<string, Sourced>();
+  if (configFile !== null) {
+    let text: string;
+    try {
+      text = readFile(configFile);
+    } catch (err) {
+      const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new ConfigError("config-file", `--config-file: cannot read ${JSON.stringify(configFile)} (${reason})`, "flag");
+    }
+    file = parseConfigFile(text, configFile);
+  }
+
+  const sources: Record<string, ConfigSource> = {};
+  const merged = new Map<string, Sourced>();
+  for (const spec of CONFIG_KEYS) {
+    const chosen = flags.get(spec.key) ??
+      env.get(spec.key) ??
+      file.get(spec.key) ?? { value: rawDefault(spec), origin: { source: "default" } };
+    sources[spec.key] = chosen.origin.source;
+    merged.set(spec.key, chosen);
+  }
+
+  const config = validate(merged, input.env);
+  return { config, configFile, sources };
+}
+
+function rawDefault(spec: ConfigKeySpec): RawValue {
+  return Array.isArray(spec.default) ? [...spec.default] : (spec.default as RawValue);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error text
+
+function prefix(key: string, origin: Origin): string {
+  switch (origin.source) {
+    case "flag":
+      return `--${key}:`;
+    case "env":
+      return `${envVarName(key)}:`;
+    case "file":
+      return `${origin.file}: '${key}'`;
+    case "default":
+      return `'${key}'`;
+  }
+}
+
+function problem(key: string, origin: Origin, text: string): ConfigError {
+  return new ConfigError(key, `${prefix(key, origin)} ${text}`, origin.source);
+}
+
+/** `--x: expected …` reads naturally after a flag name; `file: 'x' must be …` after a YAML key. */
+function typeError(key: string, origin: Origin, what: string, got: unknown): ConfigError {
+  // The token must never be echoed, not even when it has the wrong type.
+  const shown = key === "token" ? "" : ` (got ${describe(got)})`;
+  const verb = origin.source === "file" ? "must be" : "expected";
+  return problem(key, origin, `${verb} ${what}${shown}`);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (Array.isArray(value)) return "a list";
+  if (value === null || value === undefined) return "null";
+  if (typeof value === "object") return "a mapping";
+  return String(value);
+}
+
+const WHAT: Record<ConfigKeySpec["type"], string> = {
+  string: "a string",
+  enum: "a string",
+  bool: "true or false",
+  int: "a whole number of seconds",
+  list: "a list (YAML sequence)",
+};
+
+function parseInteger(s: string): number | undefined {
+  if (!INTEGER.test(s)) return undefined;
+  const n = Number(s);
+  if (!Number.isSafeInteger(n)) return undefined;
+  return n === 0 ? 0 : n; // no -0
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command line (pflag semantics)
+
+function parseArgv(argv: readonly string[]): Map<string, Sourced> {
+  const out = new Map<string, Sourced>();
+  const origin: Origin = { source: "flag" };
+  let previousBool: string | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    if (arg === "--") {
+      const extra = argv[i + 1];
+      if (extra !== undefined) throw unexpectedArgument(extra, null);
+      break;
+    }
+    if (!arg.startsWith("-") || arg === "-") throw unexpectedArgument(arg, previousBool);
+    previousBool = null;
+
+    // Only the part before '=' is ever echoed: `--tokn=<secret>` must not leak the value.
+    const body = arg.startsWith("--") ? arg.slice(2) : arg.slice(1);
+    const eq = body.indexOf("=");
+    const name = eq >= 0 ? body.slice(0, eq) : body;
+    const inline = eq >= 0 ? body.slice(eq + 1) : undefined;
+    const spec = findConfigKey(name);
+    if (!arg.startsWith("--")) {
+      const hint = spec ? ` (write --${name})` : "";
+      throw new ConfigError(name, `unknown flag: -${name}${hint}`, "flag");
+    }
+    if (!spec) throw new ConfigError(name, `unknown flag: --${name}`, "flag");
+
+    if (spec.type === "bool") {
+      // A bool flag never consumes the next argument (pflag NoOptDefVal), so `--no-https false`
+      // leaves "false" as a stray argument.
+      if (inline === undefined) {
+        out.set(spec.key, { value: true, origin });
+        previousBool = spec.key;
+        continue;
+      }
+      const value = BOOL_TRUE.has(inline) ? true : BOOL_FALSE.has(inline) ? false : undefined;
+      if (value === undefined) throw typeError(spec.key, origin, WHAT.bool, inline);
+      out.set(spec.key, { value, origin });
+      continue;
+    }
+
+    let text = inline;
+    if (text === undefined) {
+      // Like pflag, the next argument is taken even when it starts with '-'.
+      text = argv[++i];
+      if (text === undefined) throw problem(spec.key, origin, "flag needs an argument");
+    }
+    if (spec.type === "int") {
+      const n = parseInteger(text);
+      if (n === undefined) throw typeError(spec.key, origin, WHAT.int, text);
+      out.set(spec.key, { value: n, origin });
+    } else if (spec.type === "list") {
+      const items = splitCommaList(text);
+      if (items === null) {
+        throw problem(spec.key, origin, 'expected comma-separated entries; a "quoted" entry must be closed and followed by "," or the end');
+      }
+      // pflag's StringSlice: the first occurrence replaces the default, later ones append.
+      const before = out.get(spec.key)?.value;
+      out.set(spec.key, { value: Array.isArray(before) ? [...before, ...items] : items, origin });
+    } else {
+      out.set(spec.key, { value: text, origin });
+    }
+  }
+  return out;
+}
+
+function unexpectedArgument(arg: string, previousBool: string | null): ConfigError {
+  const hint = previousBool ? ` (a boolean flag takes its value only as --${previousBool}=${arg})` : "";
+  return new ConfigError(previousBool ?? "argv", `unexpected argument ${JSON.stringify(arg)}${hint}`, "flag");
+}
+
+/**
+ * pflag reads list flags as one CSV record, so `--files "a,b:/c",d:/e` can carry a comma inside
+ * quotes. Bare quotes inside an unquoted entry are taken literally (Go's csv rejects them; that
+ * would only make `--env-vars 'A="x"'` fail for no benefit). Returns null for a malformed record.
+ */
+function splitCommaList(s: string): string[] | null {
+  if (s === "") return [];
+  const out: string[] = [];
+  let i = 0;
+  for (;;) {
+    if (s[i] === '"') {
+      let value = "";
+      i++;
+      for (;;) {
+        if (i >= s.length) return null;
+        const c = s[i];
+        if (c === '"') {
+          if (s[i + 1] === '"') {
+            value += '"';
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        value += c;
+        i++;
+      }
+      out.push(value);
+      if (i === s.length) return out;
+      if (s[i] !== ",") return null;
+      i++;
+    } else {
+      const comma = s.indexOf(",", i);
+      if (comma < 0) {
+        out.push(s.slice(i));
+        return out;
+      }
+      out.push(s.slice(i, comma));
+      i = comma + 1;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Environment
+
+function readEnv(env: NodeJS.ProcessEnv): Map<string, Sourced> {
+  const out = new Map<string, Sourced>();
+  const origin: Origin = { source: "env" };
+  for (const spec of CONFIG_KEYS) {
+    if (spec.cliOnly) continue; // SEMAPHORE_AGENT_CONFIG_FILE does not load a file (§9.2)
+    const text = env[envVarName(spec.key)];
+    // viper ignores empty variables (AllowEmptyEnv is off), so `X=` falls through to the file.
+    if (text === undefined || text === "") continue;
+    let value: RawValue;
+    switch (spec.type) {
+      case "bool":
+        // §9.1: anything outside the true-set reads as false, without an error.
+        value = BOOL_TRUE.has(text);
+        break;
+      case "int": {
+        // Go silently reads a non-number as 0; a typo in a timeout deserves an error [deviation].
+        const n = parseInteger(text);
+        if (n === undefined) throw typeError(spec.key, origin, WHAT.int, text);
+        value = n;
+        break;
+      }
+      case "list":
+        value = text.split(/\s+/).filter((item) => item !== "");
+        break;
+      default:
+        value = text;
+    }
+    out.set(spec.key, { value, origin });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// YAML file
+
+function parseConfigFile(text: string, file: string): Map<string, Sourced> {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const err = doc.errors[0];
+  if (err) {
+    const pos = err.linePos?.[0];
+    // The first line only: later lines quote the file, which may contain the token.
+    const message = (err.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "");
+    const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
+    throw new ConfigError("config-file", `${where}: invalid YAML: ${message}`, "file");
+  }
+  const out = new Map<string, Sourced>();
+  const contents = doc.contents;
+  if (contents === null) return out; // an empty file sets nothing, as with viper
+  if (!isMap(contents)) {
+    const got = isSeq(contents) ? "a list" : "a single value";
+    throw new ConfigError("config-file", `${file}: expected a mapping of "option: value" lines at the top level (got ${got})`, "file");
+  }
+
+  const keyOf = (node: unknown): string => (isScalar(node) ? String(node.value) : String(node));
+  // Unknown keys first, so a typo is reported even when another key also has a bad value.
+  for (const pair of contents.items) {
+    const key = keyOf(pair.key);
+    if (!findConfigKey(key)) throw new ConfigError(key, `${file}: Unrecognized option '${key}'`, "file");
+  }
+
+  const origin: Origin = { source: "file", file };
+  for (const pair of contents.items) {
+    const spec = findConfigKey(keyOf(pair.key));
+    // config-file is a valid key in the Go agent's list, but a file cannot chain another file.
+    if (!spec || spec.cliOnly) continue;
+    const node = resolveNode(pair.value, doc, spec.key, file);
+    // viper treats `key:` / `key: ~` as unset, so the default applies (and source is "default").
+    if (node === null || (isScalar(node) && node.value === null)) continue;
+    out.set(spec.key, { value: yamlValue(spec, node, origin, doc), origin });
+  }
+  return out;
+}
+
+function resolveNode(node: unknown, doc: Document, key: string, file: string): unknown {
+  if (!isAlias(node)) return node ?? null;
+  const target = node.resolve(doc);
+  if (target === undefined) {
+    throw new ConfigError(key, `${file}: '${key}' refers to an undefined YAML anchor *${node.source}`, "file");
+  }
+  return target;
+}
+
+/** What a scalar says as text: the source for `name: 0123`, so numbers keep their spelling. */
+function scalarText(node: { value: unknown; source?: string }): string {
+  return typeof node.value === "string" ? node.value : (node.source ?? String(node.value));
+}
+
+function yamlValue(spec: ConfigKeySpec, node: unknown, origin: Origin, doc: Document): RawValue {
+  const plain = isScalar(node) ? node.value : isSeq(node) ? [] : {};
+  switch (spec.type) {
+    case "string":
+    case "enum":
+      if (!isScalar(node)) throw typeError(spec.key, origin, WHAT.string, plain);
+      return scalarText(node);
+    case "bool": {
+      if (!isScalar(node)) throw typeError(spec.key, origin, WHAT.bool, plain);
+      if (typeof node.value === "boolean") return node.value;
+      // viper also accepts strconv.ParseBool spellings such as "true" or 1 here.
+      const text = scalarText(node);
+      if (BOOL_TRUE.has(text)) return true;
+      if (BOOL_FALSE.has(text)) return false;
+      throw typeError(spec.key, origin, WHAT.bool, node.value);
+    }
+    case "int": {
+      if (!isScalar(node)) throw typeError(spec.key, origin, WHAT.int, plain);
+      const v = node.value;
+      if (typeof v === "number" && Number.isSafeInteger(v)) return v === 0 ? 0 : v;
+      const n = typeof v === "string" ? parseInteger(v) : undefined;
+      if (n === undefined) throw typeError(spec.key, origin, WHAT.int, v);
+      return n;
+    }
+    case "list": {
+      // Go would split a scalar at whitespace; a scalar here is almost always a forgotten `- `.
+      if (!isSeq(node)) throw typeError(spec.key, origin, WHAT.list, plain);
+      return node.items.map((item, index) => {
+        const resolved = resolveNode(item, doc, spec.key, origin.source === "file" ? origin.file : "");
+        if (isScalar(resolved) && resolved.value !== null) return scalarText(resolved);
+        const got = isScalar(resolved) ? "null" : isSeq(resolved) ? "a list" : "a mapping";
+        throw problem(spec.key, origin, `must be a list of strings (item ${index + 1} is ${got})`);
+      });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation of the merged values
+
+function validate(merged: ReadonlyMap<string, Sourced>, env: NodeJS.ProcessEnv): AgentConfig {
+  const config = defaultAgentConfig() as unknown as Record<string, unknown>;
+  const at = (key: string): Sourced => {
+    const entry = merged.get(key);
+    if (!entry) throw new Error(`internal: no value for ${key}`);
+    return entry;
+  };
+
+  for (const spec of CONFIG_KEYS) {
+    if (spec.prop === null) continue;
+    const { value, origin } = at(spec.key);
+
+    if (spec.required && value === "") {
+      if (origin.source === "default") {
+        throw new ConfigError(
+          spec.key,
+          `'${spec.key}' is required: pass --${spec.key}, set ${envVarName(spec.key)} or add '${spec.key}' to the config file`,
+          "default",
+        );
+      }
+      throw problem(spec.key, origin, `must not be empty ('${spec.key}' is required)`);
+    }
+    if (spec.key === "endpoint") {
+      const why = endpointProblem(String(value));
+      if (why) throw problem(spec.key, origin, why);
+    }
+    if (spec.type === "int" && spec.nonNegative && typeof value === "number" && value < 0) {
+      throw problem(spec.key, origin, `must not be negative (got ${value})`);
+    }
+    if (spec.type === "enum" && !(spec.values as readonly string[]).includes(String(value))) {
+      throw problem(spec.key, origin, `must be one of ${spec.values.join(", ")} (got ${JSON.stringify(value)})`);
+    }
+    if (spec.type === "list" && spec.itemFormat) {
+      config[spec.prop] = checkItems(spec.key, spec.itemFormat, value as string[], origin);
+      continue;
+    }
+    config[spec.prop] = value;
+  }
+
+  const result = config as unknown as AgentConfig;
+
+  if (result.jobId !== "" && !result.disconnectAfterJob) {
+    throw problem("job-id", at("job-id").origin, "requires disconnect-after-job to be true (or leave job-id empty)");
+  }
+
+  if (result.name !== "" || result.nameFromEnv !== "") {
+    // Validation only: the name itself is chosen again when the agent starts.
+    resolveAgentName(result, env, (size) => Buffer.alloc(size), {
+      name: prefix("name", at("name").origin),
+      nameFromEnv: prefix("name-from-env", at("name-from-env").origin),
+    });
+  }
+  return result;
+}
+
+function checkItems(key: string, format: ListItemFormat, items: string[], origin: Origin): EnvVarSetting[] | string[] {
+  if (format === "host-file") {
+    items.forEach((item, index) => {
+      if (item.split(":").length !== 2) {
+        throw problem(key, origin, `entry ${index + 1} (${JSON.stringify(item)}) must be HOSTPATH:DEST with exactly one ':'`);
+      }
+    });
+    return items;
+  }
+  return items.map((item, index): EnvVarSetting => {
+    // P-28 deviation: the Go agent rejects values containing '='; we split at the FIRST '=' so
+    // `JAVA_OPTS=-Dx=y` works. Only the name is echoed in errors: values are often secrets.
+    const eq = item.indexOf("=");
+    if (eq < 0) {
+      throw problem(
+        key,
+        origin,
+        `entry ${index + 1} (${JSON.stringify(item)}) must be NAME=VALUE (split at the first '=', so the value may itself contain '=')`,
+      );
+    }
+    const name = item.slice(0, eq);
+    if (!SHELL_NAME.test(name)) {
+      // The name goes unquoted into `export NAME=…` in the .env file (§5.5): a bad one breaks the job.
+      throw problem(
+        key,
+        origin,
+        `entry ${index + 1} has the name ${JSON.stringify(name)}, which is not a valid shell variable name (letters, digits and '_', not starting with a digit)`,
+      );
+    }
+    return { name, value: item.slice(eq + 1) };
+  });
+}
+
+const SCHEME_PREFIX = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+(?:%[A-Za-z0-9._~-]+)?\]|[A-Za-z0-9_.-]+)(?::([0-9]+))?$/;
+
+/** The endpoint is pasted into `<scheme>://<endpoint>/api/v1/…` (§1.1), so anything but host[:port] breaks every call. */
+function endpointProblem(endpoint: string): string | null {
+  const scheme = SCHEME_PREFIX.exec(endpoint);
+  if (scheme) {
+    const host = endpoint.slice(scheme[0].length).split(/[/?#]/)[0] ?? "";
+    const use = host !== "" ? `use ${JSON.stringify(host)}` : "give only host[:port]";
+    const http = (scheme[1] ?? "").toLowerCase() === "http" ? " and set no-https for plain HTTP" : "";
+    return `must be host[:port] without a scheme: drop ${JSON.stringify(scheme[0])} (${use}${http})`;
+  }
+  const match = HOST_PORT.exec(endpoint);
+  if (!match) {
+    if (/[/?#]/.test(endpoint)) return `must be host[:port] without a path (got ${JSON.stringify(endpoint)})`;
+    return `must be host[:port], e.g. myorg.semaphoreci.com or localhost:4567 (got ${JSON.stringify(endpoint)})`;
+  }
+  const port = match[2];
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
+    return `port must be between 1 and 65535 (got ${JSON.stringify(endpoint)})`;
+  }
+  return null;
+}
