@@ -9,7 +9,7 @@ import type { AgentView, Fault, JobStatus, JobView, Violation } from "../../hub/
 import type { JobLogEvent } from "../../agent-core/job/events.js";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
-export const CLI = join(ROOT, "dist/agent-core/cli.js");
+export const CLI = join(ROOT, "bin/semaphore-agent");
 
 /** Fast but spec-shaped timings for tests (the real agent uses spec §9.4 values). */
 export const FAST_TIMINGS = {

@@ -1,0 +1,274 @@
+// `npm run bench`: figures for the agent's speed and footprint, measured side by side in one run.
+// Nothing here is asserted; the printed numbers (and bench/out/results.json) are the result.
+//   (a) log throughput: 200 MB of output through agent + hub vs. the PTY floor (`script`)
+//   (b) pickup latency: schedule at the hub -> first user command starts, over 50 jobs
+//   (c) idle agent: RSS and CPU over 60 s
+// Options: --only a|b|c (repeatable), --mb N (size for a), --jobs N (for b), --idle-seconds N (for c).
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { startHub, type Hub } from "../hub/hub.js";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const CLI = join(ROOT, "bin/semaphore-agent");
+
+interface Options {
+  only: Set<string>;
+  mb: number;
+  jobs: number;
+  idleSeconds: number;
+}
+
+function parseOptions(argv: string[]): Options {
+  const o: Options = { only: new Set(), mb: 200, jobs: 50, idleSeconds: 60 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => Number(argv[++i]);
+    if (a === "--only") o.only.add(String(argv[++i]));
+    else if (a === "--mb") o.mb = next();
+    else if (a === "--jobs") o.jobs = next();
+    else if (a === "--idle-seconds") o.idleSeconds = next();
+    else throw new Error(`unknown option ${a}`);
+  }
+  return o;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return (sorted[lo] as number) + ((sorted[hi] as number) - (sorted[lo] as number)) * (pos - lo);
+}
+
+class AgentProcess {
+  readonly child: ChildProcess;
+  stderr = "";
+  readonly dir = mkdtempSync(join(tmpdir(), "sa-bench-"));
+
+  constructor(hub: Hub, extraArgs: string[] = []) {
+    const home = join(this.dir, "home");
+    const tmp = join(this.dir, "tmp");
+    mkdirSync(home);
+    mkdirSync(tmp);
+    this.child = spawn(
+      process.execPath,
+      [CLI, "start", "--endpoint", hub.endpoint, "--no-https", "--token", hub.registrationToken, ...extraArgs],
+      { cwd: home, env: { ...process.env, HOME: home, TMPDIR: tmp }, stdio: ["ignore", "ignore", "pipe"] },
+    );
+    this.child.stderr?.on("data", (d: Buffer) => {
+      this.stderr = (this.stderr + d.toString()).slice(-20_000);
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = new Promise((r) => this.child.once("exit", r));
+      this.child.kill("SIGKILL");
+      await exited;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function waitFor<T>(what: string, fn: () => T | undefined | null | false, timeoutMs: number, pollMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(pollMs);
+  }
+}
+
+async function waitForIdleAgent(hub: Hub, agent: AgentProcess): Promise<string> {
+  const view = await waitFor(
+    "the agent to register and wait for jobs",
+    () => hub.agents().find((a) => a.register.pid === agent.pid && a.state === "waiting-for-jobs"),
+    30_000,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}\nagent stderr:\n${agent.stderr}`);
+  });
+  return view.name;
+}
+
+/** Prints the first command's start time (ns) so latency is measured from inside the job. */
+const NOW_NS = "date +%s%N";
+
+function outputsOf(hub: Hub, jobId: string): string[] {
+  return hub.events(jobId).flatMap((e) => (e.event === "cmd_output" ? [e.output] : []));
+}
+
+// ---------------------------------------------------------------------------------------------
+// (a) throughput
+
+async function throughput(o: Options): Promise<Record<string, number>> {
+  const lines = Math.round((o.mb * 1_000_000) / 100);
+  // 99 characters + newline = 100 bytes per line.
+  const line = "semaphore-agent-desktop throughput benchmark: the quick brown fox jumps over the lazy dog ".padEnd(99, "0");
+  const command = `yes '${line}' | head -n ${lines}`;
+  const bytes = lines * 100;
+
+  const floorStart = process.hrtime.bigint();
+  const floor = spawnSync("script", ["-qc", command, "/dev/null"], { stdio: ["ignore", "ignore", "inherit"] });
+  const floorSeconds = Number(process.hrtime.bigint() - floorStart) / 1e9;
+  if (floor.status !== 0) throw new Error(`script exited with ${floor.status}`);
+
+  const hub = await startHub({ nextSyncAfter: 1000 });
+  const agent = new AgentProcess(hub);
+  try {
+    await waitForIdleAgent(hub, agent);
+    const { job_id } = hub.scheduleJob({
+      commands: [{ directive: NOW_NS }, { directive: command }],
+      env_vars: [],
+      files: [],
+    });
+    // Finished = the hub holds job_finished (which follows every output event).
+    await waitFor(
+      "the job's last event at the hub",
+      () => {
+        const view = hub.job(job_id);
+        if (!view || view.event_count === 0) return false;
+        const last = hub.logLines(job_id).at(-1);
+        return last?.includes('"job_finished"') ?? false;
+      },
+      600_000,
+      10,
+    );
+    const endNs = process.hrtime.bigint();
+    const endWallNs = BigInt(Date.now()) * 1_000_000n;
+    const outputs = outputsOf(hub, job_id);
+    const events = hub.events(job_id);
+    const startNs = BigInt((outputs[0] ?? "0").trim());
+    const agentSeconds = Number(endWallNs - startNs) / 1e9;
+    void endNs;
+    // Output of the flood command: everything after the first command's finish.
+    let received = 0;
+    let inFlood = false;
+    for (const e of events) {
+      if (e.event === "cmd_started") inFlood = e.directive === command;
+      else if (e.event === "cmd_output" && inFlood) received += Buffer.byteLength(e.output);
+    }
+    const violations = hub.violations().length;
+    const result = {
+      bytes,
+      receivedBytes: received,
+      events: events.length,
+      floorSeconds,
+      floorMBps: bytes / 1e6 / floorSeconds,
+      agentSeconds,
+      agentMBps: bytes / 1e6 / agentSeconds,
+      ratio: agentSeconds / floorSeconds,
+      violations,
+    };
+    console.log(`\n(a) log throughput — ${(bytes / 1e6).toFixed(0)} MB of text lines`);
+    console.log(`    floor  script -qc CMD /dev/null > /dev/null : ${floorSeconds.toFixed(2)} s  ${result.floorMBps.toFixed(1)} MB/s`);
+    console.log(`    agent  first command start -> hub holds job_finished : ${agentSeconds.toFixed(2)} s  ${result.agentMBps.toFixed(1)} MB/s`);
+    console.log(`    ratio  agent / floor = ${result.ratio.toFixed(2)}   (target <= 1.5)`);
+    console.log(`    hub received ${received} of ${bytes} output bytes in ${events.length} events; protocol violations: ${violations}`);
+    return result;
+  } finally {
+    await agent.stop();
+    await hub.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) pickup latency
+
+async function pickup(o: Options): Promise<Record<string, number>> {
+  const nextSyncAfter = 1000;
+  const hub = await startHub({ nextSyncAfter });
+  const agent = new AgentProcess(hub);
+  const latencies: number[] = [];
+  try {
+    const name = await waitForIdleAgent(hub, agent);
+    for (let i = 0; i < o.jobs; i++) {
+      await waitFor("the agent to wait for jobs", () => hub.agent(name)?.state === "waiting-for-jobs", 30_000);
+      // Schedule at a random point of the sync cycle, as a real job would arrive.
+      await sleep(Math.random() * nextSyncAfter);
+      const scheduledNs = BigInt(Date.now()) * 1_000_000n;
+      const { job_id } = hub.scheduleJob({ commands: [{ directive: NOW_NS }], env_vars: [], files: [] });
+      await waitFor("the job to finish", () => hub.job(job_id)?.status === "finished", 60_000);
+      const started = BigInt((outputsOf(hub, job_id)[0] ?? "0").trim());
+      latencies.push(Number(started - scheduledNs) / 1e6);
+    }
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const median = quantile(sorted, 0.5);
+    const p95 = quantile(sorted, 0.95);
+    console.log(`\n(b) pickup latency — schedule at the hub -> first user command starts, ${o.jobs} jobs`);
+    console.log(`    next_sync_after = ${nextSyncAfter} ms`);
+    console.log(`    median ${median.toFixed(0)} ms (target <= ${nextSyncAfter / 2 + 100} ms)   p95 ${p95.toFixed(0)} ms (target <= ${nextSyncAfter + 150} ms)   min ${sorted[0]?.toFixed(0)} ms   max ${sorted.at(-1)?.toFixed(0)} ms`);
+    console.log(`    protocol violations: ${hub.violations().length}`);
+    return { nextSyncAfter, jobs: o.jobs, median, p95, min: sorted[0] ?? NaN, max: sorted.at(-1) ?? NaN };
+  } finally {
+    await agent.stop();
+    await hub.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// (c) idle agent
+
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11]) + Number(fields[12]); // utime + stime
+}
+
+function rssMB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function idle(o: Options): Promise<Record<string, number>> {
+  const hub = await startHub({ nextSyncAfter: 1000 });
+  const agent = new AgentProcess(hub);
+  try {
+    await waitForIdleAgent(hub, agent);
+    await sleep(2000); // let start-up allocations settle
+    const ticksPerSecond = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+    const t0 = Date.now();
+    const c0 = cpuTicks(agent.pid);
+    let maxRss = rssMB(agent.pid);
+    while (Date.now() - t0 < o.idleSeconds * 1000) {
+      await sleep(1000);
+      maxRss = Math.max(maxRss, rssMB(agent.pid));
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    const cpuPercent = ((cpuTicks(agent.pid) - c0) / ticksPerSecond / seconds) * 100;
+    const endRss = rssMB(agent.pid);
+    const syncs = hub.agents().find((a) => a.register.pid === agent.pid)?.sync_count ?? 0;
+    console.log(`\n(c) idle agent — ${seconds.toFixed(0)} s waiting for jobs, syncing every second (${syncs} syncs in total)`);
+    console.log(`    RSS max ${maxRss.toFixed(1)} MB, at end ${endRss.toFixed(1)} MB (target <= 80 MB)   CPU ${cpuPercent.toFixed(2)} % (target <= 1 %)`);
+    return { seconds, maxRssMB: maxRss, endRssMB: endRss, cpuPercent };
+  } finally {
+    await agent.stop();
+    await hub.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const want = (k: string) => o.only.size === 0 || o.only.has(k);
+  const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
+  console.log(`semaphore-agent benchmarks (node ${process.version}, ${(await import("node:os")).cpus().length} cores)`);
+  if (want("a")) results.throughput = await throughput(o);
+  if (want("b")) results.pickup = await pickup(o);
+  if (want("c")) results.idle = await idle(o);
+  mkdirSync(join(ROOT, "bench/out"), { recursive: true });
+  writeFileSync(join(ROOT, "bench/out/results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nwritten to bench/out/results.json`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
