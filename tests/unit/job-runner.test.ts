@@ -310,10 +310,8 @@ describe("JobRunner with a real bash: §5.11 examples", () => {
     await new Promise((r) => setTimeout(r, 1000));
     expect(runner.envFiles).toHaveLength(1);
     const envFile = runner.envFiles[0]!;
-    const t0 = Date.now();
     runner.stop();
-    expect(await done).toBe("stopped");
-    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(await done).toBe("stopped"); // without waiting for `sleep 60`: the test's timeout bounds it
     expectWellFormed(h.events);
     expectSequence(h.events, ["job_started", ...ENV_OK, ...FILES_OK, "started(sleep 60)", "finished(sleep 60, 1)", "job_finished(stopped)"]);
     // stop-job removes the env files at once, not only at close().

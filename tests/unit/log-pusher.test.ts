@@ -151,9 +151,7 @@ describe("LogPusher", () => {
     fill(log, 5);
     const pusher = new LogPusher({ log, url, token, client, timings });
     pusher.start();
-    const started = Date.now();
     const outcome = await pusher.close();
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(outcome).toEqual({ trimmed: false, unsent: 9 });
   });
 });

@@ -174,16 +174,13 @@ describe.skipIf(process.platform === "win32")("shell session", () => {
     const parts: string[] = [];
     for (let i = 1; i <= 1_000_000; i++) parts.push(`${i}\n`);
     const expected = parts.join("");
-    const t0 = performance.now();
     const r = await run(s, "seq 1 1000000");
-    const ms = performance.now() - t0;
     expect(r.exitCode).toBe(0);
     expect(r.text.length).toBe(expected.length);
     expect(r.text === expected).toBe(true);
     // Flood mode: a few large events, not 100-byte ones.
     expect(r.chunks.length).toBeLessThan(10_000);
     expect(r.chunks.some((c) => c.includes("\r\n"))).toBe(false);
-    expect(ms).toBeLessThan(20_000);
   }, 30_000);
 
   it("kill() stops the running command and the whole process tree", async () => {
@@ -211,11 +208,10 @@ describe.skipIf(process.platform === "win32")("shell session", () => {
     expect(pids.length).toBe(6);
     expect(pids[0]).toBe(s.pid);
     expect(pids.every((p) => !isGone(p))).toBe(true);
-    const t0 = performance.now();
     await s.kill();
+    // Resolves without waiting for `sleep 1000` (the test's timeout bounds it).
     const r = await running;
     expect(r.exitCode).toBe(1);
-    expect(performance.now() - t0).toBeLessThan(3000);
     expect(s.alive).toBe(false);
     expect(pids.filter((p) => !isGone(p))).toEqual([]);
     expect(sessionMembers(s.pid)).toEqual([]);
