@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { EnvVarSetting } from "../config/types.js";
 import type { JobEnvVar } from "../protocol/types.js";
 import { decodeBase64Strict } from "./request.js";
+import { wallClockNanoseconds } from "../util/clock.js";
 
 export type EnvValue = string | Uint8Array;
 
@@ -77,19 +78,6 @@ export function buildJobEnvironment(
   return env;
 }
 
-let lastNanos = 0n;
-
-/**
- * Unix time in nanoseconds for the file name. Date.now() only has milliseconds, so the sub-ms digits
- * come from the monotonic clock, and a counter keeps two files of the same job strictly increasing:
- * the debug terminal sources them in numeric order.
- */
-export function envFileNanos(): bigint {
-  const now = BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
-  lastNanos = now > lastNanos ? now : lastNanos + 1n;
-  return lastNanos;
-}
-
 /**
  * Writes `<tmpDir>/.env-<unix-nanoseconds>` and returns its path. Mode 0600 instead of Go's 0644
  * (P-27: it holds secrets); `wx` creates it with that mode, so it is never readable by others even
@@ -98,7 +86,7 @@ export function envFileNanos(): bigint {
 export async function writeEnvFile(tmpDir: string, vars: EnvVars): Promise<string> {
   const content = renderEnvFile(vars);
   for (let attempt = 0; ; attempt++) {
-    const path = join(tmpDir, `.env-${envFileNanos()}`);
+    const path = join(tmpDir, `.env-${wallClockNanoseconds()}`);
     let handle;
     try {
       handle = await open(path, "wx", 0o600);

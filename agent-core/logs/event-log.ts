@@ -4,6 +4,7 @@
 import { closeSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { JobLogEvent } from "../job/events.js";
+import { wallClockNanoseconds } from "../util/clock.js";
 
 export type EventListener = (event: JobLogEvent, index: number) => void;
 
@@ -85,16 +86,4 @@ export class JobEventLog {
     rmSync(this.path, { force: true });
     this.listeners.clear();
   }
-}
-
-const startWall = BigInt(Date.now()) * 1_000_000n;
-const startMono = process.hrtime.bigint();
-let lastNs = 0n;
-
-/** Unix time in nanoseconds, strictly increasing within this process (file names must not collide). */
-export function wallClockNanoseconds(): bigint {
-  let ns = startWall + (process.hrtime.bigint() - startMono);
-  if (ns <= lastNs) ns = lastNs + 1n;
-  lastNs = ns;
-  return ns;
 }

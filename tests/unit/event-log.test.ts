@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { JobEventLog, wallClockNanoseconds } from "../../agent-core/logs/event-log.js";
+import { JobEventLog } from "../../agent-core/logs/event-log.js";
+import { wallClockNanoseconds } from "../../agent-core/util/clock.js";
 
 const dirs: string[] = [];
 const dir = () => {

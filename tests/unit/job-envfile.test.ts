@@ -5,13 +5,13 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import {
   buildJobEnvironment,
-  envFileNanos,
   quoteEnvValue,
   quoteEnvValueBytes,
   renderEnvFile,
   sortEnvNames,
   writeEnvFile,
 } from "../../agent-core/job/envfile.js";
+import { wallClockNanoseconds } from "../../agent-core/util/clock.js";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
@@ -150,10 +150,10 @@ describe("writeEnvFile", () => {
     for (let i = 1; i < numbers.length; i++) expect(numbers[i]! > numbers[i - 1]!).toBe(true);
   });
 
-  it("envFileNanos is strictly increasing", () => {
-    let last = envFileNanos();
+  it("wallClockNanoseconds is strictly increasing", () => {
+    let last = wallClockNanoseconds();
     for (let i = 0; i < 10_000; i++) {
-      const next = envFileNanos();
+      const next = wallClockNanoseconds();
       expect(next > last).toBe(true);
       last = next;
     }
