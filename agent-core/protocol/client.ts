@@ -47,7 +47,9 @@ export class ApiClient {
   constructor(private readonly options: ApiClientOptions) {
     this.baseUrl = apiBaseUrl(options.endpoint, options.noHttps);
     // Redirects are followed like Go's default client does (spec §1.1).
-    this.dispatcher = new UndiciAgent({ keepAliveTimeout: 10_000 }).compose(
+    // Happy eyeballs: `localhost` may resolve to ::1 first while a server (like the reference hub on
+    // 0.0.0.0) listens on IPv4 only; try every address instead of failing on the first.
+    this.dispatcher = new UndiciAgent({ keepAliveTimeout: 10_000, connect: { autoSelectFamily: true } }).compose(
       interceptors.redirect({ maxRedirections: 10 }),
     );
   }
