@@ -264,7 +264,10 @@ export class HubHttpServer {
     if (fault !== null) {
       ctx.record.fault = fault;
       this.core.attributeRequest(ctx, req.headers["authorization"], logJobId);
-      if (fault !== "drop-after-store") {
+      // The log service's answer body is ignored by the agent (spec §7.2): a garbage 200 there is
+      // an accepted batch, so the batch is stored and only the body is garbage.
+      const processFirst = fault === "drop-after-store" || (fault === "garbage" && target === "logs");
+      if (!processFirst) {
         this.applyFault(req, res, ctx, fault);
         return { proceed: false };
       }
@@ -403,6 +406,10 @@ export class HubHttpServer {
       ctx.record.note = `processed (would have answered ${reply.status}), response dropped`;
       ctx.record.status = null;
       req.socket.destroy();
+      return;
+    }
+    if (fault === "garbage" && reply.status === 200) {
+      this.applyFault(req, res, ctx, "garbage");
       return;
     }
     this.send(res, reply, ctx);

@@ -74,7 +74,8 @@ export type FaultTarget = "register" | "sync" | "job" | "refresh" | "disconnect"
  * - "drop": destroy the socket without answering, before processing.
  * - "drop-after-store": process the request normally (store logs, advance the sync state
  *   machine, ...), then destroy the socket instead of answering — a lost response.
- * - "garbage": answer 200 with a non-JSON body, without processing.
+ * - "garbage": answer 200 with a non-JSON body, without processing (for "logs": the batch is
+ *   stored first, since the agent ignores the log service's answer body).
  */
 export type FaultMode = "500" | "401" | "hang" | "drop" | "drop-after-store" | "garbage";
 export const FAULT_TARGETS: readonly FaultTarget[] = ["register", "sync", "job", "refresh", "disconnect", "logs"];

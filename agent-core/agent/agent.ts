@@ -306,7 +306,9 @@ export class Agent {
     let unsent = 0;
     try {
       const request = await this.fetchJob(job);
-      if (!request) return this.finishJob(job, "failed", false, 0);
+      // A job that could not be fetched or built is reported without log events (spec §3.5):
+      // `failed`, or `stopped` when the server already asked to stop it.
+      if (!request) return this.finishJob(job, job.stopRequested ? "stopped" : "failed", false, 0);
       if (request.job_id && request.job_id !== job.id) {
         this.log("warn", `job request carries job_id ${request.job_id}, the server assigned ${job.id}`);
       }
@@ -342,6 +344,7 @@ export class Agent {
       result = await runner.run();
       if (job.aborted) return;
       const outcome = await pusher.close();
+      if (job.aborted) return; // the agent shut down meanwhile; shutdown() cleans up
       trimmed = outcome.trimmed;
       unsent = outcome.unsent;
       if (outcome.unsent > 0 && !outcome.trimmed) {
@@ -423,6 +426,18 @@ export class Agent {
     await job.runner?.close().catch(() => undefined);
   }
 
+  /**
+   * A job still active at shutdown: stop it, let its last events reach the local log, and drop
+   * the pusher without the 60 s flush (spec §3.8: the Go agent simply exits; the control plane may
+   * be unreachable, which is the UNABLE_TO_SYNC case).
+   */
+  private async abortJob(job: ActiveJob): Promise<void> {
+    job.runner?.stop();
+    await job.runner?.close().catch(() => undefined);
+    job.pusher?.abort();
+    job.log?.dispose();
+  }
+
   /** Shutdown procedure of spec §3.8: disconnect, shutdown hook, exit code. */
   private async shutdown(reason: ShutdownReason, exitCode: number): Promise<AgentExit> {
     this.shuttingDown = true;
@@ -433,8 +448,7 @@ export class Agent {
       // The Go agent just exits and the PTY dies with it; as a library we must end the job ourselves.
       job.aborted = true;
       this.job = null;
-      job.runner?.stop();
-      await this.cleanupJob(job);
+      await this.abortJob(job);
     }
     await this.disconnect();
     await this.runShutdownHook(reason);

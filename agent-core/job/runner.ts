@@ -211,8 +211,9 @@ export class JobRunner {
     }
     this.allEnvFiles.push(path);
     if (this.stopRequested || this.closing) {
-      // The stop's clean-up has already run; this file must not outlive it.
-      this.track(unlink(path).catch(() => undefined));
+      // The stop's clean-up has already run; this file must not outlive it. Awaited, so that it is
+      // gone before the step (and so the job) ends, not at some later point.
+      await unlink(path).catch(() => undefined);
     } else {
       this.liveEnvFiles.push(path);
     }

@@ -80,6 +80,18 @@ export class LogPusher {
     return { trimmed: this.trimmedFlag, unsent: this.options.log.count - this.startFrom };
   }
 
+  /**
+   * Stops at once without flushing: the agent is shutting down with the job still running (spec
+   * §3.8: the process simply exits), so waiting up to the flush window for a control plane that
+   * may be gone would only delay the disconnect and the shutdown hook. A push in flight is left to
+   * the client's close.
+   */
+  abort(): LogPushOutcome {
+    this.stopped = true;
+    this.ticker.wake();
+    return { trimmed: this.trimmedFlag, unsent: this.options.log.count - this.startFrom };
+  }
+
   private async run(): Promise<void> {
     const { log, client, timings, onNotice } = this.options;
     let backlog = false;

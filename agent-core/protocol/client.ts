@@ -106,8 +106,13 @@ export class ApiClient {
     return res.status;
   }
 
+  /**
+   * Ends the client for good. Requests still in flight (a log push of a job aborted by a shutdown,
+   * possibly to a server that never answers) are aborted rather than awaited: a graceful close
+   * would hold the agent's exit for up to the 30 s request timeout.
+   */
   async close(): Promise<void> {
-    await this.dispatcher.close().catch(() => undefined);
+    await this.dispatcher.destroy().catch(() => undefined);
   }
 
   private async send(

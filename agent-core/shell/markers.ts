@@ -6,6 +6,24 @@ const SPACE = 0x20;
 const CR = 0x0d;
 const LF = 0x0a;
 
+/**
+ * Printed by the job shell's PROMPT_COMMAND, i.e. each time bash is back at its prompt, with the
+ * exit status of the line it just finished. After a complete wrapper line it comes after the end
+ * marker and is discarded with everything else that follows it. Before the end marker it means bash
+ * discarded the rest of the wrapper line: an interactive shell with job control does that when a
+ * foreground job is killed by SIGINT (or bash itself gets one) while it sources a file, so the end
+ * marker never comes and the job would hang forever (as the Go agent's does). The status is then
+ * 130, and the command ends with it (spec §5.8.3: "a process killed by SIGINT").
+ */
+export const PROMPT_MARKER = "949556c7-prompt";
+
+/**
+ * The bootstrap line that installs the prompt marker. Replaces a PROMPT_COMMAND from the user's
+ * profile (its output was never visible) and keeps it out of the environment of the job's
+ * processes, so a nested interactive shell does not print the marker.
+ */
+export const PROMPT_COMMAND_LINE = `PROMPT_COMMAND='echo -e "\\001 ${PROMPT_MARKER} $?"'; export -n PROMPT_COMMAND`;
+
 /** The marker names for a command started at Unix second `t` (spec §5.3 step 2). */
 export function commandMarkers(t: number): { start: string; end: string } {
   return { start: `949556c7-${t}-start`, end: `949556c7-${t}-end` };
@@ -26,21 +44,30 @@ export function commandLine(start: string, end: string, commandFile: string): st
 export class MarkerScanner {
   private readonly startLine: Buffer;
   private readonly end: Buffer;
+  private readonly prompt: Buffer | null;
   /** Spec: once the bytes held from a 0x01 on reach len(END) + 10 without a match, they are output. */
   private readonly giveUp: number;
   private started = false;
   private pending: Buffer | null = null;
   private code: number | null = null;
+  private abortedFlag = false;
 
-  constructor(startMarker: string, endMarker: string) {
+  /** `promptMarker`: also end the command at PROMPT_MARKER (bash abandoned the wrapper line). */
+  constructor(startMarker: string, endMarker: string, promptMarker: string | null = null) {
     this.startLine = Buffer.from(`${startMarker}\r\n`, "latin1");
     this.end = Buffer.from(endMarker, "latin1");
-    this.giveUp = this.end.length + 10;
+    this.prompt = promptMarker === null ? null : Buffer.from(promptMarker, "latin1");
+    this.giveUp = Math.max(this.end.length, this.prompt?.length ?? 0) + 10;
   }
 
   /** The exit code from the end marker, or null while it has not been seen. */
   get exitCode(): number | null {
     return this.code;
+  }
+
+  /** True when the command ended at the prompt marker instead of the end marker. */
+  get aborted(): boolean {
+    return this.abortedFlag;
   }
 
   /**
@@ -86,6 +113,7 @@ export class MarkerScanner {
         // (`printf '\001 foo'`) are program output, so they are kept.
         if (match.markerStart > soh) output(buf.subarray(soh, match.markerStart));
         this.code = match.code;
+        this.abortedFlag = match.aborted;
         return true;
       }
       // A genuine 0x01: release the bytes up to the next 0x01, which may begin the real marker.
@@ -104,15 +132,28 @@ export class MarkerScanner {
   }
 
   /**
-   * Tries `<END> (\d+)[\r\n]+` in the bytes from the 0x01 at `soh`. The marker has to start within
-   * the give-up window, which keeps the search bounded when binary output contains many 0x01 bytes.
+   * Tries `<END> (\d+)[\r\n]+`, then `<PROMPT> (\d+)[\r\n]+`, in the bytes from the 0x01 at `soh`.
+   * "wait" while either could still match with more bytes.
    */
-  private matchEnd(buf: Buffer, soh: number): { code: number; markerStart: number } | "wait" | "none" {
+  private matchEnd(buf: Buffer, soh: number): { code: number; markerStart: number; aborted: boolean } | "wait" | "none" {
+    const end = this.matchMarker(buf, soh, this.end);
+    if (typeof end === "object") return { ...end, aborted: false };
+    const prompt = this.prompt ? this.matchMarker(buf, soh, this.prompt) : "none";
+    if (typeof prompt === "object") return { ...prompt, aborted: true };
+    return end === "wait" || prompt === "wait" ? "wait" : "none";
+  }
+
+  /**
+   * Tries `<marker> (\d+)[\r\n]+` in the bytes from the 0x01 at `soh`. The marker has to start
+   * within the give-up window, which keeps the search bounded when binary output contains many
+   * 0x01 bytes.
+   */
+  private matchMarker(buf: Buffer, soh: number, marker: Buffer): { code: number; markerStart: number } | "wait" | "none" {
     const held = buf.length - soh;
     const windowEnd = Math.min(buf.length, soh + this.giveUp);
-    const m = buf.subarray(0, windowEnd).indexOf(this.end, soh + 1);
+    const m = buf.subarray(0, windowEnd).indexOf(marker, soh + 1);
     if (m < 0) return held < this.giveUp ? "wait" : "none";
-    let i = m + this.end.length;
+    let i = m + marker.length;
     if (i >= buf.length) return held < this.giveUp ? "wait" : "none";
     if (buf[i] !== SPACE) return "none";
     i++;

@@ -58,7 +58,7 @@ export class ReferenceHub {
     await new Promise((r) => this.server.close(r));
   }
 
-  schedule(request: { job_id: string }): void {
+  schedule(request: { job_id: string; [field: string]: unknown }): void {
     // The harness double-encodes the body; this re-creation takes the object directly.
     this.scheduleRaw(request.job_id, request);
   }

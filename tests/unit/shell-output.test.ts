@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { MarkerScanner, commandLine, commandMarkers } from "../../agent-core/shell/markers.js";
+import { MarkerScanner, PROMPT_COMMAND_LINE, PROMPT_MARKER, commandLine, commandMarkers } from "../../agent-core/shell/markers.js";
 import {
   DRAIN_CHUNK,
   FLOOD_CHUNK,
@@ -202,6 +202,28 @@ describe("MarkerScanner", () => {
     expect(r1).toEqual({ out: genuine, done: false });
     const r2 = feedAll(s, `\x01 ${end} 0\r\n`);
     expect(r2.done).toBe(true);
+  });
+
+  it("ends at the prompt marker when bash abandoned the wrapper line (foreground job killed by SIGINT)", () => {
+    const s = new MarkerScanner(start, end, PROMPT_MARKER);
+    const r = feedAll(s, `\x01 ${start}\r\na\r\n\r\n\x01 ${PROMPT_MARKER} 13`, "0\r\n\x1b[?2004h");
+    expect(r).toEqual({ out: "a\r\n\r\n", done: true });
+    expect(s.exitCode).toBe(130);
+    expect(s.aborted).toBe(true);
+  });
+
+  it("prefers the end marker, and ignores the prompt marker unless asked to watch for it", () => {
+    const s = new MarkerScanner(start, end, PROMPT_MARKER);
+    expect(feedAll(s, `\x01 ${start}\r\nok\r\n\x01 ${end} 0\r\n\x01 ${PROMPT_MARKER} 0\r\n`)).toEqual({ out: "ok\r\n", done: true });
+    expect(s.aborted).toBe(false);
+    const plain = new MarkerScanner(start, end);
+    const r = feedAll(plain, `\x01 ${start}\r\n\x01 ${PROMPT_MARKER} 130\r\n`, "y".repeat(end.length + 20));
+    expect(r.done).toBe(false);
+    expect(r.out).toBe(`\x01 ${PROMPT_MARKER} 130\r\n${"y".repeat(end.length + 20)}`);
+  });
+
+  it("installs the prompt marker with a PROMPT_COMMAND line", () => {
+    expect(PROMPT_COMMAND_LINE).toBe(`PROMPT_COMMAND='echo -e "\\001 ${PROMPT_MARKER} $?"'; export -n PROMPT_COMMAND`);
   });
 
   it("keeps a short genuine 0x01 that is directly followed by the end marker", () => {
