@@ -1,4 +1,5 @@
 // `semaphore-agent start | hub | run`: the command-line face of the agent.
+import { appendFileSync, closeSync, openSync } from "node:fs";
 import { Agent } from "./agent/agent.js";
 import { loadAgentConfig } from "./config/load.js";
 import { ConfigError } from "./config/errors.js";
@@ -62,9 +63,19 @@ async function startCommand(argv: string[]): Promise<number> {
     process.stderr.write(`semaphore-agent: ${message}\n`);
     return 1;
   }
+  // SEMAPHORE_AGENT_LOG_FILE_PATH (spec §9.3): the same lines are appended to that file too.
+  const logFile = process.env.SEMAPHORE_AGENT_LOG_FILE_PATH ? openLogFile(process.env.SEMAPHORE_AGENT_LOG_FILE_PATH) : null;
   const unsubscribe = agent.on((event) => {
     const line = formatAgentEvent(event, level);
-    if (line) process.stderr.write(`${line}\n`);
+    if (!line) return;
+    process.stderr.write(`${line}\n`);
+    if (logFile !== null) {
+      try {
+        appendFileSync(logFile, `${line}\n`);
+      } catch {
+        // A full disk must not stop the agent; stderr still has the line.
+      }
+    }
   });
   // Only the first SIGINT/SIGTERM counts; later ones are swallowed (spec §3.7): the server decides.
   const onSignal = () => agent.interrupt();
@@ -75,7 +86,17 @@ async function startCommand(argv: string[]): Promise<number> {
     return exit.exitCode;
   } finally {
     unsubscribe();
+    if (logFile !== null) closeSync(logFile);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+  }
+}
+
+function openLogFile(path: string): number | null {
+  try {
+    return openSync(path, "a", 0o600);
+  } catch (error) {
+    process.stderr.write(`semaphore-agent: cannot open SEMAPHORE_AGENT_LOG_FILE_PATH ${path}: ${(error as Error).message}; logging to stderr only\n`);
+    return null;
   }
 }

@@ -70,7 +70,7 @@ export function formatAgentEvent(event: AgentEvent, level: LogLevel): string | n
       return `${at}  job ${event.jobId} ${event.result}${extra}`;
     }
     case "interrupted":
-      return `${at}  interrupted: telling the server and waiting for it to stop the job or shut the agent down (press again to force quit is disabled by the protocol; the server decides)`;
+      return `${at}  interrupted: told the server; waiting for it to stop the running job and shut the agent down`;
     case "error": {
       if (!atLeast(level, "error")) return null;
       const retry = event.retryAt ? `; retrying at ${clock(event.retryAt)}` : "";

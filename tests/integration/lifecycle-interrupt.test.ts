@@ -51,7 +51,7 @@ describe("interruption", () => {
     expect(after!.shutdown_reason).toBe("interrupted");
     expect(after!.disconnected).toBe(true);
     expect(hook.read()?.reason).toBe("INTERRUPTED");
-    expect(agent.stderr.match(/interrupted: telling the server/g)).toHaveLength(1);
+    expect(agent.stderr.match(/interrupted: told the server/g)).toHaveLength(1);
     expect(agent.stderr).toMatch(/shut down: INTERRUPTED \(exit code 0\)/);
     await expectNoViolations(hub);
     expectNoTokenLeak(agent, hub.token);
