@@ -2,9 +2,17 @@
 // Closing the PTY only SIGHUPs the foreground process group, so background jobs and processes
 // that ignore SIGHUP/SIGTERM would survive; we SIGKILL every process of bash's session and every
 // descendant, and repeat until none is left (a process may fork while we are killing it).
+//
+// A process that daemonizes (double fork + setsid, e.g. `(setsid cmd &)`, `setsid -f cmd`) leaves
+// both the tree and the session. As Jenkins' ProcessTreeKiller does, the job shell is started with
+// a per-session random marker variable in its environment, which every process of the job inherits;
+// on Linux, every process of our uid whose /proc/<pid>/environ holds that exact `NAME=value` entry
+// is killed too. Limits: a process that clears or rewrites its environment (`env -i`, `unset` before
+// exec) escapes, as does one that runs as another user (sudo) or is not dumpable (unreadable
+// environ). On other platforms (no /proc) only the tree and the session are killed.
 
 import { execFile } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 
 interface ProcInfo {
   pid: number;
@@ -23,14 +31,21 @@ export interface KillTreeOptions {
    * reaped and its pid reused by another process, that process and its session are left alone.
    */
   rootStartTime?: string;
+  /**
+   * Environment entry (`NAME=value`, value random per job) that every process of the job inherited.
+   * Linux only: every process of our uid whose environment contains it is killed as well, wherever
+   * it is in the process tree (daemonized processes). Ignored elsewhere.
+   */
+  envMarker?: string;
   rounds?: number;
   intervalMs?: number;
 }
 
 /**
  * SIGKILLs `rootPid`, every process whose session id is `rootPid` and every descendant (also those
- * that left the session with setsid), then waits until they are gone (bounded: `rounds` ×
- * `intervalMs`, default 50 × 20 ms). Never rejects.
+ * that left the session with setsid), on Linux also every process carrying `envMarker` and its
+ * descendants, then waits until they are gone (bounded: `rounds` × `intervalMs`, default
+ * 50 × 20 ms). Never rejects.
  */
 export async function killProcessTree(rootPid: number, options: KillTreeOptions = {}): Promise<void> {
   const rounds = options.rounds ?? 50;
@@ -38,10 +53,11 @@ export async function killProcessTree(rootPid: number, options: KillTreeOptions 
   let beforeKill = options.beforeKill;
   // Processes seen in the tree once stay targets after their parent died and they were re-parented.
   const known = new Map<number, string>();
+  const marker = process.platform === "linux" && options.envMarker ? new EnvMarkerScanner(options.envMarker) : null;
   for (let round = 0; round < rounds; round++) {
     let targets: number[];
     try {
-      targets = collectTree(await listProcesses(), rootPid, options.rootStartTime, known);
+      targets = collectTree(await listProcesses(), rootPid, options.rootStartTime, known, marker);
     } catch {
       // Cannot list processes at all: at least the root itself.
       targets = [rootPid];
@@ -72,6 +88,7 @@ function collectTree(
   rootPid: number,
   rootStart: string | undefined,
   known: Map<number, string>,
+  marker: EnvMarkerScanner | null,
 ): number[] {
   const children = new Map<number, ProcInfo[]>();
   const byPid = new Map<number, ProcInfo>();
@@ -81,10 +98,17 @@ function collectTree(
     if (!list) children.set(p.ppid, (list = []));
     list.push(p);
   }
+  // Never the agent itself nor its ancestors (whatever their environment says).
+  const exempt = new Set<number>();
+  for (let pid: number | undefined = process.pid; pid !== undefined && pid > 1 && !exempt.has(pid); ) {
+    exempt.add(pid);
+    pid = byPid.get(pid)?.ppid;
+  }
+  exempt.add(process.ppid);
   const selected = new Set<number>();
   const queue: ProcInfo[] = [];
   const add = (p: ProcInfo): void => {
-    if (selected.has(p.pid) || p.pid <= 1 || p.pid === process.pid) return;
+    if (selected.has(p.pid) || p.pid <= 1 || exempt.has(p.pid)) return;
     selected.add(p.pid);
     queue.push(p);
   };
@@ -94,6 +118,13 @@ function collectTree(
   for (const p of procs) {
     if (p.sid === rootPid && !reused) add(p);
     else if (known.has(p.pid) && known.get(p.pid) === p.start) add(p);
+  }
+  if (marker) {
+    // The marker is its own proof of identity (a reused pid would not carry it), so no start-time
+    // check is needed here; `known` then keeps the process a target by its start time.
+    for (const p of procs) {
+      if (!p.zombie && !selected.has(p.pid) && !exempt.has(p.pid) && p.pid > 1 && marker.matches(p.pid)) add(p);
+    }
   }
   for (let i = 0; i < queue.length; i++) {
     for (const c of children.get(queue[i]!.pid) ?? []) add(c);
@@ -106,6 +137,59 @@ function collectTree(
     if (!p.zombie) targets.push(pid);
   }
   return targets;
+}
+
+/** Largest environment read per process: ARG_MAX's usual share for the environment (8 MiB stack / 4). */
+const ENVIRON_CAP = 2 * 1024 * 1024;
+
+/**
+ * Finds the processes of our uid whose environment (/proc/<pid>/environ) holds one given
+ * `NAME=value` entry exactly. Cheap: other users' processes are skipped after a stat, kernel threads
+ * have an empty environ, and at most ENVIRON_CAP bytes are read per process. Never throws.
+ */
+class EnvMarkerScanner {
+  private readonly entry: Buffer;
+  private readonly uid = process.geteuid?.();
+  private buf: Buffer | undefined;
+
+  constructor(entry: string) {
+    this.entry = Buffer.from(entry, "utf8");
+  }
+
+  matches(pid: number): boolean {
+    let fd: number | undefined;
+    try {
+      if (this.uid !== undefined && statSync(`/proc/${pid}`).uid !== this.uid) return false;
+      fd = openSync(`/proc/${pid}/environ`, "r");
+      const buf = (this.buf ??= Buffer.allocUnsafe(ENVIRON_CAP));
+      let len = 0;
+      while (len < buf.length) {
+        const n = readSync(fd, buf, len, buf.length - len, null);
+        if (n <= 0) break;
+        len += n;
+      }
+      return containsEntry(buf.subarray(0, len), this.entry, len < buf.length);
+    } catch {
+      return false; // exited meanwhile, not ours, not dumpable, …
+    } finally {
+      if (fd !== undefined) {
+        try {
+          closeSync(fd);
+        } catch {
+          // nothing to do
+        }
+      }
+    }
+  }
+}
+
+/** Whether the NUL-separated `environ` holds `entry` as one whole entry (`complete`: not cut at the cap). */
+function containsEntry(environ: Buffer, entry: Buffer, complete: boolean): boolean {
+  for (let at = environ.indexOf(entry); at >= 0; at = environ.indexOf(entry, at + 1)) {
+    const end = at + entry.length;
+    if ((at === 0 || environ[at - 1] === 0) && (end < environ.length ? environ[end] === 0 : complete)) return true;
+  }
+  return false;
 }
 
 /** Start time of `pid` (Linux: clock ticks since boot), undefined where it cannot be read. */

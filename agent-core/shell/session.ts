@@ -1,6 +1,7 @@
 // The job shell: one long-lived `bash --login` in a PTY (spec §5.2), commands run with the
 // start/end-marker protocol (§5.3), output chunked per §5.4, stop = whole-tree kill (§5.9).
 
+import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { access, stat, writeFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
@@ -9,16 +10,29 @@ import * as nodePty from "node-pty";
 import type { IDisposable, IPty } from "node-pty";
 
 import { killProcessTree, processStartTime } from "./kill.js";
-import { MarkerScanner, commandLine, commandMarkers } from "./markers.js";
+import { MarkerScanner, PROMPT_COMMAND_LINE, PROMPT_MARKER, commandLine, commandMarkers } from "./markers.js";
 import { OutputChunker } from "./output.js";
 import type { CommandResult, ShellSession, ShellSessionOptions } from "./types.js";
 
 const BOOT_MARKER = "87d140552e404df69f6472729d2b2c3";
+// The spec's bootstrap (§5.2) plus one line of ours: the prompt marker (see PROMPT_MARKER), so a
+// command line that bash abandons after a SIGINT ends the command instead of hanging the job.
 const BOOT_LINES =
-  "export PS1=''\n" + "stty -echo\n" + "echo stty `stty -g` > /tmp/restore-tty\n" + "cd ~\n" + `echo '${BOOT_MARKER}'\n`;
+  "export PS1=''\n" +
+  "stty -echo\n" +
+  "echo stty `stty -g` > /tmp/restore-tty\n" +
+  "cd ~\n" +
+  `${PROMPT_COMMAND_LINE}\n` +
+  `echo '${BOOT_MARKER}'\n`;
 const BOOT_ECHO = new Set(BOOT_LINES.split("\n"));
 const BOOT_TIMEOUT_MS = 30_000;
 const COMMAND_FILE = "current-agent-cmd";
+/**
+ * Put into bash's environment with a random value per session, so every process of the job carries
+ * it; kill() also finds by it the processes that daemonized out of the tree and the session
+ * (Linux only, see kill.ts).
+ */
+const JOB_MARKER_VAR = "SEMAPHORE_AGENT_JOB_MARKER";
 
 // P-29 deviation: the Go agent leaves the window at 0×0, which node-pty cannot do (0 means its
 // 80×24 default). A wide window keeps tools that format to the terminal width (and readline, if
@@ -51,6 +65,8 @@ export async function startShellSession(opts: ShellSessionOptions): Promise<Shel
   if (!(await stat(opts.cwd).then((st) => st.isDirectory(), () => false))) {
     throw new Error(`cannot start shell "${shell}": working directory ${opts.cwd} does not exist`);
   }
+  // 128 random bits: no other process of the machine can carry this entry by chance.
+  const markerValue = randomBytes(16).toString("hex");
   let pty: IPty;
   try {
     pty = nodePty.spawn(shell, ["--login"], {
@@ -60,14 +76,14 @@ export async function startShellSession(opts: ShellSessionOptions): Promise<Shel
       cols: COLS,
       rows: ROWS,
       cwd: opts.cwd,
-      env: opts.env,
+      env: { ...opts.env, [JOB_MARKER_VAR]: markerValue },
       // Raw bytes: the chunker decodes them itself (UTF-8 boundaries, one U+FFFD per bad byte).
       encoding: null,
     });
   } catch (err) {
     throw new Error(`cannot start shell "${shell}": ${err instanceof Error ? err.message : String(err)}`);
   }
-  const session = new PtyShellSession(pty, join(opts.workDir, COMMAND_FILE));
+  const session = new PtyShellSession(pty, join(opts.workDir, COMMAND_FILE), `${JOB_MARKER_VAR}=${markerValue}`);
   try {
     await session.boot(shell);
   } catch (err) {
@@ -91,6 +107,8 @@ class PtyShellSession implements ShellSession {
   constructor(
     private readonly pty: IPty,
     private readonly commandFile: string,
+    /** `NAME=value` entry of the job marker variable in bash's environment. */
+    private readonly envMarker: string,
   ) {
     this.pid = pty.pid;
     this.startTime = processStartTime(pty.pid);
@@ -139,7 +157,7 @@ class PtyShellSession implements ShellSession {
             }
             // Keep the last words of the shell for the error message, minus the echo of our input.
             const said = line.trim();
-            if (said !== "" && !BOOT_ECHO.has(said)) tail.push(said);
+            if (said !== "" && !BOOT_ECHO.has(said) && !said.includes(PROMPT_MARKER)) tail.push(said);
             if (tail.length > 5) tail.shift();
           }
         },
@@ -196,7 +214,7 @@ class PtyShellSession implements ShellSession {
     const { start, end } = commandMarkers(unixNow());
     const startedAt = unixNow();
     const exitCode = await new Promise<number>((resolve) => {
-      this.current = new CommandRun(new MarkerScanner(start, end), onOutput, this, resolve);
+      this.current = new CommandRun(new MarkerScanner(start, end, PROMPT_MARKER), onOutput, this, resolve);
       this.pty.write(commandLine(start, end, shellWord(this.commandFile)));
     });
     this.current = null;
@@ -223,6 +241,7 @@ class PtyShellSession implements ShellSession {
     this.current?.shellDied();
     await killProcessTree(this.pid, {
       rootStartTime: this.startTime,
+      envMarker: this.envMarker,
       // Spec §5.9 order: close the PTY master, then SIGKILL bash (and here: its whole tree). The
       // tree is listed before the close, while every process still has its parent.
       beforeKill: () => {

@@ -64,6 +64,28 @@ function sessionMembers(sid: number): number[] {
   return out;
 }
 
+function procStatFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return undefined;
+  }
+}
+
+function procSid(pid: number): number | undefined {
+  const f = procStatFields(pid);
+  return f ? Number(f[3]) : undefined;
+}
+
+function procComm(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(process.platform === "win32")("shell session", () => {
@@ -119,6 +141,19 @@ describe.skipIf(process.platform === "win32")("shell session", () => {
     expect((await run(s, "echo 'exit 130' | sh")).exitCode).toBe(130);
     expect((await run(s, "(exit 255)")).exitCode).toBe(255);
     expect((await run(s, "echo still here")).text).toBe("still here\n");
+  });
+
+  it("ends a command with 130 when its foreground process is killed by SIGINT, and the shell stays usable", async () => {
+    const s = await start();
+    // Interactive bash abandons the rest of the wrapper line here (no end marker); the prompt
+    // marker ends the command instead of letting it hang.
+    const killed = await run(s, "echo a; bash -c 'kill -INT $$'; echo never");
+    expect(killed).toEqual({ exitCode: 130, chunks: ["a\n\n"], text: "a\n\n" });
+    expect(await run(s, "for i in 1 2; do bash -c 'kill -INT $$'; echo never; done")).toMatchObject({ exitCode: 130 });
+    expect(await run(s, "kill -INT $$")).toMatchObject({ exitCode: 130 });
+    expect(await run(s, "echo still here")).toEqual({ exitCode: 0, chunks: ["still here\n"], text: "still here\n" });
+    // Not exported: the job's processes do not inherit it.
+    expect((await run(s, 'env | grep -c "^PROMPT_COMMAND=" || true')).text).toBe("0\n");
   });
 
   it("gives exit code 1 when the shell exits, and 1 for every later command", async () => {
@@ -219,6 +254,78 @@ describe.skipIf(process.platform === "win32")("shell session", () => {
     await s.kill();
     expect((await s.run("echo hi", () => {})).exitCode).toBe(1);
   });
+
+  it("puts a random job marker into the job's environment, different per session", async () => {
+    const a = await start();
+    const b = await start();
+    const ra = await run(a, "printenv SEMAPHORE_AGENT_JOB_MARKER");
+    const rb = await run(b, "printenv SEMAPHORE_AGENT_JOB_MARKER");
+    expect(ra.text).toMatch(/^[0-9a-f]{32}\n$/);
+    expect(rb.text).toMatch(/^[0-9a-f]{32}\n$/);
+    expect(ra.text).not.toBe(rb.text);
+    // Inherited by the job's processes, and not leaked into the agent's own environment.
+    expect((await run(a, "sh -c 'printenv SEMAPHORE_AGENT_JOB_MARKER'")).text).toBe(ra.text);
+    expect(process.env.SEMAPHORE_AGENT_JOB_MARKER).toBeUndefined();
+  });
+
+  it.skipIf(process.platform !== "linux")(
+    "kill() also stops processes that daemonized out of the tree and the session (setsid)",
+    async () => {
+      const s = await start();
+      const files = ["d1", "d2", "d3"].map((f) => join(workDir, f));
+      const command = [
+        // Double fork: the subshell exits at once, sleep is orphaned in a session of its own.
+        `(setsid sleep 1001 & echo $! > ${files[0]})`,
+        // setsid -f forks, the child makes a new session; the setsid parent exits.
+        `setsid -f sh -c 'echo $$ > ${files[1]}; exec sleep 1002'`,
+        // A background job is a group leader, so setsid forks here too.
+        `nohup setsid sh -c 'echo $$ > ${files[2]}; exec sleep 1001' > /dev/null 2>&1 &`,
+        "sleep 1000",
+      ].join("\n");
+      const running = s.run(command, () => {});
+      const pids: number[] = [];
+      try {
+        for (let i = 0; i < 200 && pids.length < files.length; i++) {
+          await sleep(25);
+          pids.length = 0;
+          for (const f of files) {
+            try {
+              const pid = Number(readFileSync(f, "utf8").trim());
+              if (pid > 0) pids.push(pid);
+            } catch {
+              // not written yet
+            }
+          }
+        }
+        expect(pids.length).toBe(files.length);
+        // Wait until each has exec'd sleep and left bash's session (as the test means them to).
+        for (let i = 0; i < 200; i++) {
+          if (pids.every((p) => procComm(p) === "sleep")) break;
+          await sleep(25);
+        }
+        for (const p of pids) {
+          expect(procComm(p)).toBe("sleep");
+          expect(procSid(p)).toBe(p);
+          expect(procSid(p)).not.toBe(s.pid);
+        }
+        await s.kill();
+        expect((await running).exitCode).toBe(1);
+        // Killed; reaping by init can take a moment here, a zombie counts as gone.
+        for (let i = 0; i < 200 && pids.some((p) => !isGone(p)); i++) await sleep(25);
+        expect(pids.filter((p) => !isGone(p))).toEqual([]);
+      } finally {
+        for (const p of pids) {
+          if (!isGone(p) && procComm(p) === "sleep") {
+            try {
+              process.kill(p, "SIGKILL");
+            } catch {
+              // gone
+            }
+          }
+        }
+      }
+    },
+  );
 
   it("rejects when the shell binary does not exist", async () => {
     await expect(
