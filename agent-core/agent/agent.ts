@@ -11,8 +11,8 @@ import { decodeBase64Strict, decodeJobRequest } from "../job/request.js";
 import { JobRunner } from "../job/runner.js";
 import type { JobEnvFiles } from "../job/types.js";
 import { shouldUpload, uploadJobLog } from "../logs/artifact.js";
-import { JobEventLog } from "../logs/event-log.js";
-import { LogPusher, type PusherNotice } from "../logs/log-pusher.js";
+import type { PusherNotice } from "../logs/log-pusher.js";
+import { LogWorker, type JobLogSink } from "../logs/log-sink.js";
 import { ApiClient } from "../protocol/client.js";
 import type { AgentState, JobRequest, SyncRequest, SyncResponse } from "../protocol/types.js";
 import { DEFAULT_TIMINGS, randomBetween, type AgentTimings } from "../timings.js";
@@ -62,8 +62,8 @@ interface ActiveJob {
   stopRequested: boolean;
   /** Set when the agent shuts down mid-job: the job's own completion must not be reported. */
   aborted: boolean;
-  pusher: LogPusher | null;
-  log: JobEventLog | null;
+  /** The job's log: local file and pusher, kept in the log worker thread. */
+  log: JobLogSink | null;
 }
 
 export class Agent {
@@ -90,6 +90,8 @@ export class Agent {
   private nextSyncAt: number | null = null;
   private job: ActiveJob | null = null;
   private workDir: string | null = null;
+  /** Started with the first job, reused by later ones, ended with the agent. */
+  private logWorker: LogWorker | null = null;
   private started: Promise<AgentExit> | null = null;
 
   constructor(private readonly options: AgentOptions) {
@@ -158,6 +160,7 @@ export class Agent {
       }
       return await this.syncLoop();
     } finally {
+      await this.logWorker?.terminate();
       await this.client.close();
       if (this.workDir) rmSync(this.workDir, { recursive: true, force: true });
     }
@@ -274,7 +277,7 @@ export class Agent {
       this.log("warn", "server sent run-job without a job_id; ignored");
       return;
     }
-    const job: ActiveJob = { id: jobId, runner: null, stopRequested: false, aborted: false, pusher: null, log: null };
+    const job: ActiveJob = { id: jobId, runner: null, stopRequested: false, aborted: false, log: null };
     this.job = job;
     this.state = "starting-job";
     this.jobId = jobId;
@@ -312,19 +315,9 @@ export class Agent {
       if (request.job_id && request.job_id !== job.id) {
         this.log("warn", `job request carries job_id ${request.job_id}, the server assigned ${job.id}`);
       }
-      const log = new JobEventLog(this.requireWorkDir());
+      const log = this.openJobLog(job, request);
       job.log = log;
       log.subscribe((event, index) => this.emit({ type: "job-log", at: Date.now(), jobId: job.id, index, event }));
-      const pusher = new LogPusher({
-        log,
-        url: request.logger.url,
-        token: request.logger.token,
-        client: this.client,
-        timings: this.timings,
-        onNotice: (notice) => this.onPusherNotice(job, notice),
-      });
-      job.pusher = pusher;
-      pusher.start();
       const runner = new JobRunner({
         request,
         config: this.options.config,
@@ -343,7 +336,7 @@ export class Agent {
       }
       result = await runner.run();
       if (job.aborted) return;
-      const outcome = await pusher.close();
+      const outcome = await log.close();
       if (job.aborted) return; // the agent shut down meanwhile; shutdown() cleans up
       trimmed = outcome.trimmed;
       unsent = outcome.unsent;
@@ -403,6 +396,22 @@ export class Agent {
     this.forceSync();
   }
 
+  /** The job's local event file and pusher, in the log worker (started on the first job). */
+  private openJobLog(job: ActiveJob, request: JobRequest): JobLogSink {
+    this.logWorker ??= new LogWorker({
+      client: this.client,
+      onError: (message) => this.error("logs", message, null),
+    });
+    return this.logWorker.openJob({
+      dir: this.requireWorkDir(),
+      url: request.logger.url,
+      token: request.logger.token,
+      timings: this.timings,
+      onNotice: (notice) => this.onPusherNotice(job, notice),
+      onError: (message) => this.error("logs", `job ${job.id}: ${message}`, null),
+    });
+  }
+
   private onPusherNotice(job: ActiveJob, notice: PusherNotice): void {
     switch (notice.kind) {
       case "push-failed":
@@ -421,7 +430,7 @@ export class Agent {
   }
 
   private async cleanupJob(job: ActiveJob): Promise<void> {
-    await job.pusher?.close().catch(() => undefined);
+    await job.log?.close().catch(() => undefined);
     job.log?.dispose();
     await job.runner?.close().catch(() => undefined);
   }
@@ -434,7 +443,7 @@ export class Agent {
   private async abortJob(job: ActiveJob): Promise<void> {
     job.runner?.stop();
     await job.runner?.close().catch(() => undefined);
-    job.pusher?.abort();
+    job.log?.abort();
     job.log?.dispose();
   }
 

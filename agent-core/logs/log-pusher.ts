@@ -26,6 +26,10 @@ export interface LogPusherOptions {
   client: ApiClient;
   timings: AgentTimings;
   onNotice?: (notice: PusherNotice) => void;
+  /** Events the server already holds (a pusher taking over from another one); default 0. */
+  startFrom?: number;
+  /** Called after every accepted push with the new number of events the server holds. */
+  onAccepted?: (accepted: number) => void;
 }
 
 export interface LogPushOutcome {
@@ -43,9 +47,12 @@ export class LogPusher {
   private trimmedFlag = false;
   private readonly ticker = new WakeableSleep();
   private loop: Promise<void> | null = null;
+  private waitingForTick = false;
+  private unsubscribe: (() => void) | null = null;
 
   constructor(private readonly options: LogPusherOptions) {
     this.token = options.token;
+    this.startFrom = options.startFrom ?? 0;
   }
 
   get accepted(): number {
@@ -57,7 +64,16 @@ export class LogPusher {
   }
 
   start(): void {
-    this.loop ??= this.run();
+    if (this.loop) return;
+    // A backlog that forms while the pusher waits for its next tick is sent at once.
+    this.unsubscribe = this.options.log.subscribe(() => {
+      if (this.waitingForTick && this.unsentBytes() >= BACKLOG_BYTES) this.ticker.wake();
+    });
+    this.loop = this.run();
+  }
+
+  private unsentBytes(): number {
+    return this.options.log.bytes - this.options.log.offsetOf(this.startFrom);
   }
 
   /**
@@ -77,6 +93,7 @@ export class LogPusher {
     clearTimeout(timer);
     this.stopped = true;
     this.ticker.wake();
+    this.unsubscribe?.();
     return { trimmed: this.trimmedFlag, unsent: this.options.log.count - this.startFrom };
   }
 
@@ -89,6 +106,7 @@ export class LogPusher {
   abort(): LogPushOutcome {
     this.stopped = true;
     this.ticker.wake();
+    this.unsubscribe?.();
     return { trimmed: this.trimmedFlag, unsent: this.options.log.count - this.startFrom };
   }
 
@@ -100,7 +118,9 @@ export class LogPusher {
         const delay = this.flushing
           ? randomBetween(timings.logFlushMinMs, timings.logFlushMaxMs)
           : randomBetween(timings.logPushMinMs, timings.logPushMaxMs);
+        this.waitingForTick = true;
         await this.ticker.sleep(delay);
+        this.waitingForTick = false;
         if (this.stopped) return;
       }
       backlog = false;
@@ -120,8 +140,9 @@ export class LogPusher {
       if (this.stopped) return;
       if (status === 200) {
         this.startFrom += batch.lines;
+        this.options.onAccepted?.(this.startFrom);
         const unsentLines = log.count - this.startFrom;
-        backlog = unsentLines >= timings.logBatchLines || log.bytes - log.offsetOf(this.startFrom) >= BACKLOG_BYTES;
+        backlog = unsentLines >= timings.logBatchLines || this.unsentBytes() >= BACKLOG_BYTES;
       } else if (status === 422) {
         this.trimmedFlag = true;
         onNotice?.({ kind: "trimmed", startFrom: this.startFrom });

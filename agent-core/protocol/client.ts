@@ -31,6 +31,19 @@ export interface ApiClientOptions {
   noHttps: boolean;
   registrationToken: string;
   timeoutMs: number;
+  /**
+   * An access token obtained elsewhere (by the agent's own register call): a client for a helper
+   * thread (the job log worker) that pushes logs and refreshes log tokens without registering.
+   */
+  accessToken?: string;
+}
+
+/** What a second client needs to act for an already registered agent (see ApiClient.forAgent). */
+export interface AgentConnection {
+  endpoint: string;
+  noHttps: boolean;
+  accessToken: string;
+  timeoutMs: number;
 }
 
 const MAX_ERROR_BODY = 300;
@@ -46,6 +59,7 @@ export class ApiClient {
 
   constructor(private readonly options: ApiClientOptions) {
     this.baseUrl = apiBaseUrl(options.endpoint, options.noHttps);
+    this.accessToken = options.accessToken ?? "";
     // Redirects are followed like Go's default client does (spec §1.1).
     // Happy eyeballs: `localhost` may resolve to ::1 first while a server (like the reference hub on
     // 0.0.0.0) listens on IPv4 only; try every address instead of failing on the first.
@@ -54,8 +68,19 @@ export class ApiClient {
     );
   }
 
+  /** A client that uses a known access token, for calls made after registration (no register). */
+  static forAgent(connection: AgentConnection): ApiClient {
+    return new ApiClient({ ...connection, registrationToken: "" });
+  }
+
   get hasAccessToken(): boolean {
     return this.accessToken !== "";
+  }
+
+  /** The settings a helper thread needs to build its own client with ApiClient.forAgent. */
+  get connection(): AgentConnection {
+    const { endpoint, noHttps, timeoutMs } = this.options;
+    return { endpoint, noHttps, timeoutMs, accessToken: this.accessToken };
   }
 
   async register(body: RegisterRequest): Promise<RegisterResponse> {

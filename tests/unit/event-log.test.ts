@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { JobEventLog } from "../../agent-core/logs/event-log.js";
+import { createEventFile, JobEventLog } from "../../agent-core/logs/event-log.js";
 import { wallClockNanoseconds } from "../../agent-core/util/clock.js";
 
 const dirs: string[] = [];
@@ -54,6 +54,41 @@ describe("JobEventLog", () => {
     log.append({ event: "job_started", timestamp: 1 });
     log.append({ event: "job_finished", timestamp: 2, result: "passed" });
     expect(seen).toEqual([0, 1]);
+  });
+
+  it("reopens a file another writer left: keeps its complete lines, cuts a torn last one, appends after them", () => {
+    const d = dir();
+    const ns = 1_700_000_000_000_000_000n;
+    const path = createEventFile(d, ns);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(() => createEventFile(d, ns)).toThrow(/EEXIST/);
+    const first = new JobEventLog(d, ns, { reopen: true });
+    expect(first.path).toBe(path);
+    expect(first.count).toBe(0);
+    first.append({ event: "job_started", timestamp: 1 });
+    first.append({ event: "cmd_started", timestamp: 1, directive: "x" });
+    appendFileSync(path, '{"event":"cmd_out'); // a write cut short
+    const second = new JobEventLog(d, ns, { reopen: true });
+    expect(second.count).toBe(2);
+    expect(second.read(1, 1, 1 << 20).body.toString()).toBe('{"event":"cmd_started","timestamp":1,"directive":"x"}\n');
+    second.append({ event: "job_finished", timestamp: 2, result: "passed" });
+    expect(readFileSync(path, "utf8")).toBe(
+      '{"event":"job_started","timestamp":1}\n{"event":"cmd_started","timestamp":1,"directive":"x"}\n{"event":"job_finished","timestamp":2,"result":"passed"}\n',
+    );
+    second.dispose();
+    first.dispose();
+  });
+
+  it("writes big and non-ASCII events byte-exact (JSON + newline, UTF-8)", () => {
+    const log = new JobEventLog(dir());
+    const events = [
+      { event: "cmd_output" as const, timestamp: 1, output: `é€😀\u001b[0m"\\\t\n`.repeat(20_000) },
+      { event: "cmd_output" as const, timestamp: 1, output: "lone \ud800 surrogate" },
+      { event: "cmd_output" as const, timestamp: 1, output: "small" },
+    ];
+    for (const e of events) log.append(e);
+    expect(readFileSync(log.path, "utf8")).toBe(events.map((e) => `${JSON.stringify(e)}\n`).join(""));
+    expect(log.bytes).toBe(Buffer.byteLength(events.map((e) => `${JSON.stringify(e)}\n`).join("")));
   });
 
   it("dispose deletes the file and is idempotent", () => {
