@@ -190,10 +190,22 @@ async function pickup(o: Options): Promise<Record<string, number>> {
   const latencies: number[] = [];
   try {
     const name = await waitForIdleAgent(hub, agent);
-    for (let i = 0; i < o.jobs; i++) {
-      await waitFor("the agent to wait for jobs", () => hub.agent(name)?.state === "waiting-for-jobs", 30_000);
-      // Schedule at a random point of the sync cycle, as a real job would arrive.
-      await sleep(Math.random() * nextSyncAfter);
+    // Jobs arrive at points spread evenly over the sync cycle (in shuffled order): the same
+    // distribution as random arrivals, without the sampling noise of 50 random draws.
+    const phases = Array.from({ length: o.jobs }, (_, i) => ((i + 0.5) / o.jobs) * nextSyncAfter).sort(() => Math.random() - 0.5);
+    for (const phase of phases) {
+      // The hub records the agent's sync as it answers it; `phase` ms after that, the job arrives.
+      const syncs = hub.agent(name)?.sync_count ?? 0;
+      await waitFor(
+        "the agent's next sync while waiting for jobs",
+        () => {
+          const view = hub.agent(name);
+          return view?.state === "waiting-for-jobs" && view.sync_count > syncs;
+        },
+        30_000,
+        2,
+      );
+      await sleep(phase);
       const scheduledNs = BigInt(Date.now()) * 1_000_000n;
       const { job_id } = hub.scheduleJob({ commands: [{ directive: NOW_NS }], env_vars: [], files: [] });
       await waitFor("the job to finish", () => hub.job(job_id)?.status === "finished", 60_000);
