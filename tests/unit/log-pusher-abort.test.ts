@@ -9,9 +9,8 @@ import { startHub, type Hub } from "../../hub/hub.js";
 import { JobEventLog } from "../../agent-core/logs/event-log.js";
 import { LogPusher } from "../../agent-core/logs/log-pusher.js";
 import { ApiClient } from "../../agent-core/protocol/client.js";
-import { JobRequestSchema } from "../../agent-core/protocol/types.js";
 import { DEFAULT_TIMINGS, type AgentTimings } from "../../agent-core/timings.js";
-import { AGENT_VERSION } from "../../agent-core/version.js";
+import { registerClient, runningJob } from "../helpers/api-job.js";
 
 // Request timeout and flush window far beyond the test timeout: only abort()/close() can end them.
 const TIMINGS: AgentTimings = { ...DEFAULT_TIMINGS, logPushMinMs: 10, logPushMaxMs: 20, logFlushMinMs: 10, logFlushMaxMs: 20, httpTimeoutMs: 600_000 };
@@ -28,29 +27,14 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function runningJob(client: ApiClient) {
-  await client.register({
-    name: "abort-test-agent",
-    version: AGENT_VERSION,
-    pid: process.pid,
-    os: "",
-    arch: "x86_64",
-    hostname: "",
-    single_job: false,
-    idle_timeout: 0,
-    interruption_grace_period: 0,
-    job_id: "",
-  });
-  const { job_id } = hub.scheduleJob({ commands: [{ directive: "true" }] });
-  await client.sync({ state: "waiting-for-jobs", job_id: "", job_result: "", interrupted_at: 0 });
-  const request = JobRequestSchema.parse(await client.getJob(job_id));
-  await client.sync({ state: "running-job", job_id, job_result: "", interrupted_at: 0 });
-  return { jobId: job_id, url: request.logger.url, token: request.logger.token };
+async function startedJob(client: ApiClient) {
+  await registerClient(client, "abort-test-agent");
+  return await runningJob(hub, client);
 }
 
 it("abort() ends a pusher whose push hangs, and close() of the client does not wait for that push", { timeout: 10_000 }, async () => {
   const client = new ApiClient({ endpoint: hub.endpoint, noHttps: true, registrationToken: hub.registrationToken, timeoutMs: TIMINGS.httpTimeoutMs });
-  const { jobId, url, token } = await runningJob(client);
+  const { jobId, url, token } = await startedJob(client);
   hub.injectFault({ target: "logs", mode: "hang", count: 1000 });
   const log = new JobEventLog(dir);
   log.append({ event: "job_started", timestamp: 1 });

@@ -8,9 +8,8 @@ import type { JobLogEvent } from "../../agent-core/job/events.js";
 import { JobEventLog } from "../../agent-core/logs/event-log.js";
 import { LogPusher, type PusherNotice } from "../../agent-core/logs/log-pusher.js";
 import { ApiClient } from "../../agent-core/protocol/client.js";
-import { JobRequestSchema } from "../../agent-core/protocol/types.js";
 import { DEFAULT_TIMINGS, type AgentTimings } from "../../agent-core/timings.js";
-import { AGENT_VERSION } from "../../agent-core/version.js";
+import { registerClient, runningJob } from "../helpers/api-job.js";
 
 const FAST: AgentTimings = { ...DEFAULT_TIMINGS, logPushMinMs: 20, logPushMaxMs: 40, logFlushMinMs: 10, logFlushMaxMs: 20, logFlushCheckMs: 100, httpTimeoutMs: 2000 };
 
@@ -31,24 +30,8 @@ afterEach(async () => {
 /** Registers a real client and has the hub assign it a job; returns the job's logger settings. */
 async function assignedJob(timings: AgentTimings = FAST) {
   client = new ApiClient({ endpoint: hub.endpoint, noHttps: true, registrationToken: hub.registrationToken, timeoutMs: timings.httpTimeoutMs });
-  await client.register({
-    name: "pusher-test-agent",
-    version: AGENT_VERSION,
-    pid: process.pid,
-    os: "",
-    arch: "x86_64",
-    hostname: "",
-    single_job: false,
-    idle_timeout: 0,
-    interruption_grace_period: 0,
-    job_id: "",
-  });
-  const { job_id } = hub.scheduleJob({ commands: [{ directive: "true" }] });
-  const sync = await client.sync({ state: "waiting-for-jobs", job_id: "", job_result: "", interrupted_at: 0 });
-  expect(sync).toMatchObject({ action: "run-job", job_id });
-  const request = JobRequestSchema.parse(await client.getJob(job_id));
-  await client.sync({ state: "running-job", job_id, job_result: "", interrupted_at: 0 });
-  return { jobId: job_id, url: request.logger.url, token: request.logger.token };
+  await registerClient(client, "pusher-test-agent");
+  return await runningJob(hub, client);
 }
 
 function fill(log: JobEventLog, outputs: number): JobLogEvent[] {

@@ -10,9 +10,8 @@ import type { JobLogEvent } from "../../agent-core/job/events.js";
 import type { PusherNotice } from "../../agent-core/logs/log-pusher.js";
 import { LogWorker, type JobLogSink } from "../../agent-core/logs/log-sink.js";
 import { ApiClient } from "../../agent-core/protocol/client.js";
-import { JobRequestSchema } from "../../agent-core/protocol/types.js";
 import { DEFAULT_TIMINGS, type AgentTimings } from "../../agent-core/timings.js";
-import { AGENT_VERSION } from "../../agent-core/version.js";
+import { registerClient, runningJob } from "../helpers/api-job.js";
 
 const FAST: AgentTimings = { ...DEFAULT_TIMINGS, logPushMinMs: 20, logPushMaxMs: 40, logFlushMinMs: 10, logFlushMaxMs: 20, logFlushCheckMs: 100, httpTimeoutMs: 2000 };
 
@@ -26,18 +25,7 @@ beforeEach(async () => {
   hub = await startHub({ nextSyncAfter: 100 });
   dir = mkdtempSync(join(tmpdir(), "sa-log-sink-"));
   client = new ApiClient({ endpoint: hub.endpoint, noHttps: true, registrationToken: hub.registrationToken, timeoutMs: FAST.httpTimeoutMs });
-  await client.register({
-    name: "log-sink-test-agent",
-    version: AGENT_VERSION,
-    pid: process.pid,
-    os: "",
-    arch: "x86_64",
-    hostname: "",
-    single_job: false,
-    idle_timeout: 0,
-    interruption_grace_period: 0,
-    job_id: "",
-  });
+  await registerClient(client, "log-sink-test-agent");
   errors = [];
   worker = new LogWorker({ client, onError: (message) => errors.push(message) });
 });
@@ -50,12 +38,7 @@ afterEach(async () => {
 
 /** Has the hub assign the registered client a job; returns its logger settings. */
 async function assignedJob() {
-  const { job_id } = hub.scheduleJob({ commands: [{ directive: "true" }] });
-  const sync = await client.sync({ state: "waiting-for-jobs", job_id: "", job_result: "", interrupted_at: 0 });
-  expect(sync).toMatchObject({ action: "run-job", job_id });
-  const request = JobRequestSchema.parse(await client.getJob(job_id));
-  await client.sync({ state: "running-job", job_id, job_result: "", interrupted_at: 0 });
-  return { jobId: job_id, url: request.logger.url, token: request.logger.token };
+  return await runningJob(hub, client);
 }
 
 async function finishJob(jobId: string) {
@@ -182,7 +165,7 @@ describe("LogWorker", () => {
     await hub.close();
     hub = await startHub({ nextSyncAfter: 100, logMaxEvents: 100 });
     client = new ApiClient({ endpoint: hub.endpoint, noHttps: true, registrationToken: hub.registrationToken, timeoutMs: FAST.httpTimeoutMs });
-    await client.register({ name: "log-sink-test-agent", version: AGENT_VERSION, pid: process.pid, os: "", arch: "x86_64", hostname: "", single_job: false, idle_timeout: 0, interruption_grace_period: 0, job_id: "" });
+    await registerClient(client, "log-sink-test-agent");
     worker = new LogWorker({ client });
     const { jobId, sink, notices } = await openJob();
     for (const e of [...started(), ...output(0, 3000), ...finished()]) sink.append(e);
