@@ -177,3 +177,9 @@ export function shutdownHook(): ShutdownHook {
 export function hubPort(hub: HubProcess): string {
   return hub.endpoint.split(":")[1] ?? "";
 }
+
+/** A job command that prints for ~2 s: long enough for several faulty syncs to happen meanwhile. */
+export const TICKS = 20;
+export const TICK_LOOP = `for i in $(seq 1 ${TICKS}); do echo "tick $i"; sleep 0.1; done`;
+export const TICK_OUTPUT = Array.from({ length: TICKS }, (_, i) => `tick ${i + 1}\n`).join("");
+export const DEBUG_LOG = { SEMAPHORE_AGENT_LOG_LEVEL: "debug" };

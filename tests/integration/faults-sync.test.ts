@@ -12,13 +12,11 @@ import {
   pendingFaults,
   requestsTo,
   startPair,
+  DEBUG_LOG as DEBUG,
+  TICK_LOOP as LOOP,
+  TICK_OUTPUT,
 } from "../helpers/protocol.js";
 
-const DEBUG = { SEMAPHORE_AGENT_LOG_LEVEL: "debug" };
-// ~2 s of output: long enough for several failed syncs to happen while it runs.
-const TICKS = 20;
-const LOOP = `for i in $(seq 1 ${TICKS}); do echo "tick $i"; sleep 0.1; done`;
-const TICK_OUTPUT = Array.from({ length: TICKS }, (_, i) => `tick ${i + 1}\n`).join("");
 
 afterEach(stopAll);
 
