@@ -44,6 +44,8 @@ function phaseText(event: Extract<AgentEvent, { type: "phase" }>): string {
 
 /** One line per event worth showing at `level`, or null. */
 export function formatAgentEvent(event: AgentEvent, level: LogLevel): string | null {
+  // Job output events come by the thousand and are not shown at info level: skip formatting them.
+  if (event.type === "job-log" && !atLeast(level, "debug")) return null;
   const at = clock(event.at);
   switch (event.type) {
     case "phase":

@@ -169,7 +169,8 @@ export class OutputChunker {
 /** One emitted chunk as text: UTF-8 with one U+FFFD per invalid byte, `\r\n` → `\n`, lone `\r` kept. */
 export function decodeChunk(chunk: Buffer): string {
   const text = isUtf8(chunk) ? chunk.toString("utf8") : decodeUtf8PerByte(chunk);
-  return text.includes("\r\n") ? text.replaceAll("\r\n", "\n") : text;
+  // split/join yields a flat string; replaceAll's result is flattened again later, on this thread.
+  return text.includes("\r\n") ? text.split("\r\n").join("\n") : text;
 }
 
 /**
