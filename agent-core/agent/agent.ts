@@ -72,6 +72,8 @@ export class Agent {
   private readonly cwd: string;
   private readonly tmpDir: string;
   private readonly home: string;
+  /** What jobs, hooks and the artifact CLI inherit: the agent's environment minus secrets (P-25). */
+  private readonly childEnv: Record<string, string>;
   private readonly client: ApiClient;
   private readonly listeners = new Set<AgentEventListener>();
   private readonly syncSleep = new WakeableSleep();
@@ -100,6 +102,7 @@ export class Agent {
     this.cwd = options.cwd ?? process.cwd();
     this.tmpDir = options.tmpDir ?? tmpdir();
     this.home = options.home ?? this.env.HOME ?? homedir();
+    this.childEnv = jobEnvironment(this.env);
     this.client = new ApiClient({
       endpoint: options.config.endpoint,
       noHttps: options.config.noHttps,
@@ -321,7 +324,7 @@ export class Agent {
       const runner = new JobRunner({
         request,
         config: this.options.config,
-        shellEnv: jobEnvironment(this.env),
+        shellEnv: this.childEnv,
         cwd: this.cwd,
         workDir: this.requireWorkDir(),
         tmpDir: this.tmpDir,
@@ -348,7 +351,7 @@ export class Agent {
           eventLines: log.readAll(),
           jobId: job.id,
           jobEnv: decodedJobEnv(request),
-          agentEnv: jobEnvironment(this.env),
+          agentEnv: this.childEnv,
           dir: this.requireWorkDir(),
         });
         if (failure) this.error("artifact", `job log upload skipped: ${failure}`, null);
@@ -487,7 +490,7 @@ export class Agent {
     await new Promise<void>((resolve) => {
       const child = spawn("bash", [path], {
         cwd: this.cwd,
-        env: { ...jobEnvironment(this.env), SEMAPHORE_AGENT_SHUTDOWN_REASON: reason },
+        env: { ...this.childEnv, SEMAPHORE_AGENT_SHUTDOWN_REASON: reason },
         stdio: ["ignore", "pipe", "pipe"],
       });
       let output = "";
