@@ -2,10 +2,10 @@
 // through the real hub and agent, picking one command's output out of the recorded events, and
 // finding the processes a job left behind.
 import { readdirSync, readFileSync } from "node:fs";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import type { JobLogEvent } from "../../agent-core/job/events.js";
 import type { JobView } from "../../hub/types.js";
-import { delay, type AgentProcess, type HubProcess } from "./processes.js";
+import { delay, startAgent, startHub, stopAll, type AgentProcess, type HubProcess } from "./processes.js";
 
 export interface FinishedJob {
   id: string;
@@ -161,4 +161,24 @@ export function withoutTimes(event: JobLogEvent): Record<string, unknown> {
   delete rest.started_at;
   delete rest.finished_at;
   return rest;
+}
+
+/**
+ * One hub and one agent for a whole test file: started before its tests (the agent waiting for
+ * jobs), stopped after them, and then nothing any job started may still run.
+ */
+export function useHubAndAgent(set: (hub: HubProcess, agent: AgentProcess) => void): void {
+  let home: string | undefined;
+  beforeAll(async () => {
+    const hub = await startHub();
+    const agent = startAgent(hub);
+    home = agent.home;
+    set(hub, agent);
+    await hub.api.waitForAgent((agents) => agents.some((a) => a.state === "waiting-for-jobs"));
+  });
+  afterAll(async () => {
+    await stopAll();
+    // Nothing any job started may outlive the suite (the agent itself is gone now too).
+    if (home) expect(processesWithHome(home)).toEqual([]);
+  });
 }

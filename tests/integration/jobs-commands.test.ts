@@ -1,10 +1,10 @@
 // Job semantics through the real hub and agent processes: commands, results, epilogues, exit code 130,
 // stop-job, output encoding and volume (spec §5.3–§5.4, §5.8–§5.9, §5.11 examples A–D, F, G).
 // One hub and one agent for the whole file; the jobs run one after another.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { job, startAgent, startHub, stopAll, summarize, type AgentProcess, type HubProcess } from "../helpers/processes.js";
+import { job, summarize, type AgentProcess, type HubProcess } from "../helpers/processes.js";
 import {
   EMPTY_PREAMBLE,
   expectNoViolations,
@@ -12,10 +12,10 @@ import {
   isRunning,
   jobProcesses,
   outputOf,
-  processesWithHome,
   rawOutputs,
   resultExport,
   runJob,
+  useHubAndAgent,
   waitForCommandStart,
   waitUntil,
   withoutTimes,
@@ -25,17 +25,9 @@ describe("job semantics: commands, results, epilogues, stop, output", () => {
   let hub: HubProcess;
   let agent: AgentProcess;
 
-  beforeAll(async () => {
-    hub = await startHub();
-    agent = startAgent(hub);
-    await hub.api.waitForAgent((agents) => agents.some((a) => a.state === "waiting-for-jobs"));
-  });
-
-  afterAll(async () => {
-    const home = agent?.home;
-    await stopAll();
-    // Nothing any job started may outlive the suite (the agent itself is gone now too).
-    if (home) expect(processesWithHome(home)).toEqual([]);
+  useHubAndAgent((h, a) => {
+    hub = h;
+    agent = a;
   });
 
   it("Example A: a passing job runs epilogue-always and epilogue-on-pass with SEMAPHORE_JOB_RESULT=passed", async () => {

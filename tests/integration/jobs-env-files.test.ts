@@ -1,15 +1,12 @@
 // Job semantics through the real hub and agent processes: environment variables, injected files, the
 // `.env-*` debug files and malformed job requests (spec §3.5, §4.2–§4.3, §5.5–§5.6, §6).
 // One hub and one agent for the whole file; the jobs run one after another.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import {
   job,
-  startAgent,
-  startHub,
-  stopAll,
   summarize,
   tempDir,
   type AgentProcess,
@@ -19,10 +16,10 @@ import {
   EMPTY_PREAMBLE,
   expectNoViolations,
   outputOf,
-  processesWithHome,
   rawOutputs,
   resultExport,
   runJob,
+  useHubAndAgent,
   waitForCommandStart,
 } from "../helpers/jobs.js";
 
@@ -33,16 +30,9 @@ describe("job semantics: env vars, files, .env-* files, malformed requests", () 
   let hub: HubProcess;
   let agent: AgentProcess;
 
-  beforeAll(async () => {
-    hub = await startHub();
-    agent = startAgent(hub);
-    await hub.api.waitForAgent((agents) => agents.some((a) => a.state === "waiting-for-jobs"));
-  });
-
-  afterAll(async () => {
-    const home = agent?.home;
-    await stopAll();
-    if (home) expect(processesWithHome(home)).toEqual([]);
+  useHubAndAgent((h, a) => {
+    hub = h;
+    agent = a;
   });
 
   it("env var values reach the commands literally, and Exporting lines are sorted, one event each", async () => {
