@@ -1,0 +1,362 @@
+// The one contract between the app's backend (the host) and its UI. Electron IPC and the web
+// console's WebSocket both carry exactly this: requests {id, method, params} validated here, answers
+// {id, ok, result | error}, and HostEvents. The renderer imports only this module (zod + types), so it
+// cannot tell which bridge it has.
+import { z } from "zod";
+import type { AgentPhase, ErrorScope, ShutdownReason } from "../agent/events.js";
+import type { JobLogEvent, JobResult } from "../job/events.js";
+
+export type { AgentPhase, ErrorScope, ShutdownReason, JobLogEvent, JobResult };
+
+/** IPC channel names (Electron). The only two; nothing else crosses the process boundary. */
+export const IPC_CALL_CHANNEL = "semaphore-agent:call";
+export const IPC_EVENT_CHANNEL = "semaphore-agent:event";
+/** Path of the web console's single WebSocket. */
+export const CONSOLE_WS_PATH = "/ws";
+
+/** Live output is flushed to the UI at most this often, or earlier once a batch holds this many bytes. */
+export const LIVE_BATCH_INTERVAL_MS = 16;
+export const LIVE_BATCH_MAX_BYTES = 256 * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// Views: what the host tells the UI. Plain JSON, never a secret.
+
+/** Which server the agent talks to: the user's Semaphore organisation, or the embedded local hub. */
+export type AgentMode = "semaphore" | "demo";
+
+/** The agent as the UI shows it. `phase: "idle"` = not started (or stopped and exited). */
+export interface AgentSnapshot {
+  phase: AgentPhase | "idle";
+  mode: AgentMode;
+  /** The name the agent registered with ("" before registration). */
+  name: string;
+  /** e.g. "https://acme.semaphoreci.com" or "http://127.0.0.1:41234". "" when never configured. */
+  endpoint: string;
+  /** When the current run of the agent started (epoch ms), for the uptime; null when idle. */
+  startedAt: number | null;
+  lastSyncAt: number | null;
+  nextSyncAt: number | null;
+  /** The job being run, or null. */
+  jobId: string | null;
+  /** "Stop after current job" was asked and is pending. */
+  stopAfterJob: boolean;
+  /** A stop was asked (now, or after the job once that job ended); the agent is winding down. */
+  stopping: boolean;
+  /** The latest error (server's message included), cleared by the next successful sync. */
+  error: { scope: ErrorScope; message: string; at: number; retryAt: number | null } | null;
+  /** How the last run of the agent ended, or null when it never ran or still runs. */
+  lastExit: { reason: ShutdownReason; exitCode: number; at: number; message: string } | null;
+  /** Jobs finished since the app started, by result. */
+  counts: { passed: number; failed: number; stopped: number };
+}
+
+/** The tray icon's states (electron/). Derived, never stored. */
+export type TrayState = "stopped" | "waiting" | "running" | "stopping" | "error";
+
+export function trayStateOf(agent: AgentSnapshot): TrayState {
+  if (agent.stopping || agent.phase === "shutting-down") return "stopping";
+  if (agent.phase === "idle" || agent.phase === "stopped") {
+    return agent.lastExit !== null && agent.lastExit.exitCode !== 0 ? "error" : "stopped";
+  }
+  if (agent.error !== null) return "error";
+  if (agent.jobId !== null || agent.phase === "starting-job" || agent.phase === "running-job" || agent.phase === "stopping-job") {
+    return "running";
+  }
+  return "waiting";
+}
+
+/** A job's result in the history: the agent's result, "running", or "lost" (the app died mid-job). */
+export type HistoryResult = JobResult | "running" | "lost";
+export const HISTORY_RESULTS = ["passed", "failed", "stopped", "running", "lost"] as const;
+
+export interface JobSummary {
+  id: string;
+  mode: AgentMode;
+  result: HistoryResult;
+  startedAt: number;
+  finishedAt: number | null;
+  durationMs: number | null;
+  /** Number of job log events stored locally. */
+  events: number;
+  /** Bytes of the local log (the JSON lines of the events). */
+  bytes: number;
+}
+
+export interface JobDetail {
+  summary: JobSummary;
+  /** Names of the job's environment variables (spec §4): values are never sent to the UI. */
+  envVarNames: string[];
+}
+
+/** One page of a job's stored log. `events[i]` is event number `from + i`. */
+export interface JobLogPage {
+  jobId: string;
+  from: number;
+  events: JobLogEvent[];
+  /** Index of the event after this page. */
+  next: number;
+  /** True when `next` is the end of the log and the job is finished. */
+  done: boolean;
+}
+
+export interface EnvVarEntry {
+  name: string;
+  value: string;
+}
+
+/** Settings as stored and shown. The registration token is never in here: only whether one is set. */
+export interface SettingsView {
+  /** The organisation's host, e.g. "acme.semaphoreci.com" (config key `endpoint`). */
+  endpoint: string;
+  tokenSet: boolean;
+  /** Where the token lives: encrypted by the OS keychain (Electron safeStorage) or a 0600 file. */
+  tokenStorage: "safe-storage" | "file";
+  name: string;
+  noHttps: boolean;
+  envVars: EnvVarEntry[];
+  /** `SRC:DEST` pairs (config key `files`). */
+  files: string[];
+  preJobHookPath: string;
+  postJobHookPath: string;
+  shutdownHookPath: string;
+  failOnPreJobHookError: boolean;
+  sourcePreJobHook: boolean;
+  uploadJobLogs: "never" | "always" | "when-trimmed";
+  disconnectAfterJob: boolean;
+  /** Seconds; 0 = never. */
+  disconnectAfterIdleTimeout: number;
+  /** Seconds. */
+  interruptionGracePeriod: number;
+  /** History retention. */
+  historyMaxJobs: number;
+  historyMaxMegabytes: number;
+  /** True once endpoint and token are set: the first-run setup is done. */
+  configured: boolean;
+}
+
+export interface ExampleJob {
+  id: string;
+  title: string;
+  description: string;
+}
+
+export interface DemoSnapshot {
+  running: boolean;
+  /** The embedded hub's URL while running. */
+  hubUrl: string | null;
+  examples: ExampleJob[];
+}
+
+/** Everything the UI needs to draw itself after a (re)load. */
+export interface HostSnapshot {
+  agent: AgentSnapshot;
+  settings: SettingsView;
+  demo: DemoSnapshot;
+  /** The newest jobs, newest first (at most 200). */
+  history: JobSummary[];
+  /** The running job, if any; its log so far is read with readJobLog. */
+  currentJob: JobDetail | null;
+  version: string;
+}
+
+/** A field-level problem; `field` is a SettingsInput key, e.g. "endpoint" or "envVars[2].name". */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export type SaveSettingsResult = { ok: true; settings: SettingsView } | { ok: false; errors: FieldError[] };
+
+// ---------------------------------------------------------------------------------------------
+// Requests: every command the UI can send, with its parameters' schema.
+
+const jobId = z.string().min(1).max(200);
+const shortText = z.string().max(4096);
+const seconds = z.number().int().min(0).max(10 * 365 * 24 * 3600);
+
+export const SettingsInputSchema = z.strictObject({
+  endpoint: shortText,
+  /** New registration token; omit (or "") to keep the stored one. */
+  token: z.string().max(4096).optional(),
+  name: shortText,
+  noHttps: z.boolean(),
+  envVars: z.array(z.strictObject({ name: shortText, value: z.string().max(65536) })).max(1000),
+  files: z.array(shortText).max(1000),
+  preJobHookPath: shortText,
+  postJobHookPath: shortText,
+  shutdownHookPath: shortText,
+  failOnPreJobHookError: z.boolean(),
+  sourcePreJobHook: z.boolean(),
+  uploadJobLogs: z.enum(["never", "always", "when-trimmed"]),
+  disconnectAfterJob: z.boolean(),
+  disconnectAfterIdleTimeout: seconds,
+  interruptionGracePeriod: seconds,
+  historyMaxJobs: z.number().int().min(1).max(100_000),
+  historyMaxMegabytes: z.number().int().min(1).max(1_000_000),
+});
+export type SettingsInput = z.infer<typeof SettingsInputSchema>;
+
+const noParams = z.strictObject({});
+
+/** Parameters of each HostApi method. The keys are the method names. */
+export const HostRequestParams = {
+  getSnapshot: noParams,
+  /** Start the agent with the saved settings (mode "semaphore"). */
+  startAgent: noParams,
+  /** "now": interrupt (spec §3.3: the server stops a running job after the grace period). "after-job": once the running job ends. */
+  stopAgent: z.strictObject({ when: z.enum(["now", "after-job"]) }),
+  getSettings: noParams,
+  saveSettings: z.strictObject({ settings: SettingsInputSchema }),
+  /** Replace the settings with an official config.yaml's (validated, then saved). */
+  importConfig: z.strictObject({ yaml: z.string().max(1024 * 1024) }),
+  /** The settings as an official config.yaml; the token is left out. */
+  exportConfig: noParams,
+  listJobs: z.strictObject({
+    result: z.enum(HISTORY_RESULTS).optional(),
+    limit: z.number().int().min(1).max(1000).optional(),
+  }),
+  getJob: z.strictObject({ jobId }),
+  readJobLog: z.strictObject({
+    jobId,
+    from: z.number().int().min(0),
+    /** Stop adding events to the page once it holds this many bytes of output (default 1 MiB). */
+    maxBytes: z.number().int().min(1024).max(16 * 1024 * 1024).optional(),
+  }),
+  /** Start the embedded local hub and an agent connected to it (the "Local demo"). */
+  startDemo: noParams,
+  stopDemo: noParams,
+  /** Schedule one of the shipped example jobs at the embedded hub; returns its job id. */
+  runExample: z.strictObject({ exampleId: z.string().min(1).max(100) }),
+} as const;
+
+export type HostMethod = keyof typeof HostRequestParams;
+export const HOST_METHODS = Object.keys(HostRequestParams) as HostMethod[];
+export type HostParams<M extends HostMethod> = z.infer<(typeof HostRequestParams)[M]>;
+
+export interface HostResults {
+  getSnapshot: HostSnapshot;
+  startAgent: AgentSnapshot;
+  stopAgent: AgentSnapshot;
+  getSettings: SettingsView;
+  saveSettings: SaveSettingsResult;
+  importConfig: SaveSettingsResult;
+  exportConfig: { yaml: string };
+  listJobs: JobSummary[];
+  getJob: JobDetail;
+  readJobLog: JobLogPage;
+  startDemo: DemoSnapshot;
+  stopDemo: DemoSnapshot;
+  runExample: { jobId: string };
+}
+
+/** The host's commands. Implemented by agent-core/host; called by the renderer through a bridge. */
+export type HostApi = { [M in HostMethod]: (params: HostParams<M>) => Promise<HostResults[M]> };
+
+// ---------------------------------------------------------------------------------------------
+// Events: what the host pushes. Job output arrives batched (LIVE_BATCH_*).
+
+export type HostEvent =
+  | { type: "agent"; agent: AgentSnapshot }
+  | { type: "settings"; settings: SettingsView }
+  | { type: "demo"; demo: DemoSnapshot }
+  | { type: "job-started"; job: JobDetail }
+  /** Events number `from` .. `from + events.length - 1` of the job's log. A gap means some were not sent live: read them with readJobLog. */
+  | { type: "job-output"; jobId: string; from: number; events: JobLogEvent[] }
+  | { type: "job-finished"; job: JobSummary }
+  /** The history index changed otherwise (retention removed jobs). */
+  | { type: "history"; history: JobSummary[] }
+  /** A line for the activity feed (agent log lines and errors). Never contains a token. */
+  | { type: "activity"; at: number; level: "info" | "warn" | "error"; message: string };
+
+export type HostEventListener = (event: HostEvent) => void;
+
+/** What a bridge gives the renderer: the API plus a subscription to events. */
+export interface Bridge {
+  api: HostApi;
+  subscribe(listener: HostEventListener): () => void;
+  /** "electron" or "console"; informational only. */
+  kind: "electron" | "console";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wire messages (both bridges). Requests are validated on the host's side of every bridge.
+
+export const RequestMessageSchema = z.strictObject({
+  id: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  method: z.enum(HOST_METHODS as [HostMethod, ...HostMethod[]]),
+  params: z.unknown(),
+});
+
+export type RequestMessage = { id: number; method: HostMethod; params: unknown };
+
+export interface HostErrorBody {
+  /** "invalid-request" (schema), "invalid-state" (e.g. start while running), "not-found", "internal". */
+  code: "invalid-request" | "invalid-state" | "not-found" | "internal";
+  message: string;
+}
+
+export type ResponseMessage =
+  | { kind: "response"; id: number; ok: true; result: unknown }
+  | { kind: "response"; id: number; ok: false; error: HostErrorBody };
+
+export type ServerMessage = ResponseMessage | { kind: "event"; event: HostEvent };
+
+/** An error the host throws on purpose; its code and message go to the UI as they are. */
+export class HostError extends Error {
+  override readonly name = "HostError";
+  constructor(
+    readonly code: HostErrorBody["code"],
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type ParsedRequest =
+  | { ok: true; id: number; method: HostMethod; params: HostParams<HostMethod> }
+  | { ok: false; id: number | null; error: HostErrorBody };
+
+/**
+ * Validates one request from the UI: the envelope, the method name and that method's parameters.
+ * The error message names the offending field, e.g. `params.from: Too small: expected number to be >=0`.
+ */
+export function parseRequest(raw: unknown): ParsedRequest {
+  const envelope = RequestMessageSchema.safeParse(raw);
+  if (!envelope.success) {
+    const id = typeof raw === "object" && raw !== null && Number.isSafeInteger((raw as { id?: unknown }).id) ? ((raw as { id: number }).id) : null;
+    return { ok: false, id: id !== null && id >= 0 ? id : null, error: { code: "invalid-request", message: describeIssues(envelope.error, "") } };
+  }
+  const { id, method, params } = envelope.data;
+  const parsed = HostRequestParams[method].safeParse(params ?? {});
+  if (!parsed.success) {
+    return { ok: false, id, error: { code: "invalid-request", message: `${method}: ${describeIssues(parsed.error, "params")}` } };
+  }
+  return { ok: true, id, method, params: parsed.data as HostParams<HostMethod> };
+}
+
+/** Dispatches a parsed request to a HostApi, turning any failure into a HostErrorBody. */
+export async function dispatchRequest(api: HostApi, request: Extract<ParsedRequest, { ok: true }>): Promise<ResponseMessage> {
+  try {
+    const call = api[request.method] as (params: unknown) => Promise<unknown>;
+    const result = await call.call(api, request.params);
+    return { kind: "response", id: request.id, ok: true, result };
+  } catch (error) {
+    const body: HostErrorBody =
+      error instanceof HostError
+        ? { code: error.code, message: error.message }
+        : { code: "internal", message: error instanceof Error ? error.message : String(error) };
+    return { kind: "response", id: request.id, ok: false, error: body };
+  }
+}
+
+function describeIssues(error: z.ZodError, prefix: string): string {
+  return error.issues
+    .map((issue) => {
+      const path = [prefix, ...issue.path.map((p) => (typeof p === "number" ? `[${p}]` : String(p)))]
+        .filter((p) => p !== "")
+        .join(".")
+        .replace(/\.\[/g, "[");
+      return `${path || "(message)"}: ${issue.message}`;
+    })
+    .join("; ");
+}
