@@ -270,6 +270,15 @@ export type HostEvent =
 
 export type HostEventListener = (event: HostEvent) => void;
 
+/** The global the Electron preload defines in the page (contextBridge.exposeInMainWorld). */
+export const PRELOAD_GLOBAL = "semaphoreAgent";
+
+/** Exactly what the preload exposes: one call channel and one event channel. */
+export interface PreloadApi {
+  call(request: RequestMessage): Promise<ResponseMessage>;
+  onEvent(listener: (event: HostEvent) => void): () => void;
+}
+
 /** What a bridge gives the renderer: the API plus a subscription to events. */
 export interface Bridge {
   api: HostApi;
