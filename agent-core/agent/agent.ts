@@ -87,6 +87,8 @@ export class Agent {
   private interruptedAt = 0;
   private forceSyncPending = false;
   private shuttingDown = false;
+  /** abort() was called: end without waiting for the server. */
+  private aborting = false;
   private lastSuccessfulSync = 0;
   private lastSyncAt: number | null = null;
   private nextSyncAt: number | null = null;
@@ -149,6 +151,20 @@ export class Agent {
     this.forceSync();
   }
 
+  /**
+   * Ends the agent without waiting for the server, for when interrupt() cannot finish: the server
+   * is unreachable or hangs (the desktop app is quitting), or the agent is not even registered yet.
+   * In-flight calls are dropped, a running job is stopped, no disconnect is sent (the server learns
+   * from the missing syncs), the shutdown hook still runs. Exit: INTERRUPTED, code 0 (it was asked for).
+   */
+  abort(): void {
+    if (this.aborting || this.phase === "stopped") return;
+    this.aborting = true;
+    this.retrySleep.wake();
+    this.syncSleep.wake();
+    void this.client.close();
+  }
+
   private async main(): Promise<AgentExit> {
     this.workDir = mkdtempSync(join(this.tmpDir, "semaphore-agent-"));
     try {
@@ -157,7 +173,7 @@ export class Agent {
       this.setPhase("registering");
       if (!(await this.register())) {
         this.setPhase("stopped");
-        const exit: AgentExit = { reason: "UNABLE_TO_REGISTER", exitCode: 1 };
+        const exit: AgentExit = this.aborting ? { reason: "INTERRUPTED", exitCode: 0 } : { reason: "UNABLE_TO_REGISTER", exitCode: 1 };
         this.emit({ type: "shutdown", at: Date.now(), ...exit });
         return exit;
       }
@@ -191,10 +207,12 @@ export class Agent {
         this.emit({ type: "registered", at: Date.now(), name: this.name, url: this.client.baseUrl });
         return true;
       } catch (error) {
+        if (this.aborting) return false;
         const last = attempt === attempts;
         const retryAt = last ? null : Date.now() + this.timings.registerDelayMs;
         this.error("register", `${(error as Error).message} (attempt ${attempt}/${attempts})`, retryAt);
         if (!last) await this.retrySleep.sleep(this.timings.registerDelayMs);
+        if (this.aborting) return false;
       }
     }
     return false;
@@ -204,6 +222,7 @@ export class Agent {
     this.lastSuccessfulSync = Date.now();
     this.setPhase("waiting-for-jobs");
     for (;;) {
+      if (this.aborting) return await this.shutdown("INTERRUPTED", 0);
       const request: SyncRequest = {
         state: this.state,
         job_id: this.jobId,
@@ -225,6 +244,7 @@ export class Agent {
         const exit = await this.handleAction(response);
         if (exit) return exit;
       } catch (error) {
+        if (this.aborting) continue; // the dropped call is no sync failure
         waitMs = randomBetween(this.timings.syncIntervalMinMs, this.timings.syncIntervalMaxMs);
         this.nextSyncAt = Date.now() + waitMs;
         const message = (error as Error).message;
@@ -378,8 +398,10 @@ export class Agent {
           this.error("job", `job ${job.id} cannot run: ${decoded.error}`, null);
           return null;
         }
+        this.emit({ type: "job-request", at: Date.now(), jobId: job.id, envVarNames: decoded.request.env_vars.map((v) => v.name) });
         return decoded.request;
       } catch (error) {
+        if (job.aborted || this.aborting) return null;
         const last = attempt === attempts;
         const retryAt = last ? null : Date.now() + this.timings.getJobDelayMs;
         this.error("job", `fetching job ${job.id}: ${(error as Error).message} (attempt ${attempt}/${attempts})`, retryAt);
@@ -462,7 +484,7 @@ export class Agent {
       this.job = null;
       await this.abortJob(job);
     }
-    await this.disconnect();
+    if (!this.aborting) await this.disconnect();
     await this.runShutdownHook(reason);
     this.setPhase("stopped");
     this.emit({ type: "shutdown", at: Date.now(), reason, exitCode });
@@ -476,9 +498,10 @@ export class Agent {
         await this.client.disconnect();
         return;
       } catch (error) {
+        if (this.aborting) return;
         const last = attempt === attempts;
         this.error("disconnect", `${(error as Error).message} (attempt ${attempt}/${attempts})`, last ? null : Date.now() + this.timings.disconnectDelayMs);
-        if (!last) await new Promise((r) => setTimeout(r, this.timings.disconnectDelayMs));
+        if (!last) await this.retrySleep.sleep(this.timings.disconnectDelayMs); // abort() cuts it short
       }
     }
   }

@@ -22,6 +22,8 @@ export type AgentEvent =
       nextSyncAt: number;
     }
   | { type: "job-assigned"; at: number; jobId: string }
+  /** The job request was fetched and decoded. Names only: values may be secrets and never leave the agent. */
+  | { type: "job-request"; at: number; jobId: string; envVarNames: string[] }
   | { type: "job-log"; at: number; jobId: string; index: number; event: JobLogEvent }
   | { type: "job-finished"; at: number; jobId: string; result: JobResult; trimmed: boolean; unsentEvents: number }
   | { type: "interrupted"; at: number; interruptedAt: number }

@@ -1,0 +1,619 @@
+// The app's backend: owns the agent (one at a time), the settings, the job history and the local
+// demo, and turns the agent's event stream into the HostEvents of the contract. Electron IPC and the
+// web console both sit on top of this one object.
+//
+// The agent's event loop is the job's: listeners here do bookkeeping only. Job output goes to a
+// write stream (history) and an array (live batcher); nothing waits for the UI.
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+import { Agent, type AgentExit } from "../agent/agent.js";
+import type { AgentEvent } from "../agent/events.js";
+import { defaultAgentConfig } from "../config/keys.js";
+import type { AgentConfig } from "../config/types.js";
+import type { JobResult } from "../job/events.js";
+import { DEFAULT_TIMINGS, type AgentTimings } from "../timings.js";
+import { AGENT_VERSION } from "../version.js";
+import {
+  HostError,
+  type AgentMode,
+  type AgentSnapshot,
+  type DemoSnapshot,
+  type HostApi,
+  type HostEvent,
+  type HostEventListener,
+  type HostParams,
+  type HostSnapshot,
+  type JobDetail,
+  type JobLogPage,
+  type JobSummary,
+  type SaveSettingsResult,
+  type SettingsView,
+  type ShutdownReason,
+} from "./contract.js";
+import { defaultExamplesDir, LocalDemo } from "./demo.js";
+import { HistoryStore, type HistoryRetention } from "./history.js";
+import { LiveBatcher } from "./live-batcher.js";
+import type { SecretCodec } from "./secret-store.js";
+import { SettingsStore, type StoredSettings } from "./settings.js";
+
+export interface HostOptions {
+  /** Where settings, the token and the history live (created 0700 if missing). */
+  dataDir: string;
+  secretCodec: SecretCodec;
+  /** The environment the agent runs with (jobs inherit it minus secrets). Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  timings?: AgentTimings;
+  /** The example jobs of the local demo. Default: the repository's examples/. */
+  examplesDir?: string;
+}
+
+export const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
+/** After abort(), how long the agent gets to stop its job and run its shutdown hook. */
+const ABORT_WAIT_MS = 10_000;
+/** The local hub answers at once; a demo agent that does not stop in this time is aborted. */
+const DEMO_STOP_TIMEOUT_MS = 15_000;
+/** `agent` events are coalesced to at most one per this interval (the last state always goes out). */
+const AGENT_EVENT_INTERVAL_MS = 50;
+const SNAPSHOT_HISTORY = 200;
+const MAX_EARLY_ACTIVITY = 100;
+const MIB = 1024 * 1024;
+
+/** One run of the agent, from start() to its exit. */
+interface AgentRun {
+  agent: Agent;
+  mode: AgentMode;
+  config: AgentConfig;
+  endpointUrl: string;
+  /** abort() was used: the server never confirmed the stop. */
+  aborted: boolean;
+  lastRegisterError: string | null;
+  lastSyncError: string | null;
+  /** Resolves (never rejects) once the agent has exited and the host has recorded it. */
+  exited: Promise<void>;
+}
+
+/** The job the agent is running, as far as the host has seen it. */
+interface CurrentJob {
+  id: string;
+  assignedAt: number;
+  /** In the history and announced with job-started (at the job request, or at its first event). */
+  started: boolean;
+  /** The result its own `job_finished` event gave, for a job the agent shuts down under. */
+  loggedResult: JobResult | null;
+}
+
+export class Host implements HostApi {
+  private readonly listeners = new Set<HostEventListener>();
+  /** Every registration token an agent ran with: redacted from whatever text goes out. */
+  private readonly secrets = new Set<string>();
+  private readonly batcher: LiveBatcher;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly timings: AgentTimings;
+  private run: AgentRun | null = null;
+  private job: CurrentJob | null = null;
+  private snapshot: AgentSnapshot;
+  private agentTimer: NodeJS.Timeout | null = null;
+  private lastAgentEmit = 0;
+  /** startDemo/stopDemo in progress: no other start may slip in between their awaits. */
+  private demoTransition = false;
+  private closing: Promise<void> | null = null;
+  /** Said before anyone listened (problems found while opening): told to the first subscriber. */
+  private earlyActivity: Extract<HostEvent, { type: "activity" }>[] = [];
+  private everSubscribed = false;
+
+  private constructor(
+    options: HostOptions,
+    private readonly settings: SettingsStore,
+    private readonly history: HistoryStore,
+    private readonly demo: LocalDemo,
+  ) {
+    this.env = options.env ?? process.env;
+    this.timings = options.timings ?? { ...DEFAULT_TIMINGS };
+    this.batcher = new LiveBatcher((event) => this.deliver(event));
+    this.snapshot = {
+      phase: "idle",
+      mode: "semaphore",
+      name: "",
+      endpoint: endpointUrlOf(settings.current),
+      startedAt: null,
+      lastSyncAt: null,
+      nextSyncAt: null,
+      jobId: null,
+      stopAfterJob: false,
+      stopping: false,
+      error: null,
+      lastExit: null,
+      counts: { passed: 0, failed: 0, stopped: 0 },
+    };
+  }
+
+  static async open(options: HostOptions): Promise<Host> {
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    const settings = SettingsStore.open(options.dataDir, options.secretCodec);
+    let host: Host | null = null;
+    const replayProblems: string[] = [];
+    const historyProblem = (message: string) => (host ? host.activity("error", message) : replayProblems.push(message));
+    const history = HistoryStore.open(join(options.dataDir, "history"), retentionOf(settings.current), historyProblem);
+    const demo = new LocalDemo(options.examplesDir ?? defaultExamplesDir());
+    host = new Host(options, settings, history, demo);
+    for (const problem of settings.problems) host.activity("warn", problem);
+    for (const problem of replayProblems) host.activity("warn", problem);
+    return host;
+  }
+
+  subscribe(listener: HostEventListener): () => void {
+    this.listeners.add(listener);
+    this.everSubscribed = true;
+    if (this.earlyActivity.length > 0) {
+      const early = this.earlyActivity;
+      this.earlyActivity = [];
+      queueMicrotask(() => early.forEach((event) => this.deliver(event)));
+    }
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The agent as the tray shows it. */
+  get agentSnapshot(): AgentSnapshot {
+    return structuredClone(this.snapshot);
+  }
+
+  /**
+   * Graceful: interrupt the agent (spec §3.3: the server stops a running job after the grace period,
+   * then shuts the agent down), wait for it to exit for at most `timeoutMs`, then abort it; stop the
+   * demo hub; close the history. Later calls return the same promise.
+   */
+  close(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.closing ??= this.shutDown(options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
+    return this.closing;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // HostApi
+
+  async getSnapshot(_params: HostParams<"getSnapshot"> = {}): Promise<HostSnapshot> {
+    const job = this.job?.started ? this.history.get(this.job.id) : null;
+    return {
+      agent: this.agentSnapshot,
+      settings: this.settings.view(),
+      demo: this.demo.snapshot(),
+      history: this.history.list({ limit: SNAPSHOT_HISTORY }),
+      currentJob: job,
+      version: AGENT_VERSION,
+    };
+  }
+
+  async startAgent(_params: HostParams<"startAgent"> = {}): Promise<AgentSnapshot> {
+    this.assertOpen();
+    this.assertNoAgent();
+    if (this.demo.running) throw new HostError("invalid-state", "The local demo is still running: stop it first.");
+    this.launch(this.settings.toAgentConfig(), "semaphore", endpointUrlOf(this.settings.current));
+    return this.agentSnapshot;
+  }
+
+  async stopAgent(params: HostParams<"stopAgent">): Promise<AgentSnapshot> {
+    this.assertOpen();
+    const run = this.run;
+    if (!run) throw new HostError("invalid-state", "The agent is not running.");
+    if (params.when === "after-job" && this.snapshot.stopping) return this.agentSnapshot; // already on its way
+    if (params.when === "after-job" && this.job !== null) {
+      if (!this.snapshot.stopAfterJob) {
+        this.snapshot.stopAfterJob = true;
+        this.activity("info", `The agent stops once job ${this.job.id} has finished.`);
+        this.agentChanged();
+      }
+      return this.agentSnapshot;
+    }
+    this.stopNow(run);
+    return this.agentSnapshot;
+  }
+
+  async getSettings(_params: HostParams<"getSettings"> = {}): Promise<SettingsView> {
+    return this.settings.view();
+  }
+
+  async saveSettings(params: HostParams<"saveSettings">): Promise<SaveSettingsResult> {
+    this.assertOpen();
+    return this.settingsSaved(this.settings.save(params.settings));
+  }
+
+  async importConfig(params: HostParams<"importConfig">): Promise<SaveSettingsResult> {
+    this.assertOpen();
+    return this.settingsSaved(this.settings.importConfig(params.yaml));
+  }
+
+  async exportConfig(_params: HostParams<"exportConfig"> = {}): Promise<{ yaml: string }> {
+    return { yaml: this.settings.exportConfig() };
+  }
+
+  async listJobs(params: HostParams<"listJobs"> = {}): Promise<JobSummary[]> {
+    const options: { result?: JobSummary["result"]; limit?: number } = {};
+    if (params.result !== undefined) options.result = params.result;
+    if (params.limit !== undefined) options.limit = params.limit;
+    return this.history.list(options);
+  }
+
+  async getJob(params: HostParams<"getJob">): Promise<JobDetail> {
+    const job = this.history.get(params.jobId);
+    if (!job) throw new HostError("not-found", `No job ${JSON.stringify(params.jobId)} in the history.`);
+    return job;
+  }
+
+  async readJobLog(params: HostParams<"readJobLog">): Promise<JobLogPage> {
+    this.assertOpen();
+    return await this.history.readLog(params.jobId, params.from, params.maxBytes);
+  }
+
+  async startDemo(_params: HostParams<"startDemo"> = {}): Promise<DemoSnapshot> {
+    this.assertOpen();
+    if (this.run?.mode === "demo") return this.demo.snapshot();
+    this.assertNoAgent();
+    this.demoTransition = true;
+    try {
+      const hub = await this.demo.start();
+      this.assertOpen(); // close() began meanwhile: it would not know about an agent started now
+      const config: AgentConfig = {
+        ...defaultAgentConfig(),
+        endpoint: hub.endpoint,
+        noHttps: true,
+        token: hub.registrationToken,
+        name: `local-demo-${randomBytes(6).toString("hex")}`,
+      };
+      this.launch(config, "demo", hub.url);
+    } catch (error) {
+      await this.demo.stop().catch(() => undefined);
+      throw error;
+    } finally {
+      this.demoTransition = false;
+    }
+    const demo = this.demo.snapshot();
+    this.batcher.pass({ type: "demo", demo });
+    return demo;
+  }
+
+  async stopDemo(_params: HostParams<"stopDemo"> = {}): Promise<DemoSnapshot> {
+    this.assertOpen();
+    if (this.demoTransition) throw new HostError("invalid-state", "The local demo is starting or stopping; try again in a moment.");
+    this.demoTransition = true;
+    try {
+      const run = this.run;
+      if (run?.mode === "demo") await this.stopRun(run, DEMO_STOP_TIMEOUT_MS);
+      await this.demo.stop();
+    } finally {
+      this.demoTransition = false;
+    }
+    const demo = this.demo.snapshot();
+    this.batcher.pass({ type: "demo", demo });
+    return demo;
+  }
+
+  async runExample(params: HostParams<"runExample">): Promise<{ jobId: string }> {
+    this.assertOpen();
+    return this.demo.schedule(params.exampleId);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The agent
+
+  private launch(config: AgentConfig, mode: AgentMode, endpointUrl: string): void {
+    const home = this.env.HOME ?? homedir();
+    // Jobs start in the home folder: the app's own working directory means nothing to them.
+    const agent = new Agent({ config, timings: this.timings, env: this.env, cwd: home, home, tmpDir: this.env.TMPDIR || tmpdir() });
+    const run: AgentRun = {
+      agent,
+      mode,
+      config,
+      endpointUrl,
+      aborted: false,
+      lastRegisterError: null,
+      lastSyncError: null,
+      exited: Promise.resolve(),
+    };
+    this.run = run;
+    this.job = null;
+    if (config.token.length >= 6) this.secrets.add(config.token);
+    Object.assign(this.snapshot, {
+      phase: "registering",
+      mode,
+      name: "",
+      endpoint: endpointUrl,
+      startedAt: Date.now(),
+      lastSyncAt: null,
+      nextSyncAt: null,
+      jobId: null,
+      stopAfterJob: false,
+      stopping: false,
+      error: null,
+      lastExit: null,
+    } satisfies Partial<AgentSnapshot>);
+    agent.on((event) => this.onAgentEvent(run, event));
+    run.exited = agent.start().then(
+      (exit) => this.onAgentExit(run, exit, null),
+      (error: unknown) => this.onAgentExit(run, null, error instanceof Error ? error : new Error(String(error))),
+    );
+    this.activity("info", `Starting the agent${mode === "demo" ? " for the local demo" : ""} (${endpointUrl}).`);
+    this.agentChanged();
+  }
+
+  /** Interrupt (spec §3.3); abort instead when there is nobody to ask or the stop was already asked. */
+  private stopNow(run: AgentRun): void {
+    this.snapshot.stopAfterJob = false;
+    const force = this.snapshot.stopping || this.snapshot.phase === "registering" || this.snapshot.phase === "shutting-down";
+    if (force) {
+      // Not registered yet (nothing to tell the server), or a second stop: the user insists.
+      run.aborted = true;
+      run.agent.abort();
+      this.activity("warn", "Stopping the agent without waiting for the server.");
+    } else {
+      run.agent.interrupt();
+    }
+    this.snapshot.stopping = true;
+    this.agentChanged();
+  }
+
+  /** Stops a run and waits for its exit: interrupt, then abort after `timeoutMs`. */
+  private async stopRun(run: AgentRun, timeoutMs: number): Promise<void> {
+    if (!this.snapshot.stopping) this.stopNow(run);
+    if (await settlesWithin(run.exited, timeoutMs)) return;
+    run.aborted = true;
+    run.agent.abort();
+    this.activity("warn", `The agent did not stop within ${Math.round(timeoutMs / 1000)} s; stopped it without waiting for the server.`);
+    await settlesWithin(run.exited, ABORT_WAIT_MS);
+  }
+
+  private onAgentEvent(run: AgentRun, event: AgentEvent): void {
+    if (this.run !== run) return;
+    const s = this.snapshot;
+    switch (event.type) {
+      case "phase":
+        s.phase = event.phase;
+        if (event.phase === "waiting-for-jobs") s.jobId = null;
+        this.agentChanged();
+        break;
+      case "registered":
+        s.name = event.name;
+        if (s.error?.scope === "register") s.error = null;
+        this.activity("info", `Registered as ${event.name || "(no name)"} with ${run.endpointUrl}.`);
+        this.agentChanged();
+        break;
+      case "sync":
+        s.nextSyncAt = event.nextSyncAt;
+        if (event.error === null) {
+          s.lastSyncAt = event.at;
+          s.error = null;
+        } else {
+          run.lastSyncError = this.redact(event.error);
+        }
+        this.agentChanged();
+        break;
+      case "job-assigned":
+        this.job = { id: event.jobId, assignedAt: event.at, started: false, loggedResult: null };
+        s.jobId = event.jobId;
+        this.activity("info", `Job ${event.jobId} assigned.`);
+        this.agentChanged();
+        break;
+      case "job-request":
+        if (this.job?.id === event.jobId) this.startJob(run, this.job, event.envVarNames);
+        break;
+      case "job-log": {
+        const job = this.job;
+        if (job?.id !== event.jobId) break;
+        if (!job.started) this.startJob(run, job, []);
+        if (event.event.event === "job_finished") job.loggedResult = event.event.result;
+        this.history.append(job.id, event.event);
+        this.batcher.output(job.id, event.index, event.event);
+        break;
+      }
+      case "job-finished":
+        if (this.job?.id === event.jobId) this.finishJob(run, this.job, event.result, event.at);
+        this.activity(event.result === "failed" ? "warn" : "info", `Job ${event.jobId} ${event.result}.`);
+        if (s.stopAfterJob) {
+          // Before the agent's forced sync goes out, so that it already carries interrupted_at.
+          this.stopNow(run);
+        }
+        this.agentChanged();
+        break;
+      case "interrupted":
+        s.stopping = true;
+        this.activity("info", "Stopping: told the server; it stops a running job (after the grace period) and then shuts the agent down.");
+        this.agentChanged();
+        break;
+      case "error": {
+        const message = this.redact(event.message);
+        s.error = { scope: event.scope, message, at: event.at, retryAt: event.retryAt };
+        if (event.scope === "register") run.lastRegisterError = message;
+        this.activity("error", `${event.scope}: ${message}`);
+        this.agentChanged();
+        break;
+      }
+      case "log":
+        this.activity(event.level, this.redact(event.message));
+        break;
+      case "shutdown":
+        // The agent ends a job it shuts down under without a job-finished event of its own.
+        if (this.job) this.finishJob(run, this.job, this.job.loggedResult ?? "stopped", event.at);
+        break;
+    }
+  }
+
+  private onAgentExit(run: AgentRun, exit: AgentExit | null, error: Error | null): void {
+    if (this.run !== run) return;
+    if (this.job) this.finishJob(run, this.job, this.job.loggedResult ?? "stopped", Date.now());
+    const reason: ShutdownReason = exit?.reason ?? "UNKNOWN";
+    const exitCode = exit?.exitCode ?? 1;
+    const message = error ? `the agent could not start: ${this.redact(error.message)}` : this.exitMessage(run, reason);
+    this.run = null;
+    Object.assign(this.snapshot, {
+      phase: "idle",
+      endpoint: endpointUrlOf(this.settings.current),
+      startedAt: null,
+      nextSyncAt: null,
+      jobId: null,
+      stopAfterJob: false,
+      stopping: false,
+      lastExit: { reason, exitCode, at: Date.now(), message },
+    } satisfies Partial<AgentSnapshot>);
+    this.activity(exitCode === 0 ? "info" : "error", `The agent stopped: ${message} (${reason}, exit code ${exitCode}).`);
+    this.agentChanged();
+    if (run.mode === "demo" && !this.demoTransition) {
+      // The demo is the hub and its agent together: without the agent the hub has no use.
+      void this.demo.stop().then(() => this.batcher.pass({ type: "demo", demo: this.demo.snapshot() }));
+    }
+  }
+
+  private exitMessage(run: AgentRun, reason: ShutdownReason): string {
+    switch (reason) {
+      case "UNABLE_TO_REGISTER":
+        return `could not register with ${run.endpointUrl}: ${withoutAttempt(run.lastRegisterError) ?? "no answer"}`;
+      case "UNABLE_TO_SYNC":
+        return `lost contact with ${run.endpointUrl}: ${run.lastSyncError ?? "no successful sync"}`;
+      case "INTERRUPTED":
+        return run.aborted ? "stopped without waiting for the server's confirmation" : "stopped as requested";
+      case "REQUESTED":
+        return "the server asked the agent to shut down";
+      case "IDLE":
+        return `disconnected after ${run.config.disconnectAfterIdleTimeout} s without a job (disconnect-after-idle-timeout)`;
+      case "JOB_FINISHED":
+        return "disconnected after its job (disconnect-after-job)";
+      case "UNKNOWN":
+        return "the server shut the agent down";
+    }
+  }
+
+  private startJob(run: AgentRun, job: CurrentJob, envVarNames: string[]): void {
+    if (job.started) return;
+    job.started = true;
+    const summary = this.history.start(job.id, { mode: run.mode, startedAt: job.assignedAt, envVarNames });
+    this.batcher.pass({ type: "job-started", job: { summary, envVarNames: [...envVarNames] } });
+  }
+
+  private finishJob(run: AgentRun, job: CurrentJob, result: JobResult, at: number): void {
+    if (!job.started) this.startJob(run, job, []);
+    this.job = null;
+    this.snapshot.jobId = null;
+    this.snapshot.counts[result]++;
+    const outcome = this.history.finish(job.id, result, at);
+    if (!outcome) return;
+    this.batcher.pass({ type: "job-finished", job: outcome.summary });
+    if (outcome.removed.length > 0) this.historyChanged();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Events
+
+  private settingsSaved(result: SaveSettingsResult): SaveSettingsResult {
+    if (!result.ok) return result;
+    const removed = this.history.setRetention(retentionOf(this.settings.current));
+    this.batcher.pass({ type: "settings", settings: result.settings });
+    if (removed.length > 0) this.historyChanged();
+    if (!this.run) {
+      this.snapshot.endpoint = endpointUrlOf(this.settings.current);
+      this.agentChanged();
+    }
+    return result;
+  }
+
+  private historyChanged(): void {
+    this.batcher.pass({ type: "history", history: this.history.list({ limit: SNAPSHOT_HISTORY }) });
+  }
+
+  /** Bursts of agent changes (a sync, a phase, an error at once) go out as one event; the last state always does. */
+  private agentChanged(): void {
+    if (this.agentTimer) return;
+    const wait = this.lastAgentEmit + AGENT_EVENT_INTERVAL_MS - Date.now();
+    if (wait <= 0) {
+      this.emitAgent();
+      return;
+    }
+    this.agentTimer = setTimeout(() => {
+      this.agentTimer = null;
+      this.emitAgent();
+    }, wait);
+  }
+
+  private emitAgent(): void {
+    this.lastAgentEmit = Date.now();
+    this.batcher.pass({ type: "agent", agent: this.agentSnapshot });
+  }
+
+  private activity(level: "info" | "warn" | "error", message: string): void {
+    const event: HostEvent = { type: "activity", at: Date.now(), level, message: this.redact(message) };
+    if (!this.everSubscribed) {
+      if (this.earlyActivity.length < MAX_EARLY_ACTIVITY) this.earlyActivity.push(event);
+      return;
+    }
+    this.batcher.pass(event);
+  }
+
+  private deliver(event: HostEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A broken listener (a closed window, a dropped socket) must not stop the others or the agent.
+      }
+    }
+  }
+
+  /** No token in any event or message, whatever a server or a library put into a text. */
+  private redact(text: string): string {
+    let out = text;
+    for (const secret of this.secrets) out = out.replaceAll(secret, "[token]");
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private assertOpen(): void {
+    if (this.closing) throw new HostError("invalid-state", "The app is shutting down.");
+  }
+
+  private assertNoAgent(): void {
+    if (this.demoTransition) throw new HostError("invalid-state", "The local demo is starting or stopping; try again in a moment.");
+    const run = this.run;
+    if (!run) return;
+    if (this.snapshot.stopping) throw new HostError("invalid-state", "The agent is still stopping: wait until it has stopped, then start it again.");
+    throw new HostError("invalid-state", run.mode === "demo" ? "The local demo is running: stop it first." : "The agent is already running.");
+  }
+
+  private async shutDown(timeoutMs: number): Promise<void> {
+    const run = this.run;
+    if (run) await this.stopRun(run, timeoutMs);
+    await this.demo.stop().catch(() => undefined);
+    if (this.agentTimer) {
+      clearTimeout(this.agentTimer);
+      this.agentTimer = null;
+      this.emitAgent(); // the final state is never dropped
+    }
+    this.batcher.flush();
+    await this.history.close();
+    this.listeners.clear();
+  }
+}
+
+function retentionOf(settings: StoredSettings): HistoryRetention {
+  return { maxJobs: settings.historyMaxJobs, maxBytes: settings.historyMaxMegabytes * MIB };
+}
+
+function endpointUrlOf(settings: StoredSettings): string {
+  return settings.endpoint === "" ? "" : `${settings.noHttps ? "http" : "https"}://${settings.endpoint}`;
+}
+
+/** `… (attempt 30/30)` is the agent's bookkeeping, not the reason. */
+function withoutAttempt(message: string | null): string | null {
+  return message === null ? null : message.replace(/ \(attempt \d+\/\d+\)$/, "");
+}
+
+/** True when `promise` settled within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

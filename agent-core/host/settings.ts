@@ -1,0 +1,467 @@
+// The app's settings: what the official agent's config.yaml holds (minus the keys the app does not
+// offer) plus history retention. `settings.json` never contains the token; the token lives in its
+// own file, encrypted by the SecretCodec. Validation reuses the agent's own config loader, so a
+// setting the app accepts is one the agent (and `semaphore-agent start --config-file`) accepts.
+import { existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { ConfigError, loadAgentConfig } from "../config/load.js";
+import { AGENT_CONFIG_KEYS, defaultAgentConfig } from "../config/keys.js";
+import { agentNameProblem } from "../config/name.js";
+import type { AgentConfig } from "../config/types.js";
+import { renderConfigYaml } from "../config/yaml.js";
+import { HostError, SettingsInputSchema, type FieldError, type SaveSettingsResult, type SettingsInput, type SettingsView } from "./contract.js";
+import { writeFileAtomic } from "./atomic-file.js";
+import { plainFileCodec, readSecretFile, writeSecretFile, type SecretCodec } from "./secret-store.js";
+
+export const SETTINGS_FILE = "settings.json";
+export const TOKEN_FILE = "registration-token";
+
+/** The settings as stored: SettingsInput without the token. */
+export type StoredSettings = Omit<SettingsInput, "token">;
+const StoredSettingsSchema = SettingsInputSchema.omit({ token: true });
+type StoredKey = keyof StoredSettings;
+
+const SettingsFileSchema = z.object({
+  version: z.literal(1),
+  tokenStorage: z.enum(["safe-storage", "file"]).optional(),
+  settings: z.record(z.string(), z.unknown()),
+});
+
+export const DEFAULT_HISTORY_MAX_JOBS = 200;
+export const DEFAULT_HISTORY_MAX_MEGABYTES = 500;
+
+/** The agent's own defaults (spec §9.2) for every key the app offers, plus retention. */
+export function defaultSettings(): StoredSettings {
+  const agent = defaultAgentConfig();
+  return {
+    ...pickAgentSettings(agent),
+    historyMaxJobs: DEFAULT_HISTORY_MAX_JOBS,
+    historyMaxMegabytes: DEFAULT_HISTORY_MAX_MEGABYTES,
+  };
+}
+
+/** Keys of config.yaml the app has no setting for: an imported file must leave them at their default. */
+const UNSUPPORTED_PROPS = [
+  "nameFromEnv",
+  "jobId",
+  "failOnMissingFiles",
+  "kubernetesExecutor",
+  "kubernetesPodSpec",
+  "kubernetesAllowedImages",
+  "kubernetesPodStartTimeout",
+  "kubernetesLabels",
+  "kubernetesDefaultImage",
+] as const satisfies readonly (keyof AgentConfig)[];
+
+const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
+/** Never handed to the agent's loader: validation must not depend on (or risk echoing) the real token. */
+const TOKEN_PLACEHOLDER = "settings-validation-placeholder";
+/** The name the rendered settings go by in the agent loader's messages (stripped before showing them). */
+const VALIDATION_FILE = "settings";
+
+export class SettingsStore {
+  private settings: StoredSettings;
+  private tokenState: "unset" | "set" | "unreadable";
+  /** Problems found while loading (a corrupt file, an undecryptable token), for the activity feed. */
+  readonly problems: string[] = [];
+
+  private constructor(
+    private readonly dir: string,
+    private readonly codec: SecretCodec,
+  ) {
+    this.settings = defaultSettings();
+    this.tokenState = "unset";
+  }
+
+  static open(dataDir: string, codec: SecretCodec): SettingsStore {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const store = new SettingsStore(dataDir, codec);
+    store.load();
+    return store;
+  }
+
+  /** The settings in force (never the token). */
+  get current(): StoredSettings {
+    return structuredClone(this.settings);
+  }
+
+  get configured(): boolean {
+    return this.settings.endpoint !== "" && this.tokenState === "set";
+  }
+
+  view(): SettingsView {
+    return {
+      ...structuredClone(this.settings),
+      tokenSet: this.tokenState === "set",
+      tokenStorage: this.codec.storage,
+      configured: this.configured,
+    };
+  }
+
+  /** Validates every field (all problems at once, each naming its SettingsInput key), then stores. */
+  save(input: SettingsInput): SaveSettingsResult {
+    const parsed = SettingsInputSchema.safeParse(input);
+    if (!parsed.success) {
+      return { ok: false, errors: parsed.error.issues.map((issue) => ({ field: fieldPath(issue.path), message: issue.message })) };
+    }
+    const candidate = normalise(parsed.data);
+    const newToken = candidate.token ?? "";
+    const errors = ownChecks(candidate, this.tokenState === "set");
+    errors.push(...agentChecks(candidate, errors));
+    if (errors.length > 0) return { ok: false, errors };
+
+    const { token: _token, ...stored } = candidate;
+    // Token first: settings that claim a configured agent must never point at a token not yet written.
+    if (newToken !== "") {
+      writeSecretFile(this.tokenPath, this.codec, newToken);
+      this.tokenState = "set";
+    }
+    this.settings = stored;
+    this.persist();
+    return { ok: true, settings: this.view() };
+  }
+
+  /** The configuration to start the agent with. */
+  toAgentConfig(): AgentConfig {
+    if (this.settings.endpoint === "") throw new HostError("invalid-state", "The agent is not configured yet: enter your organization's endpoint and registration token in Settings.");
+    const token = this.tokenState === "set" ? this.readToken() : null;
+    if (token === null || token === "") {
+      throw new HostError("invalid-state", "No usable registration token is stored: enter it again in Settings.");
+    }
+    return { ...defaultAgentConfig(), ...pickSettingsForAgent(this.settings), token };
+  }
+
+  /**
+   * Replaces the settings with an official config.yaml's, read by the agent's own loader. A file
+   * without a token keeps the stored one (an exported file has none). Retention is not part of
+   * config.yaml and stays as it is. Errors name the SettingsInput key where there is one, else the
+   * file's key (an unknown `endpiont`), or `yaml` for a file that is not YAML at all.
+   */
+  importConfig(yaml: string): SaveSettingsResult {
+    const raw = safeParseYaml(yaml);
+    const present = (key: string) => isRecord(raw) && raw[key] !== undefined && raw[key] !== null && String(raw[key]) !== "";
+    const hasEndpoint = present("endpoint");
+    const hasToken = present("token");
+    const argv = ["--config-file", "config.yaml"];
+    // Flags override the file: placeholders let the loader check everything else when these are missing.
+    if (!hasEndpoint) argv.push("--endpoint", "endpoint.invalid");
+    if (!hasToken) argv.push("--token", TOKEN_PLACEHOLDER);
+    let config: AgentConfig;
+    try {
+      config = loadAgentConfig({ argv, env: {}, readFile: () => yaml }).config;
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      return { ok: false, errors: [{ field: importField(error.field), message: error.message }] };
+    }
+    const defaults = defaultAgentConfig();
+    const unsupported: FieldError[] = [];
+    for (const prop of UNSUPPORTED_PROPS) {
+      if (JSON.stringify(config[prop]) === JSON.stringify(defaults[prop])) continue;
+      const key = officialKeyOf(prop);
+      unsupported.push({ field: key, message: `config.yaml: '${key}' is not supported by the desktop app; remove it from the file` });
+    }
+    if (unsupported.length > 0) return { ok: false, errors: unsupported };
+    const input: SettingsInput = {
+      ...pickAgentSettings(config),
+      endpoint: hasEndpoint ? config.endpoint : "",
+      historyMaxJobs: this.settings.historyMaxJobs,
+      historyMaxMegabytes: this.settings.historyMaxMegabytes,
+    };
+    if (hasToken) input.token = config.token;
+    return this.save(input);
+  }
+
+  /** The settings as an official config.yaml, without the token (a comment says where it goes). */
+  exportConfig(): string {
+    const config: AgentConfig = { ...defaultAgentConfig(), ...pickSettingsForAgent(this.settings), token: "" };
+    const body = renderConfigYaml(config).replace(
+      /^token: ""$/m,
+      '# token: "…"  # not exported: add the agent type\'s registration token here, or pass --token / SEMAPHORE_AGENT_TOKEN',
+    );
+    return [
+      "# Semaphore agent configuration, exported from Semaphore Agent Desktop.",
+      "# Use it with `semaphore-agent start --config-file config.yaml` or the official agent.",
+      "# The registration token is left out on purpose (see the commented `token` line).",
+      body,
+    ].join("\n");
+  }
+
+  private get tokenPath(): string {
+    return join(this.dir, TOKEN_FILE);
+  }
+
+  private get settingsPath(): string {
+    return join(this.dir, SETTINGS_FILE);
+  }
+
+  private readToken(): string | null {
+    try {
+      return readSecretFile(this.tokenPath, this.codec);
+    } catch {
+      return null;
+    }
+  }
+
+  private persist(): void {
+    const file = { version: 1, tokenStorage: this.codec.storage, settings: this.settings };
+    writeFileAtomic(this.settingsPath, `${JSON.stringify(file, null, 2)}\n`, 0o600);
+  }
+
+  private load(): void {
+    let storedWith: SecretCodec["storage"] = this.codec.storage;
+    if (existsSync(this.settingsPath)) {
+      try {
+        const file = SettingsFileSchema.parse(JSON.parse(readFileSync(this.settingsPath, "utf8")));
+        // Settings written by an older version lack newer keys: those take their defaults.
+        const merged = StoredSettingsSchema.safeParse({ ...defaultSettings(), ...file.settings });
+        if (!merged.success) throw new Error(merged.error.issues.map((i) => `${fieldPath(i.path)}: ${i.message}`).join("; "));
+        this.settings = merged.data;
+        storedWith = file.tokenStorage ?? storedWith;
+      } catch (error) {
+        const aside = `${this.settingsPath}.invalid-${Date.now()}`;
+        renameSync(this.settingsPath, aside);
+        this.problems.push(`The settings file could not be read (${(error as Error).message}); it was moved to ${aside} and the defaults apply.`);
+      }
+    }
+    if (!existsSync(this.tokenPath)) return;
+    // A token kept in a plain file before the keychain was available moves into the keychain.
+    const reader = storedWith === "file" && this.codec.storage !== "file" ? plainFileCodec() : this.codec;
+    try {
+      const token = readSecretFile(this.tokenPath, reader);
+      if (token === null || token === "") return;
+      if (reader !== this.codec) {
+        writeSecretFile(this.tokenPath, this.codec, token);
+        this.persist();
+      }
+      this.tokenState = "set";
+    } catch {
+      this.tokenState = "unreadable";
+      this.problems.push("The stored registration token cannot be decrypted on this system; enter it again in Settings.");
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mapping between settings, AgentConfig and the official keys
+
+function pickAgentSettings(c: AgentConfig): Omit<StoredSettings, "historyMaxJobs" | "historyMaxMegabytes"> {
+  return {
+    endpoint: c.endpoint,
+    name: c.name,
+    noHttps: c.noHttps,
+    envVars: c.envVars.map((v) => ({ name: v.name, value: v.value })),
+    files: [...c.files],
+    preJobHookPath: c.preJobHookPath,
+    postJobHookPath: c.postJobHookPath,
+    shutdownHookPath: c.shutdownHookPath,
+    failOnPreJobHookError: c.failOnPreJobHookError,
+    sourcePreJobHook: c.sourcePreJobHook,
+    uploadJobLogs: c.uploadJobLogs,
+    disconnectAfterJob: c.disconnectAfterJob,
+    disconnectAfterIdleTimeout: c.disconnectAfterIdleTimeout,
+    interruptionGracePeriod: c.interruptionGracePeriod,
+  };
+}
+
+/** The AgentConfig properties the settings hold (the inverse of pickAgentSettings). */
+function pickSettingsForAgent(s: StoredSettings | SettingsInput): Omit<AgentConfig, "token" | (typeof UNSUPPORTED_PROPS)[number]> {
+  return {
+    endpoint: s.endpoint,
+    name: s.name,
+    noHttps: s.noHttps,
+    envVars: s.envVars.map((v) => ({ name: v.name, value: v.value })),
+    files: [...s.files],
+    preJobHookPath: s.preJobHookPath,
+    postJobHookPath: s.postJobHookPath,
+    shutdownHookPath: s.shutdownHookPath,
+    failOnPreJobHookError: s.failOnPreJobHookError,
+    sourcePreJobHook: s.sourcePreJobHook,
+    uploadJobLogs: s.uploadJobLogs,
+    disconnectAfterJob: s.disconnectAfterJob,
+    disconnectAfterIdleTimeout: s.disconnectAfterIdleTimeout,
+    interruptionGracePeriod: s.interruptionGracePeriod,
+  };
+}
+
+const STORED_KEYS = new Set<string>(Object.keys(StoredSettingsSchema.shape));
+
+/** `env-vars` -> `envVars`: the official key's AgentConfig property, when the app has that setting. */
+function settingsKeyOf(officialKey: string): StoredKey | null {
+  const spec = AGENT_CONFIG_KEYS.find((k) => k.key === officialKey);
+  return spec?.prop && STORED_KEYS.has(spec.prop) ? (spec.prop as StoredKey) : null;
+}
+
+function officialKeyOf(prop: keyof AgentConfig): string {
+  return AGENT_CONFIG_KEYS.find((k) => k.prop === prop)?.key ?? prop;
+}
+
+function importField(officialKey: string): string {
+  if (officialKey === "config-file") return "yaml";
+  return settingsKeyOf(officialKey) ?? officialKey;
+}
+
+function fieldPath(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("") || "settings";
+}
+
+function safeParseYaml(text: string): unknown {
+  try {
+    return parseYaml(text);
+  } catch {
+    return null; // the agent's loader reports the syntax error with its position
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+
+/** Surrounding blanks come from copy and paste; they are never meant. Values stay as typed. */
+function normalise(input: SettingsInput): SettingsInput {
+  const out: SettingsInput = {
+    ...input,
+    endpoint: input.endpoint.trim(),
+    name: input.name.trim(),
+    envVars: input.envVars.map((v) => ({ name: v.name.trim(), value: v.value })),
+    files: input.files.map((f) => f.trim()),
+    preJobHookPath: input.preJobHookPath.trim(),
+    postJobHookPath: input.postJobHookPath.trim(),
+    shutdownHookPath: input.shutdownHookPath.trim(),
+  };
+  if (input.token !== undefined) out.token = input.token.trim();
+  return out;
+}
+
+/** The app's own checks: every problem at once, with messages written for the settings form. */
+function ownChecks(s: SettingsInput, tokenStored: boolean): FieldError[] {
+  const errors: FieldError[] = [];
+  const add = (field: string, message: string) => errors.push({ field, message });
+
+  const scheme = SCHEME.exec(s.endpoint);
+  if (s.endpoint === "") {
+    add("endpoint", "is required: your organization's host, e.g. acme.semaphoreci.com (or 127.0.0.1:8000 for a local server)");
+  } else if (scheme) {
+    const host = s.endpoint.slice(scheme[0].length).split(/[/?#]/)[0] ?? "";
+    const plain = (scheme[1] ?? "").toLowerCase() === "http" ? ", and turn on \"No HTTPS\" for plain HTTP" : "";
+    add("endpoint", `must be a host like acme.semaphoreci.com or 127.0.0.1:8000, without a scheme: drop "${scheme[0]}"${host ? ` (use "${host}")` : ""}${plain}`);
+  }
+
+  const token = s.token ?? "";
+  if (token === "" && !tokenStored) add("token", "is required: paste the registration token of your agent type (Semaphore: Self-hosted agents)");
+  else if (/\s/.test(token)) add("token", "must be a single word, without spaces or line breaks");
+
+  if (s.name !== "") {
+    const problem = agentNameProblem(s.name);
+    if (problem) add("name", `${problem}; leave it empty for a random name`);
+  }
+
+  const firstByName = new Map<string, number>();
+  s.envVars.forEach((v, i) => {
+    const field = `envVars[${i}].name`;
+    if (v.name === "") add(field, "is required: a shell variable name such as GPU_COUNT");
+    else if (!SHELL_NAME.test(v.name)) {
+      add(field, `"${v.name}" is not a valid shell variable name: use letters, digits and _, not starting with a digit`);
+    } else {
+      const first = firstByName.get(v.name);
+      if (first !== undefined) add(field, `"${v.name}" is already set by envVars[${first}]`);
+      else firstByName.set(v.name, i);
+    }
+  });
+
+  s.files.forEach((entry, i) => {
+    const field = `files[${i}]`;
+    const parts = entry.split(":");
+    if (parts.length !== 2) {
+      add(field, `must be SRC:DEST with exactly one ':' (got ${JSON.stringify(entry)})`);
+      return;
+    }
+    const [src = "", dest = ""] = parts;
+    if (src === "") add(field, "must be SRC:DEST: the source path (on this machine) is missing");
+    else if (!dest.startsWith("/")) add(field, `must be SRC:DEST with an absolute DEST, e.g. /etc/app.conf (got ${JSON.stringify(dest)})`);
+  });
+
+  for (const key of ["preJobHookPath", "postJobHookPath", "shutdownHookPath"] as const) {
+    const path = s[key];
+    if (path !== "" && !path.startsWith("/")) add(key, `must be an absolute path (the app does not run in a fixed folder); got ${JSON.stringify(path)}`);
+  }
+  return errors;
+}
+
+/**
+ * The agent's own rules, through its config loader on the rendered config.yaml. The loader stops
+ * at the first problem, so a field it rejects is replaced by a harmless value and the rest is checked
+ * again, until it passes: every problem is reported, not only the first. Fields the app's own checks
+ * already flagged are neutralised up front.
+ */
+function agentChecks(s: SettingsInput, known: FieldError[]): FieldError[] {
+  const errors: FieldError[] = [];
+  const flagged = new Set(known.map((e) => e.field));
+  const config: AgentConfig = {
+    ...defaultAgentConfig(),
+    ...pickSettingsForAgent(s),
+    token: TOKEN_PLACEHOLDER,
+  };
+  const neutralise = (field: string): boolean => {
+    const entry = /^(envVars|files)\[(\d+)\]/.exec(field);
+    if (entry) {
+      const index = Number(entry[2]);
+      if (entry[1] === "envVars" && config.envVars[index]) config.envVars[index] = { name: "PLACEHOLDER", value: "" };
+      else if (entry[1] === "files" && config.files[index] !== undefined) config.files[index] = "/placeholder:/placeholder";
+      else return false;
+      return true;
+    }
+    switch (field) {
+      case "endpoint":
+        config.endpoint = "endpoint.invalid";
+        return true;
+      case "name":
+        config.name = "";
+        return true;
+      case "envVars":
+        config.envVars = [];
+        return true;
+      case "files":
+        config.files = [];
+        return true;
+      case "token":
+        return true; // the placeholder is always valid
+      default: {
+        const key = field as keyof AgentConfig;
+        if (!(key in config)) return false;
+        (config as unknown as Record<string, unknown>)[key] = defaultAgentConfig()[key];
+        return true;
+      }
+    }
+  };
+  for (const field of flagged) neutralise(field);
+
+  for (let round = 0; round <= AGENT_CONFIG_KEYS.length + s.envVars.length + s.files.length; round++) {
+    const yaml = renderConfigYaml(config);
+    try {
+      loadAgentConfig({ argv: ["--config-file", VALIDATION_FILE], env: {}, readFile: () => yaml });
+      return errors;
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      const key = settingsKeyOf(error.field);
+      const entry = /entry (\d+)/.exec(error.message);
+      const field =
+        key === "envVars" && entry ? `envVars[${Number(entry[1]) - 1}].name` : key === "files" && entry ? `files[${Number(entry[1]) - 1}]` : (key ?? error.field);
+      if (!flagged.has(field)) errors.push({ field, message: agentMessage(error) });
+      flagged.add(field);
+      if (!neutralise(field)) return errors;
+    }
+  }
+  return errors;
+}
+
+/** `settings: 'endpoint' must be …` -> `must be …`: the form shows the field already. */
+function agentMessage(error: ConfigError): string {
+  const prefix = `${VALIDATION_FILE}: '${error.field}' `;
+  return error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+}

@@ -1,0 +1,247 @@
+// Settings of the desktop app: field-level validation (the app's own checks and the agent's config
+// rules), the token kept apart and never shown, files written 0600, config.yaml import and export.
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { loadAgentConfig } from "../../agent-core/config/load.js";
+import type { SettingsInput } from "../../agent-core/host/contract.js";
+import { plainFileCodec, type SecretCodec } from "../../agent-core/host/secret-store.js";
+import { defaultSettings, SETTINGS_FILE, SettingsStore, TOKEN_FILE } from "../../agent-core/host/settings.js";
+
+const TOKEN = "s3cr3t-registration-token-0123456789";
+
+/** A reversible stand-in for Electron's safeStorage: enough to see the file does not hold the token in clear. */
+function keychainCodec(): SecretCodec {
+  return {
+    storage: "safe-storage",
+    encrypt: (plain) => Buffer.from(`enc:${Buffer.from(plain, "utf8").toString("base64").split("").reverse().join("")}`),
+    decrypt: (data) => {
+      const text = data.toString("utf8");
+      if (!text.startsWith("enc:")) throw new Error("not encrypted by this keychain");
+      return Buffer.from(text.slice(4).split("").reverse().join(""), "base64").toString("utf8");
+    },
+  };
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "sa-host-settings-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function input(overrides: Partial<SettingsInput> = {}): SettingsInput {
+  return { ...defaultSettings(), endpoint: "acme.semaphoreci.com", token: TOKEN, ...overrides };
+}
+
+const fieldsOf = (result: ReturnType<SettingsStore["save"]>) => (result.ok ? [] : result.errors.map((e) => e.field));
+const messageFor = (result: ReturnType<SettingsStore["save"]>, field: string) => (result.ok ? undefined : result.errors.find((e) => e.field === field)?.message);
+
+describe("defaults", () => {
+  it("are the agent's own defaults plus history retention", () => {
+    const view = SettingsStore.open(dir, plainFileCodec()).view();
+    expect(view).toMatchObject({
+      endpoint: "",
+      tokenSet: false,
+      tokenStorage: "file",
+      configured: false,
+      uploadJobLogs: "never",
+      interruptionGracePeriod: 0,
+      disconnectAfterIdleTimeout: 0,
+      historyMaxJobs: 200,
+      historyMaxMegabytes: 500,
+      envVars: [],
+      files: [],
+    });
+  });
+});
+
+describe("validation", () => {
+  it("requires a token on the first save, and keeps the stored one later", () => {
+    const store = SettingsStore.open(dir, plainFileCodec());
+    const first = store.save(input({ token: undefined }));
+    expect(fieldsOf(first)).toEqual(["token"]);
+    expect(messageFor(first, "token")).toMatch(/required/);
+    expect(store.save(input()).ok).toBe(true);
+    const second = store.save(input({ token: "", name: "my-gpu-box-01" }));
+    expect(second.ok).toBe(true);
+    expect(store.toAgentConfig()).toMatchObject({ token: TOKEN, name: "my-gpu-box-01", endpoint: "acme.semaphoreci.com" });
+  });
+
+  it("explains an endpoint with a scheme", () => {
+    const result = SettingsStore.open(dir, plainFileCodec()).save(input({ endpoint: "https://acme.semaphoreci.com/" }));
+    expect(fieldsOf(result)).toEqual(["endpoint"]);
+    expect(messageFor(result, "endpoint")).toMatch(/host like acme\.semaphoreci\.com or 127\.0\.0\.1:8000, without a scheme/);
+    expect(messageFor(result, "endpoint")).toMatch(/use "acme\.semaphoreci\.com"/);
+  });
+
+  it("reports every problem at once, each under its SettingsInput key", () => {
+    const result = SettingsStore.open(dir, plainFileCodec()).save(
+      input({
+        endpoint: "",
+        token: undefined,
+        name: "short",
+        envVars: [
+          { name: "OK_NAME", value: "1" },
+          { name: "OK_NAME", value: "2" },
+          { name: "1BAD", value: "x" },
+        ],
+        files: ["/etc/hosts:/etc/hosts", "/src:relative/dest", "no-colon"],
+        preJobHookPath: "hooks/pre.sh",
+      }),
+    );
+    expect(fieldsOf(result).sort()).toEqual(
+      ["endpoint", "token", "name", "envVars[1].name", "envVars[2].name", "files[1]", "files[2]", "preJobHookPath"].sort(),
+    );
+    expect(messageFor(result, "envVars[2].name")).toMatch(/"1BAD" is not a valid shell variable name/);
+    expect(messageFor(result, "envVars[1].name")).toMatch(/already set by envVars\[0\]/);
+    expect(messageFor(result, "files[1]")).toMatch(/SRC:DEST with an absolute DEST/);
+    expect(messageFor(result, "files[2]")).toMatch(/SRC:DEST/);
+    expect(messageFor(result, "name")).toMatch(/8 to 80 bytes/);
+    expect(messageFor(result, "preJobHookPath")).toMatch(/absolute path/);
+  });
+
+  it("applies the agent's own config rules and maps them back to the setting", () => {
+    const result = SettingsStore.open(dir, plainFileCodec()).save(input({ endpoint: "acme.semaphoreci.com:99999" }));
+    expect(fieldsOf(result)).toEqual(["endpoint"]);
+    expect(messageFor(result, "endpoint")).toMatch(/port must be between 1 and 65535/);
+  });
+
+  it("reports a type error from the schema with the field's path", () => {
+    const bad = { ...input(), envVars: [{ name: "A", value: 1 }] } as unknown as SettingsInput;
+    expect(fieldsOf(SettingsStore.open(dir, plainFileCodec()).save(bad))).toEqual(["envVars[0].value"]);
+  });
+
+  it("stores nothing when a field is invalid", () => {
+    const store = SettingsStore.open(dir, plainFileCodec());
+    expect(store.save(input({ endpoint: "http://x" })).ok).toBe(false);
+    expect(() => statSync(join(dir, SETTINGS_FILE))).toThrow();
+    expect(() => statSync(join(dir, TOKEN_FILE))).toThrow();
+  });
+});
+
+describe("the token", () => {
+  it("is never in the view, settings.json or the export; both files are 0600", () => {
+    const store = SettingsStore.open(dir, keychainCodec());
+    const result = store.save(input({ envVars: [{ name: "GPU_COUNT", value: "2" }] }));
+    expect(result.ok).toBe(true);
+    const view = store.view();
+    expect(view).toMatchObject({ tokenSet: true, tokenStorage: "safe-storage", configured: true });
+    expect(JSON.stringify(view)).not.toContain(TOKEN);
+    expect(JSON.stringify(result)).not.toContain(TOKEN);
+    expect(readFileSync(join(dir, SETTINGS_FILE), "utf8")).not.toContain(TOKEN);
+    expect(readFileSync(join(dir, TOKEN_FILE)).toString("latin1")).not.toContain(TOKEN);
+    expect(store.exportConfig()).not.toContain(TOKEN);
+    expect(statSync(join(dir, SETTINGS_FILE)).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, TOKEN_FILE)).mode & 0o777).toBe(0o600);
+    // Read back by a new store with the same keychain.
+    expect(SettingsStore.open(dir, keychainCodec()).toAgentConfig().token).toBe(TOKEN);
+  });
+
+  it("is a plain 0600 file with the file codec", () => {
+    SettingsStore.open(dir, plainFileCodec()).save(input());
+    expect(readFileSync(join(dir, TOKEN_FILE), "utf8")).toBe(TOKEN);
+    expect(statSync(join(dir, TOKEN_FILE)).mode & 0o777).toBe(0o600);
+  });
+
+  it("moves from a plain file into the keychain once one is available", () => {
+    SettingsStore.open(dir, plainFileCodec()).save(input());
+    const store = SettingsStore.open(dir, keychainCodec());
+    expect(store.view().tokenSet).toBe(true);
+    expect(readFileSync(join(dir, TOKEN_FILE), "utf8")).not.toContain(TOKEN);
+    expect(store.toAgentConfig().token).toBe(TOKEN);
+  });
+
+  it("that cannot be decrypted counts as not set, with a problem to show", () => {
+    SettingsStore.open(dir, keychainCodec()).save(input());
+    writeFileSync(join(dir, TOKEN_FILE), "garbage");
+    const store = SettingsStore.open(dir, keychainCodec());
+    expect(store.view()).toMatchObject({ tokenSet: false, configured: false });
+    expect(store.problems.join("\n")).toMatch(/cannot be decrypted/);
+    expect(() => store.toAgentConfig()).toThrow(/registration token/);
+  });
+});
+
+describe("settings.json", () => {
+  it("survives a reopen", () => {
+    const saved = input({ name: "workstation-42", noHttps: true, interruptionGracePeriod: 60, historyMaxJobs: 10, files: ["/a:/b"] });
+    SettingsStore.open(dir, plainFileCodec()).save(saved);
+    const { token: _token, ...expected } = saved;
+    expect(SettingsStore.open(dir, plainFileCodec()).view()).toMatchObject({ ...expected, tokenSet: true, configured: true });
+  });
+
+  it("that is corrupt is set aside and the defaults apply", () => {
+    writeFileSync(join(dir, SETTINGS_FILE), "{ not json");
+    const store = SettingsStore.open(dir, plainFileCodec());
+    expect(store.view().endpoint).toBe("");
+    expect(store.problems.join("\n")).toMatch(/could not be read/);
+  });
+});
+
+const OFFICIAL_YAML = `
+endpoint: "acme.semaphoreci.com"
+token: "${TOKEN}"
+name: "gpu-box-in-the-corner"
+no-https: false
+env-vars: ["GPU_COUNT=2", "JAVA_OPTS=-Dx=y"]
+files: ["/etc/ssl/ca.pem:/usr/local/share/ca.pem"]
+pre-job-hook-path: "/opt/hooks/pre.sh"
+post-job-hook-path: ""
+fail-on-pre-job-hook-error: true
+source-pre-job-hook: true
+shutdown-hook-path: "/opt/hooks/shutdown.sh"
+disconnect-after-job: false
+disconnect-after-idle-timeout: 300
+interruption-grace-period: 45
+upload-job-logs: when-trimmed
+`;
+
+describe("import and export of config.yaml", () => {
+  it("round-trips an official config.yaml (without the token)", () => {
+    const store = SettingsStore.open(dir, plainFileCodec());
+    const imported = store.importConfig(OFFICIAL_YAML);
+    expect(imported).toMatchObject({ ok: true, settings: { tokenSet: true, envVars: [{ name: "GPU_COUNT", value: "2" }, { name: "JAVA_OPTS", value: "-Dx=y" }] } });
+    const exported = store.exportConfig();
+    expect(exported).not.toContain(TOKEN);
+    expect(exported).toMatch(/^# token: /m);
+    const load = (yaml: string, argv: string[] = []) => loadAgentConfig({ argv: ["--config-file", "c.yaml", ...argv], env: {}, readFile: () => yaml }).config;
+    expect(load(exported, ["--token", TOKEN])).toEqual(load(OFFICIAL_YAML));
+  });
+
+  it("keeps the stored token when the imported file has none", () => {
+    const store = SettingsStore.open(dir, plainFileCodec());
+    store.importConfig(OFFICIAL_YAML);
+    const again = store.importConfig(store.exportConfig());
+    expect(again.ok).toBe(true);
+    expect(store.toAgentConfig().token).toBe(TOKEN);
+  });
+
+  it("needs a token in the file when none is stored", () => {
+    const result = SettingsStore.open(dir, plainFileCodec()).importConfig('endpoint: "acme.semaphoreci.com"\n');
+    expect(fieldsOf(result)).toEqual(["token"]);
+  });
+
+  it("names an unknown key", () => {
+    const result = SettingsStore.open(dir, plainFileCodec()).importConfig(`${OFFICIAL_YAML}endpiont: "typo.example.com"\n`);
+    expect(result.ok).toBe(false);
+    expect(fieldsOf(result)).toEqual(["endpiont"]);
+    expect(messageFor(result, "endpiont")).toMatch(/Unrecognized option 'endpiont'/);
+  });
+
+  it("names a key the app has no setting for", () => {
+    const result = SettingsStore.open(dir, plainFileCodec()).importConfig(`${OFFICIAL_YAML}kubernetes-executor: true\n`);
+    expect(fieldsOf(result)).toEqual(["kubernetes-executor"]);
+    expect(messageFor(result, "kubernetes-executor")).toMatch(/not supported by the desktop app/);
+  });
+
+  it("maps a bad value to its setting and never echoes the token", () => {
+    const result = SettingsStore.open(dir, plainFileCodec()).importConfig(OFFICIAL_YAML.replace("interruption-grace-period: 45", "interruption-grace-period: soon"));
+    expect(fieldsOf(result)).toEqual(["interruptionGracePeriod"]);
+    expect(JSON.stringify(result)).not.toContain(TOKEN);
+  });
+
+  it("reports a file that is not YAML under `yaml`", () => {
+    const result = SettingsStore.open(dir, plainFileCodec()).importConfig("endpoint: [unclosed\n");
+    expect(fieldsOf(result)).toEqual(["yaml"]);
+  });
+});
