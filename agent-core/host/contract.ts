@@ -293,7 +293,7 @@ export interface Bridge {
 export const RequestMessageSchema = z.strictObject({
   id: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   method: z.enum(HOST_METHODS as [HostMethod, ...HostMethod[]]),
-  params: z.unknown(),
+  params: z.unknown().optional(),
 });
 
 export type RequestMessage = { id: number; method: HostMethod; params: unknown };

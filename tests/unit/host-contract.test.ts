@@ -11,6 +11,9 @@ describe("parseRequest", () => {
 
   it("treats null params of a method without parameters as {}", () => {
     expect(parseRequest({ id: 1, method: "getSnapshot", params: null })).toEqual({ ok: true, id: 1, method: "getSnapshot", params: {} });
+    expect(parseRequest({ id: 2, method: "getSnapshot" })).toEqual({ ok: true, id: 2, method: "getSnapshot", params: {} });
+    const missing = parseRequest({ id: 3, method: "getJob" });
+    expect(!missing.ok && missing.error.message).toMatch(/^getJob: params\.jobId: /);
   });
 
   it.each([
