@@ -1,4 +1,4 @@
-// `semaphore-agent start | hub | run`: the command-line face of the agent.
+// `semaphore-agent start | console | hub | run`: the command-line face of the agent.
 import { appendFileSync, closeSync, openSync } from "node:fs";
 import { Agent } from "./agent/agent.js";
 import { loadAgentConfig } from "./config/load.js";
@@ -16,6 +16,10 @@ Usage:
       Run the agent headless: register with Semaphore, sync, run jobs. Flags are the official
       agent's (see README: --name, --no-https, --env-vars A=1,B=2, --disconnect-after-job, ...);
       each can also come from SEMAPHORE_AGENT_<KEY> or from the YAML config file.
+  semaphore-agent console [--port N] [--data-dir DIR]
+      Serve the desktop app's UI to a browser on this machine (127.0.0.1 only): prints one line,
+      "Web console: http://127.0.0.1:PORT/?token=...", the URL to open. Settings, history and the
+      agent are the app's (data in DIR, default $XDG_CONFIG_HOME/semaphore-agent-desktop).
   semaphore-agent hub [--port N] [--registration-token T] [--next-sync-after MS]
       Start the local hub (a stand-in for Semaphore's control plane) on 127.0.0.1.
   semaphore-agent run JOB.yaml
@@ -28,6 +32,9 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "start":
       return await startCommand(rest);
+    case "console":
+      // Loaded on demand: the host (settings, history, demo hub) is not needed by the other commands.
+      return await (await import("./cli/console-command.js")).runConsoleCommand(rest);
     case "hub":
       return await runHubCommand(rest);
     case "run":

@@ -6,12 +6,12 @@ import { constants } from "node:fs";
 import { access, stat, writeFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { performance } from "node:perf_hooks";
-import * as nodePty from "node-pty";
 import type { IDisposable, IPty } from "node-pty";
 
 import { killProcessTree, processStartTime } from "./kill.js";
 import { MarkerScanner, PROMPT_COMMAND_LINE, PROMPT_MARKER, commandLine, commandMarkers } from "./markers.js";
 import { OutputChunker } from "./output.js";
+import { nodePty } from "./pty-module.js";
 import type { CommandResult, ShellSession, ShellSessionOptions } from "./types.js";
 
 const BOOT_MARKER = "87d140552e404df69f6472729d2b2c3";

@@ -1,0 +1,131 @@
+// The tray's content for each agent state (tray-model.ts, what tray.ts shows) and the committed icons
+// it points at (scripts/make-icons.mjs): one 16 px and one 32 px PNG per state, and the app icon.
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { trayStateOf, type AgentSnapshot } from "../../agent-core/host/contract.js";
+import { TRAY_STATES, trayIconFile, trayTooltip, trayView } from "../../electron/tray-model.js";
+
+const ASSETS = resolve(import.meta.dirname, "../../assets");
+
+function agent(overrides: Partial<AgentSnapshot> = {}): AgentSnapshot {
+  return {
+    phase: "idle",
+    mode: "semaphore",
+    name: "",
+    endpoint: "https://acme.semaphoreci.com",
+    startedAt: null,
+    lastSyncAt: null,
+    nextSyncAt: null,
+    jobId: null,
+    stopAfterJob: false,
+    stopping: false,
+    error: null,
+    lastExit: null,
+    counts: { passed: 0, failed: 0, stopped: 0 },
+    ...overrides,
+  };
+}
+
+const labels = (a: AgentSnapshot, quitting = false) => trayView(a, quitting).menu.map((item) => `${item.label}${item.enabled ? "" : " (disabled)"}`);
+
+describe("trayView", () => {
+  it("stopped: Start, and nothing to stop after", () => {
+    const view = trayView(agent(), false);
+    expect(view.state).toBe("stopped");
+    expect(view.icon).toBe("tray/stopped.png");
+    expect(view.tooltip).toBe("Semaphore Agent: stopped");
+    expect(labels(agent())).toEqual(["Open Semaphore Agent Desktop", "Start agent", "Stop after current job (disabled)", "Quit"]);
+    expect(view.menu.find((item) => item.label === "Start agent")?.action).toBe("start");
+  });
+
+  it("waiting for jobs: Stop", () => {
+    const a = agent({ phase: "waiting-for-jobs", startedAt: 1, name: "gpu-box" });
+    const view = trayView(a, false);
+    expect(view.state).toBe("waiting");
+    expect(view.tooltip).toBe("Semaphore Agent: waiting for jobs");
+    expect(labels(a)).toEqual(["Open Semaphore Agent Desktop", "Stop agent", "Stop after current job (disabled)", "Quit"]);
+  });
+
+  it("running a job: names it, and offers to stop after it", () => {
+    const a = agent({ phase: "running-job", startedAt: 1, jobId: "job-42" });
+    const view = trayView(a, false);
+    expect(view.state).toBe("running");
+    expect(view.tooltip).toBe("Semaphore Agent: running job job-42");
+    expect(labels(a)).toEqual(["Open Semaphore Agent Desktop", "Stop agent", "Stop after current job", "Quit"]);
+    expect(view.menu.find((item) => item.action === "stop-after-job")?.enabled).toBe(true);
+  });
+
+  it("stop after the job pending: says so and does not offer it twice", () => {
+    const a = agent({ phase: "running-job", startedAt: 1, jobId: "job-42", stopAfterJob: true });
+    expect(labels(a)).toContain("Stopping after current job (disabled)");
+  });
+
+  it("stopping: the stopping icon, no second stop", () => {
+    const a = agent({ phase: "waiting-for-jobs", startedAt: 1, stopping: true });
+    const view = trayView(a, false);
+    expect(view.state).toBe("stopping");
+    expect(view.icon).toBe("tray/stopping.png");
+    expect(view.tooltip).toBe("Semaphore Agent: stopping");
+    expect(labels(a)).toContain("Stopping… (disabled)");
+  });
+
+  it("error: the message in the tooltip, shortened to one line", () => {
+    const message = `could not register with https://acme.semaphoreci.com:\n401 Unauthorized ${"x".repeat(200)}`;
+    const a = agent({ phase: "registering", startedAt: 1, error: { scope: "register", message, at: 1, retryAt: 2 } });
+    const view = trayView(a, false);
+    expect(view.state).toBe("error");
+    expect(view.tooltip).toMatch(/^Semaphore Agent: error — could not register with https:\/\/acme\.semaphoreci\.com: 401 Unauthorized x+…$/);
+    expect(view.tooltip.length).toBeLessThan(140);
+    const exited = agent({ lastExit: { reason: "UNABLE_TO_SYNC", exitCode: 1, at: 1, message: "lost contact" } });
+    expect(trayView(exited, false).state).toBe("error");
+    expect(trayTooltip(exited, "error", false)).toBe("Semaphore Agent: error — lost contact");
+  });
+
+  it("the local demo: Stop stops the demo", () => {
+    const a = agent({ phase: "waiting-for-jobs", mode: "demo", startedAt: 1 });
+    expect(trayView(a, false).tooltip).toBe("Semaphore Agent: waiting for jobs (local demo)");
+    expect(labels(a)).toContain("Stop local demo");
+  });
+
+  it("quitting: the stopping icon whatever the agent does, and a way to quit without waiting", () => {
+    const a = agent({ phase: "running-job", startedAt: 1, jobId: "job-42" });
+    const view = trayView(a, true);
+    expect(view.state).toBe("stopping");
+    expect(view.tooltip).toMatch(/quitting/);
+    expect(labels(a, true)).toEqual(["Open Semaphore Agent Desktop", "Quitting… (waiting for the agent) (disabled)", "Quit now (do not wait)"]);
+    expect(view.menu.at(-1)?.action).toBe("quit-now");
+  });
+
+  it("agrees with the contract's trayStateOf", () => {
+    for (const a of [agent(), agent({ phase: "running-job", jobId: "j", startedAt: 1 }), agent({ phase: "shutting-down", startedAt: 1 }), agent({ phase: "stopped", lastExit: { reason: "REQUESTED", exitCode: 0, at: 1, message: "" } })]) {
+      expect(trayView(a, false).state).toBe(trayStateOf(a));
+    }
+  });
+});
+
+/** Width, height, bit depth and colour type from a PNG's IHDR; throws if it is not a PNG. */
+function pngInfo(path: string): { width: number; height: number; depth: number; colorType: number } {
+  const data = readFileSync(path);
+  expect(data.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+  expect(data.subarray(12, 16).toString("ascii")).toBe("IHDR");
+  expect(data.subarray(-8, -4).toString("ascii")).toBe("IEND");
+  return { width: data.readUInt32BE(16), height: data.readUInt32BE(20), depth: data[24] as number, colorType: data[25] as number };
+}
+
+describe("icons", () => {
+  it.each(TRAY_STATES)("%s has a 16 px and a 32 px (@2x) RGBA PNG", (state) => {
+    const file = join(ASSETS, trayIconFile(state));
+    expect(pngInfo(file)).toEqual({ width: 16, height: 16, depth: 8, colorType: 6 });
+    expect(pngInfo(file.replace(/\.png$/, "@2x.png"))).toEqual({ width: 32, height: 32, depth: 8, colorType: 6 });
+  });
+
+  it("the states' icons differ from each other", () => {
+    const contents = TRAY_STATES.map((state) => readFileSync(join(ASSETS, trayIconFile(state))).toString("base64"));
+    expect(new Set(contents).size).toBe(TRAY_STATES.length);
+  });
+
+  it("the app icon is 512 px (electron-builder makes .icns and .ico from it)", () => {
+    expect(pngInfo(join(ASSETS, "icon.png"))).toMatchObject({ width: 512, height: 512 });
+  });
+});
