@@ -1,0 +1,82 @@
+// What the tray shows for an agent snapshot: icon, tooltip and menu, as plain data. tray.ts turns it
+// into Electron objects; unit tests check it without Electron.
+import { trayStateOf, type AgentSnapshot, type TrayState } from "../agent-core/host/contract.js";
+
+export const TRAY_STATES: readonly TrayState[] = ["stopped", "waiting", "running", "stopping", "error"];
+
+/** assets/tray/<state>.png (16 px) with <state>@2x.png (32 px) beside it; Electron picks by scale. */
+export function trayIconFile(state: TrayState): string {
+  return `tray/${state}.png`;
+}
+
+export type TrayAction = "open" | "start" | "stop" | "stop-after-job" | "quit" | "quit-now";
+
+export interface TrayMenuItem {
+  label: string;
+  action: TrayAction | null;
+  enabled: boolean;
+  /** A separator before this item. */
+  separatorBefore?: boolean;
+}
+
+export interface TrayView {
+  state: TrayState;
+  icon: string;
+  tooltip: string;
+  menu: TrayMenuItem[];
+}
+
+const APP = "Semaphore Agent";
+const MAX_TOOLTIP_MESSAGE = 90;
+
+export function trayTooltip(agent: AgentSnapshot, state: TrayState, quitting: boolean): string {
+  if (quitting) return `${APP}: quitting — stopping the agent as Semaphore asks`;
+  const where = agent.mode === "demo" ? " (local demo)" : "";
+  switch (state) {
+    case "stopped":
+      return `${APP}: stopped`;
+    case "waiting":
+      return `${APP}: waiting for jobs${where}`;
+    case "running":
+      return `${APP}: running job ${agent.jobId ?? ""}${where}`.replace(/ +$/, "");
+    case "stopping":
+      return agent.stopAfterJob && agent.jobId !== null ? `${APP}: stopping after the current job${where}` : `${APP}: stopping${where}`;
+    case "error": {
+      const message = agent.error?.message ?? agent.lastExit?.message ?? "unknown error";
+      return `${APP}: error — ${shorten(message)}`;
+    }
+  }
+}
+
+function shorten(text: string): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > MAX_TOOLTIP_MESSAGE ? `${line.slice(0, MAX_TOOLTIP_MESSAGE - 1)}…` : line;
+}
+
+/** Whether the agent (or the demo's agent) is up, i.e. "Stop" rather than "Start". */
+export function agentIsUp(agent: AgentSnapshot): boolean {
+  return agent.phase !== "idle" && agent.phase !== "stopped";
+}
+
+export function trayView(agent: AgentSnapshot, quitting: boolean): TrayView {
+  const state: TrayState = quitting ? "stopping" : trayStateOf(agent);
+  const up = agentIsUp(agent);
+  const menu: TrayMenuItem[] = [{ label: "Open Semaphore Agent Desktop", action: "open", enabled: true }];
+  if (quitting) {
+    menu.push({ label: "Quitting… (waiting for the agent)", action: null, enabled: false, separatorBefore: true });
+    menu.push({ label: "Quit now (do not wait)", action: "quit-now", enabled: true });
+    return { state, icon: trayIconFile(state), tooltip: trayTooltip(agent, state, true), menu };
+  }
+  if (!up) {
+    menu.push({ label: "Start agent", action: "start", enabled: true, separatorBefore: true });
+  } else {
+    menu.push({ label: agent.stopping ? "Stopping…" : agent.mode === "demo" ? "Stop local demo" : "Stop agent", action: "stop", enabled: !agent.stopping, separatorBefore: true });
+  }
+  menu.push({
+    label: agent.stopAfterJob ? "Stopping after current job" : "Stop after current job",
+    action: "stop-after-job",
+    enabled: up && agent.jobId !== null && !agent.stopAfterJob && !agent.stopping,
+  });
+  menu.push({ label: "Quit", action: "quit", enabled: true, separatorBefore: true });
+  return { state, icon: trayIconFile(state), tooltip: trayTooltip(agent, state, false), menu };
+}
