@@ -3,12 +3,15 @@
 //   (a) log throughput: 200 MB of output through agent + hub vs. the PTY floor (`script`)
 //   (b) pickup latency: schedule at the hub -> first user command starts, over 50 jobs
 //   (c) idle agent: RSS and CPU over 60 s
-// Options: --only a|b|c (repeatable), --mb N (size for a), --jobs N (for b), --idle-seconds N (for c).
+//   (ui) the web console in Chromium: line latency, a 50 MB flood rendered, page memory (bench/console.ts)
+// Options: --only a|b|c|ui (repeatable), --mb N (size for a), --jobs N (for b), --idle-seconds N (for c),
+// --ui-mb N (flood size for ui), --ui-lines N (latency lines for ui).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startHub, type Hub } from "../hub/hub.js";
+import { consoleBenchmarks } from "./console.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const CLI = join(ROOT, "bin/semaphore-agent");
@@ -18,10 +21,12 @@ interface Options {
   mb: number;
   jobs: number;
   idleSeconds: number;
+  uiMb: number;
+  uiLines: number;
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { only: new Set(), mb: 200, jobs: 50, idleSeconds: 60 };
+  const o: Options = { only: new Set(), mb: 200, jobs: 50, idleSeconds: 60, uiMb: 50, uiLines: 100 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => Number(argv[++i]);
@@ -29,6 +34,8 @@ function parseOptions(argv: string[]): Options {
     else if (a === "--mb") o.mb = next();
     else if (a === "--jobs") o.jobs = next();
     else if (a === "--idle-seconds") o.idleSeconds = next();
+    else if (a === "--ui-mb") o.uiMb = next();
+    else if (a === "--ui-lines") o.uiLines = next();
     else throw new Error(`unknown option ${a}`);
   }
   return o;
@@ -267,6 +274,20 @@ async function idle(o: Options): Promise<Record<string, number>> {
   }
 }
 
+async function consoleUi(o: Options): Promise<Record<string, Record<string, number>>> {
+  console.log(`\n(ui) web console in Chromium: line latency over ${o.uiLines} lines, then a ${o.uiMb} MB flood, twice`);
+  const r = await consoleBenchmarks({ floodMb: o.uiMb, latencyLines: o.uiLines });
+  const f = (n: number | undefined, d = 1) => (n === undefined || Number.isNaN(n) ? "n/a" : n.toFixed(d));
+  const lat = r["ui-latency"] ?? {};
+  const flood = r["ui-flood"] ?? {};
+  const mem = r["ui-memory"] ?? {};
+  console.log(`  line -> rendered: median ${f(lat.medianMs, 0)} ms, p95 ${f(lat.p95Ms, 0)} ms, max ${f(lat.maxMs, 0)} ms over ${lat.lines} lines   (target: median < 100 ms)`);
+  console.log(`  ${flood.mb} MB flood: last byte rendered ${f(flood.secondsToLastByte, 2)} s after the job started (${f(flood.mbPerSecond)} MB/s); first byte after ${f(flood.firstByteRenderedAfterMs, 0)} ms`);
+  console.log(`  main thread during the flood: longest stall ${f(flood.maxMainThreadStallMs, 0)} ms; ${flood.clicks} clicks answered, median ${f(flood.clickMedianMs, 0)} ms, max ${f(flood.clickMaxMs, 0)} ms   (target: every click < 200 ms)`);
+  console.log(`  page JS heap: ${f(mem.baselineHeapMB)} MB before, ${f(mem.afterFloodHeapMB)} MB after the flood, ${f(mem.afterSecondFloodHeapMB)} MB after a second one; DOM nodes ${mem.baselineDomNodes} -> ${mem.afterSecondFloodDomNodes}   (target: bounded by the scrollback)`);
+  return r;
+}
+
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const want = (k: string) => o.only.size === 0 || o.only.has(k);
@@ -275,6 +296,7 @@ async function main(): Promise<void> {
   if (want("a")) results.throughput = await throughput(o);
   if (want("b")) results.pickup = await pickup(o);
   if (want("c")) results.idle = await idle(o);
+  if (want("ui")) results.console = await consoleUi(o);
   mkdirSync(join(ROOT, "bench/out"), { recursive: true });
   writeFileSync(join(ROOT, "bench/out/results.json"), `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwritten to bench/out/results.json`);
