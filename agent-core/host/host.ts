@@ -32,6 +32,7 @@ import {
   type SettingsView,
   type ShutdownReason,
 } from "./contract.js";
+import { DataDirLock } from "./data-dir-lock.js";
 import { defaultExamplesDir, LocalDemo } from "./demo.js";
 import { HistoryStore, type HistoryRetention } from "./history.js";
 import { LiveBatcher } from "./live-batcher.js";
@@ -108,6 +109,7 @@ export class Host implements HostApi {
     private readonly settings: SettingsStore,
     private readonly history: HistoryStore,
     private readonly demo: LocalDemo,
+    private readonly lock: DataDirLock,
   ) {
     this.env = options.env ?? process.env;
     this.timings = options.timings ?? { ...DEFAULT_TIMINGS };
@@ -131,13 +133,23 @@ export class Host implements HostApi {
 
   static async open(options: HostOptions): Promise<Host> {
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    const lock = DataDirLock.acquire(options.dataDir);
+    try {
+      return Host.openLocked(options, lock);
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+  }
+
+  private static openLocked(options: HostOptions, lock: DataDirLock): Host {
     const settings = SettingsStore.open(options.dataDir, options.secretCodec);
     let host: Host | null = null;
     const replayProblems: string[] = [];
     const historyProblem = (message: string) => (host ? host.activity("error", message) : replayProblems.push(message));
     const history = HistoryStore.open(join(options.dataDir, "history"), retentionOf(settings.current), historyProblem);
     const demo = new LocalDemo(options.examplesDir ?? defaultExamplesDir());
-    host = new Host(options, settings, history, demo);
+    host = new Host(options, settings, history, demo, lock);
     for (const problem of settings.problems) host.activity("warn", problem);
     for (const problem of replayProblems) host.activity("warn", problem);
     return host;
@@ -589,6 +601,7 @@ export class Host implements HostApi {
     this.batcher.flush();
     await this.history.close();
     this.listeners.clear();
+    this.lock.release();
   }
 }
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { startConsole, type ConsoleProcess } from "../helpers/console.js";
-import { delay, stopAll, tempDir } from "../helpers/processes.js";
+import { delay, runCli, stopAll, tempDir } from "../helpers/processes.js";
 
 const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
@@ -346,6 +346,18 @@ describe("web console: access and files", () => {
 });
 
 describe("web console: events and stopping", () => {
+  it("refuses a second console on the same data dir while the first runs, and allows it after", async () => {
+    const first = await startConsole();
+    const second = runCli(["console", "--port", "0", "--data-dir", first.dataDir]);
+    expect(await second.waitForExit(20_000)).toBe(1);
+    expect(second.stderr).toContain(`Another Semaphore Agent Desktop (pid ${first.proc.pid}) is already using ${first.dataDir}`);
+    expect(second.stdout).toBe("");
+    first.proc.signal("SIGTERM");
+    expect(await first.proc.waitForExit(30_000)).toBe(0);
+    const third = await startConsole({ dataDir: first.dataDir });
+    expect(third.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=/);
+  });
+
   it("streams the host's events, and on SIGTERM stops the agent and exits 0 leaving no process behind", async () => {
     const c = await startConsole();
     const client = await mustOpen(c);
