@@ -350,6 +350,7 @@ export class Agent {
         tmpDir: this.tmpDir,
         home: this.home,
         emit: (event) => log.append(event),
+        preview: (text) => this.emit({ type: "job-output-preview", at: Date.now(), jobId: job.id, text }),
       });
       job.runner = runner;
       if (job.stopRequested) runner.stop();

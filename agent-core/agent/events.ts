@@ -25,6 +25,8 @@ export type AgentEvent =
   /** The job request was fetched and decoded. Names only: values may be secrets and never leave the agent. */
   | { type: "job-request"; at: number; jobId: string; envVarNames: string[] }
   | { type: "job-log"; at: number; jobId: string; index: number; event: JobLogEvent }
+  /** Output read from the PTY but still held by the chunking (spec §5.4): the next job-log outputs repeat it. For live views. */
+  | { type: "job-output-preview"; at: number; jobId: string; text: string }
   | { type: "job-finished"; at: number; jobId: string; result: JobResult; trimmed: boolean; unsentEvents: number }
   | { type: "interrupted"; at: number; interruptedAt: number }
   | { type: "error"; at: number; scope: ErrorScope; message: string; retryAt: number | null }

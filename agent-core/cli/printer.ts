@@ -65,6 +65,7 @@ export function formatAgentEvent(event: AgentEvent, level: LogLevel): string | n
     case "job-assigned":
       return atLeast(level, "info") ? `${at}  job ${event.jobId} assigned` : null;
     case "job-request":
+    case "job-output-preview":
       return null; // for the desktop app; the CLI's "job assigned" line says enough
     case "job-log":
       return atLeast(level, "debug") ? `${at}  [${event.jobId}] ${JSON.stringify(event.event)}` : null;

@@ -261,7 +261,18 @@ export type HostEvent =
   | { type: "demo"; demo: DemoSnapshot }
   | { type: "job-started"; job: JobDetail }
   /** Events number `from` .. `from + events.length - 1` of the job's log. A gap means some were not sent live: read them with readJobLog. */
-  | { type: "job-output"; jobId: string; from: number; events: JobLogEvent[] }
+  | {
+      type: "job-output";
+      jobId: string;
+      from: number;
+      events: JobLogEvent[];
+      /**
+       * Output that follows these events, read from the PTY but not yet in an event: spec §5.4 holds
+       * short output up to 100 ms (a trickle up to 1 s) before it becomes a cmd_output. Show it at
+       * once; the cmd_output events that come next repeat it, and the UI skips what it showed.
+       */
+      preview?: string;
+    }
   | { type: "job-finished"; job: JobSummary }
   /** The history index changed otherwise (retention removed jobs). */
   | { type: "history"; history: JobSummary[] }

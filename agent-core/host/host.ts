@@ -83,6 +83,8 @@ interface CurrentJob {
   started: boolean;
   /** The result its own `job_finished` event gave, for a job the agent shuts down under. */
   loggedResult: JobResult | null;
+  /** Number of the job's next log event: where a preview of output goes. */
+  nextIndex: number;
 }
 
 export class Host implements HostApi {
@@ -400,7 +402,7 @@ export class Host implements HostApi {
         this.agentChanged();
         break;
       case "job-assigned":
-        this.job = { id: event.jobId, assignedAt: event.at, started: false, loggedResult: null };
+        this.job = { id: event.jobId, assignedAt: event.at, started: false, loggedResult: null, nextIndex: 0 };
         s.jobId = event.jobId;
         this.activity("info", `Job ${event.jobId} assigned.`);
         this.agentChanged();
@@ -415,6 +417,12 @@ export class Host implements HostApi {
         if (event.event.event === "job_finished") job.loggedResult = event.event.result;
         this.history.append(job.id, event.event);
         this.batcher.output(job.id, event.index, event.event);
+        job.nextIndex = event.index + 1;
+        break;
+      }
+      case "job-output-preview": {
+        const job = this.job;
+        if (job?.id === event.jobId && job.started) this.batcher.preview(job.id, job.nextIndex, event.text);
         break;
       }
       case "job-finished":

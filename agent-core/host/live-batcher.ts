@@ -16,6 +16,8 @@ interface Batch {
   from: number;
   events: JobLogEvent[];
   bytes: number;
+  /** Output previewed after the batch's last event; a batch with a preview ends there. */
+  preview: string;
 }
 
 /** Rough size of an event once serialised: exact byte counts would cost more than they are worth here. */
@@ -49,18 +51,32 @@ export class LiveBatcher {
   output(jobId: string, index: number, event: JobLogEvent): void {
     const open = this.batch;
     // A batch is one contiguous run of one job's events: `from` + position = event number.
-    if (open && (open.jobId !== jobId || open.from + open.events.length !== index)) this.flush();
-    let batch = this.batch;
-    if (!batch) {
-      batch = { jobId, from: index, events: [], bytes: 0 };
-      this.batch = batch;
-      // Started by the first event and not pushed back by later ones: latency stays bounded.
-      this.timer = setTimeout(() => this.flush(), this.intervalMs);
-      this.timer.unref();
-    }
+    // A preview is shown after the batch's events, so an event that came after it starts a new batch.
+    if (open && (open.jobId !== jobId || open.from + open.events.length !== index || open.preview !== "")) this.flush();
+    const batch = this.open(jobId, index);
     batch.events.push(event);
     batch.bytes += sizeOf(event);
     if (batch.bytes >= this.maxBytes) this.flush();
+  }
+
+  /** Output of job `jobId` read ahead of its next event, number `next` (see the contract's `preview`). */
+  preview(jobId: string, next: number, text: string): void {
+    const open = this.batch;
+    if (open && (open.jobId !== jobId || open.from + open.events.length !== next)) this.flush();
+    const batch = this.open(jobId, next);
+    batch.preview += text;
+    batch.bytes += text.length;
+    if (batch.bytes >= this.maxBytes) this.flush();
+  }
+
+  private open(jobId: string, from: number): Batch {
+    if (this.batch) return this.batch;
+    const batch: Batch = { jobId, from, events: [], bytes: 0, preview: "" };
+    this.batch = batch;
+    // Started by the first event and not pushed back by later ones: latency stays bounded.
+    this.timer = setTimeout(() => this.flush(), this.intervalMs);
+    this.timer.unref();
+    return batch;
   }
 
   /** Any event other than job output: whatever is batched goes out first. */
@@ -77,6 +93,10 @@ export class LiveBatcher {
     const batch = this.batch;
     if (!batch) return;
     this.batch = null;
-    this.emit({ type: "job-output", jobId: batch.jobId, from: batch.from, events: batch.events });
+    this.emit(
+      batch.preview === ""
+        ? { type: "job-output", jobId: batch.jobId, from: batch.from, events: batch.events }
+        : { type: "job-output", jobId: batch.jobId, from: batch.from, events: batch.events, preview: batch.preview },
+    );
   }
 }

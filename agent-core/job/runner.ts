@@ -272,7 +272,7 @@ export class JobRunner {
     if (warning !== undefined) this.emitOutput(`Warning: ${warning}\n`);
     let result: CommandResult;
     if (this.session) {
-      result = await this.session.run(command, (text) => this.emitOutput(text));
+      result = await this.session.run(command, (text) => this.emitOutput(text), this.opts.preview);
     } else {
       // Only the post-job hook gets here: the shell never started or a stop came first.
       const now = unixSeconds();

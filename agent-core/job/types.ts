@@ -22,6 +22,11 @@ export interface JobRunnerOptions {
   home: string;
   /** Receives every log event in order; must not throw. */
   emit: (event: JobLogEvent) => void;
+  /**
+   * Command output as soon as it is read, before the chunking's hold (spec §5.4 holds short output
+   * up to 100 ms): for live views only, never logged. The `cmd_output` events that follow repeat it.
+   */
+  preview?: (text: string) => void;
 }
 
 /** Files of §6 that belong to one job, in creation order, so the debug terminal can source them. */

@@ -38,6 +38,8 @@ export class OutputChunker {
   private bytes = 0;
   private lastDataAt = Number.NEGATIVE_INFINITY;
   private firstDataAt = Number.NEGATIVE_INFINITY;
+  /** Buffered bytes (from the oldest) already handed out by preview(). */
+  private previewed = 0;
 
   /** Bytes buffered and not yet emitted. */
   get size(): number {
@@ -86,6 +88,41 @@ export class OutputChunker {
     this.head = 0;
     this.offset = 0;
     this.bytes = 0;
+    this.previewed = 0;
+  }
+
+  /**
+   * The text of the buffered bytes not previewed yet, for a live view that should not wait for the
+   * latency rule's hold (up to 100 ms, or MAX_HOLD_MS for a trickle). It ends where a chunk may end
+   * (character boundary, no split \r\n), and decoding is the same per byte, so the chunks emitted
+   * later carry exactly this text: concatenated, previews are a prefix of the emitted output. ""
+   * when there is nothing new, or in a flood (emitted at once anyway, and previews would double
+   * the decoding work).
+   */
+  preview(): string {
+    if (this.bytes >= FLOOD_THRESHOLD) return "";
+    const end = this.cut(this.bytes, true, true);
+    if (end <= this.previewed) return "";
+    const text = decodeChunk(this.copyRange(this.previewed, end));
+    this.previewed = end;
+    return text;
+  }
+
+  /** Bytes [start, end) of the buffer (0 = oldest), without consuming them. */
+  private copyRange(start: number, end: number): Buffer {
+    const out = Buffer.allocUnsafe(end - start);
+    let filled = 0;
+    let skip = start + this.offset;
+    for (let h = this.head; h < this.bufs.length && filled < out.length; h++) {
+      const b = this.bufs[h]!;
+      if (skip >= b.length) {
+        skip -= b.length;
+        continue;
+      }
+      filled += b.copy(out, filled, skip, Math.min(b.length, skip + out.length - filled));
+      skip = 0;
+    }
+    return out;
   }
 
   /**
@@ -150,6 +187,7 @@ export class OutputChunker {
       }
     }
     this.bytes -= n;
+    this.previewed = Math.max(0, this.previewed - n);
     return out;
   }
 

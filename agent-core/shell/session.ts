@@ -174,8 +174,8 @@ class PtyShellSession implements ShellSession {
     });
   }
 
-  run(command: string, onOutput: (text: string) => void): Promise<CommandResult> {
-    return this.enqueue(() => this.runOne(command, onOutput));
+  run(command: string, onOutput: (text: string) => void, onPreview?: (text: string) => void): Promise<CommandResult> {
+    return this.enqueue(() => this.runOne(command, onOutput, onPreview));
   }
 
   async runSilent(command: string): Promise<CommandResult & { output: string }> {
@@ -196,7 +196,7 @@ class PtyShellSession implements ShellSession {
     return result;
   }
 
-  private async runOne(command: string, onOutput: (text: string) => void): Promise<CommandResult> {
+  private async runOne(command: string, onOutput: (text: string) => void, onPreview?: (text: string) => void): Promise<CommandResult> {
     if (this.dead) {
       const now = unixNow();
       return { exitCode: 1, startedAt: now, finishedAt: now };
@@ -214,7 +214,7 @@ class PtyShellSession implements ShellSession {
     const { start, end } = commandMarkers(unixNow());
     const startedAt = unixNow();
     const exitCode = await new Promise<number>((resolve) => {
-      this.current = new CommandRun(new MarkerScanner(start, end, PROMPT_MARKER), onOutput, this, resolve);
+      this.current = new CommandRun(new MarkerScanner(start, end, PROMPT_MARKER), onOutput, this, resolve, onPreview);
       this.pty.write(commandLine(start, end, shellWord(this.commandFile)));
     });
     this.current = null;
@@ -287,6 +287,7 @@ class CommandRun {
     private readonly emit: (text: string) => void,
     private readonly session: PtyShellSession,
     private readonly resolve: (exitCode: number) => void,
+    private readonly preview?: (text: string) => void,
   ) {
     this.schedule(POLL_MS);
   }
@@ -304,6 +305,10 @@ class CommandRun {
       return;
     }
     this.session.throttle(buffered);
+    if (this.preview && buffered > 0) {
+      const text = this.chunker.preview();
+      if (text !== "") this.preview(text);
+    }
     // Data after a quiet spell is looked at within one poll, not after the rest of the back-off
     // (up to 1.5 s), so a flood starts draining at once.
     if (buffered > 0 && this.nextTickAt - performance.now() > POLL_MS) this.schedule(POLL_MS);

@@ -28,9 +28,11 @@ export interface ShellSession {
   /**
    * Runs one command with the start/end-marker protocol of spec §5.3. Output goes to `onOutput` as
    * ready-to-log `cmd_output` texts (chunked, UTF-8 safe, CRLF normalised, spec §5.4), all of them
-   * before the promise resolves. Never rejects: a dead shell gives exit code 1.
+   * before the promise resolves. Never rejects: a dead shell gives exit code 1. `onPreview`, if
+   * given, gets the same text as soon as it is read, ahead of the chunking's hold (see
+   * OutputChunker.preview): the `onOutput` texts that follow repeat it.
    */
-  run(command: string, onOutput: (text: string) => void): Promise<CommandResult>;
+  run(command: string, onOutput: (text: string) => void, onPreview?: (text: string) => void): Promise<CommandResult>;
   /** Same protocol, but output is collected and returned instead of logged (silent commands). */
   runSilent(command: string): Promise<CommandResult & { output: string }>;
   /**

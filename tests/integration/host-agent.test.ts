@@ -165,6 +165,37 @@ describe("Host with an agent and a hub", () => {
     expect(page.events.at(-1)).toMatchObject({ event: "job_finished", result: "stopped" });
   });
 
+  it("previews output ahead of the chunking's hold; the events then repeat exactly that text", async () => {
+    const { job_id: id } = hub.scheduleJob(makeJobRequest({ commands: ["echo first-line; sleep 0.5; printf 'second-line\\n'; sleep 0.3"] }));
+    await until(() => finishedEvent(events, id), `job-finished of ${id}`);
+    const outputs = events.filter((e): e is Extract<HostEvent, { type: "job-output" }> => e.type === "job-output" && e.jobId === id);
+    // What a UI shows that writes previews at once and skips what later events repeat.
+    let shown = "";
+    let ahead = 0;
+    let firstSeenIn: "preview" | "event" | null = null;
+    for (const batch of outputs) {
+      for (const event of batch.events) {
+        if (event.event !== "cmd_output") {
+          ahead = 0;
+          continue;
+        }
+        const skip = Math.min(ahead, event.output.length);
+        ahead -= skip;
+        shown += event.output.slice(skip);
+        if (firstSeenIn === null && event.output.includes("first-line")) firstSeenIn = "event";
+      }
+      if (batch.preview !== undefined) {
+        shown += batch.preview;
+        ahead += batch.preview.length;
+        if (firstSeenIn === null && batch.preview.includes("first-line")) firstSeenIn = "preview";
+      }
+    }
+    expect(firstSeenIn).toBe("preview");
+    const logged = hub.events(id).map((e) => (e.event === "cmd_output" ? e.output : "")).join("");
+    expect(shown).toBe(logged);
+    expect(logged).toContain("first-line\nsecond-line\n");
+  });
+
   it("stops after the running job when asked to", async () => {
     const { job_id: id } = hub.scheduleJob(makeJobRequest({ commands: ["sleep 1", "echo done"] }));
     await until(() => host.agentSnapshot.jobId === id, `job ${id} to run`);

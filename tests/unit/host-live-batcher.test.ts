@@ -73,4 +73,19 @@ describe("LiveBatcher", () => {
     batcher.flush();
     expect(emitted.map((e) => (e.type === "job-output" ? `${e.jobId}:${e.from}+${e.events.length}` : e.type))).toEqual(["a:0+2", "a:5+1", "b:6+1"]);
   });
+
+  it("sends a preview after the batch's events, and starts a new batch for the events that repeat it", () => {
+    const { emitted, batcher } = collect({ intervalMs: 60_000 });
+    batcher.output("job", 0, output("a\n"));
+    batcher.preview("job", 1, "b");
+    batcher.preview("job", 1, "c\n");
+    batcher.output("job", 1, output("bc\n"));
+    batcher.preview("other", 0, "x"); // another job: what is batched goes out first
+    batcher.flush();
+    expect(emitted).toEqual([
+      { type: "job-output", jobId: "job", from: 0, events: [output("a\n")], preview: "bc\n" },
+      { type: "job-output", jobId: "job", from: 1, events: [output("bc\n")] },
+      { type: "job-output", jobId: "other", from: 0, events: [], preview: "x" },
+    ]);
+  });
 });

@@ -164,6 +164,73 @@ describe("OutputChunker", () => {
   });
 });
 
+describe("OutputChunker.preview", () => {
+  /** A small deterministic PRNG, so a failure can be replayed. */
+  function rng(seed: number): () => number {
+    return () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+  }
+  const PIECES = ["a", "hello\r\n", "\r", "\n", "é", "€", "𝄞", "\x1b[32m", "progress 42%\r"].map((p) => Buffer.from(p, "utf8"));
+  const BAD = [Buffer.from([0x96]), Buffer.from([0xe2, 0x82]), Buffer.from([0xf0, 0x9d])];
+
+  it("shows read output at once, and the emitted chunks then repeat exactly that text", () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const random = rng(seed);
+      const parts: Buffer[] = [];
+      for (let i = 0, n = 5 + Math.floor(random() * 60); i < n; i++) {
+        const pool = random() < 0.1 ? BAD : PIECES;
+        parts.push(pool[Math.floor(random() * pool.length)] as Buffer);
+      }
+      const bytes = Buffer.concat(parts);
+      const c = new OutputChunker();
+      const previews: string[] = [];
+      const emitted: string[] = [];
+      let now = 0;
+      for (let at = 0; at < bytes.length; ) {
+        // Reads split anywhere, even inside a character or between \r and \n.
+        const len = 1 + Math.floor(random() * 12);
+        c.push(bytes.subarray(at, at + len), now);
+        at += len;
+        const p = c.preview();
+        if (p !== "") previews.push(p);
+        now += Math.floor(random() * 150);
+        c.flush(now, false, (t) => emitted.push(t));
+        // At every moment, what was shown and what was logged agree: one is a prefix of the other.
+        const shownSoFar = previews.join("");
+        const loggedSoFar = emitted.join("");
+        expect(shownSoFar.startsWith(loggedSoFar) || loggedSoFar.startsWith(shownSoFar), `seed ${seed}`).toBe(true);
+      }
+      c.flush(now + 1000, true, (t) => emitted.push(t));
+      const shown = previews.join("");
+      const logged = emitted.join("");
+      expect(logged).toBe(decodeUtf8PerByte(bytes).split("\r\n").join("\n"));
+      // Previews concatenated are a prefix of the logged output, so the UI can skip them exactly.
+      expect(logged.startsWith(shown), `seed ${seed}: ${JSON.stringify(shown)} vs ${JSON.stringify(logged)}`).toBe(true);
+    }
+  });
+
+  it("holds back an incomplete character and a trailing CR, and previews nothing twice", () => {
+    const c = new OutputChunker();
+    c.push(b([0x61, 0xe2, 0x82]), 0);
+    expect(c.preview()).toBe("a");
+    expect(c.preview()).toBe("");
+    c.push(b([0xac, 0x0d]), 1);
+    expect(c.preview()).toBe("€");
+    c.push(b([0x0a]), 2);
+    expect(c.preview()).toBe("\n");
+    expect(flush(c, 500, false)).toEqual(["a€\n"]);
+    expect(c.preview()).toBe("");
+  });
+
+  it("previews nothing in a flood, which is emitted at once anyway", () => {
+    const c = new OutputChunker();
+    c.push(Buffer.alloc(FLOOD_THRESHOLD, 0x61), 0);
+    expect(c.preview()).toBe("");
+  });
+});
+
 describe("MarkerScanner", () => {
   const { start, end } = commandMarkers(1700000000);
   const feedAll = (s: MarkerScanner, ...pieces: (string | Buffer)[]): { out: string; done: boolean } => {
