@@ -1,0 +1,92 @@
+// A read-only window onto the job terminal for the end-to-end tests and the UI benchmark:
+// window.__semaphoreAgentProbe. It exposes what is on screen, never anything the page does not show.
+
+export interface ProbeStats {
+  /** UTF-8 bytes the job terminals of this page have parsed, ever (it only grows, across jobs). */
+  bytesWritten: number;
+  /** Writes handed to the job terminal and not yet parsed, strings queued behind them, plus one while
+   *  the terminal's job has events it has not taken yet (being read from history). 0 = up to date. */
+  writesPending: number;
+}
+
+export interface SemaphoreAgentProbe {
+  /** The job terminal's whole buffer: rows joined by "\n" (wrapped rows joined back), trailing spaces trimmed. */
+  terminalText(): string;
+  stats(): ProbeStats;
+  /** `cb` runs after xterm parsed a write. Returns the unsubscribe. */
+  onParsed(cb: () => void): () => void;
+}
+
+/** What the mounted job terminal gives the probe. */
+export interface ProbeTarget {
+  text(): string;
+  writesPending(): number;
+}
+
+let target: ProbeTarget | null = null;
+let bytesWritten = 0;
+const parsedListeners = new Set<() => void>();
+
+export function setProbeTarget(next: ProbeTarget): () => void {
+  target = next;
+  return () => {
+    if (target === next) target = null;
+  };
+}
+
+/** The job terminal parsed `text` (called from its write callback, before onWriteParsed fires). */
+export function recordParsed(text: string): void {
+  bytesWritten += utf8Length(text);
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+export function utf8Length(text: string): number {
+  // Job output is mostly ASCII: one native scan instead of a loop over every character.
+  if (!NON_ASCII.test(text)) return text.length;
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) {
+      bytes += 1;
+    } else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 2; // a surrogate pair: 4 bytes for 2 UTF-16 units
+      i++;
+    } else {
+      bytes += 2;
+    }
+  }
+  return bytes;
+}
+
+export function notifyParsed(): void {
+  for (const listener of [...parsedListeners]) {
+    try {
+      listener();
+    } catch {
+      // A probe listener must not break the terminal.
+    }
+  }
+}
+
+declare global {
+  interface Window {
+    __semaphoreAgentProbe?: SemaphoreAgentProbe;
+  }
+}
+
+export function installProbe(win: Window): void {
+  const probe: SemaphoreAgentProbe = Object.freeze({
+    terminalText: () => target?.text() ?? "",
+    stats: () => ({ bytesWritten, writesPending: target?.writesPending() ?? 0 }),
+    onParsed(cb: () => void) {
+      const listener = () => cb();
+      parsedListeners.add(listener);
+      return () => {
+        parsedListeners.delete(listener);
+      };
+    },
+  });
+  Object.defineProperty(win, "__semaphoreAgentProbe", { value: probe, writable: false, configurable: false, enumerable: false });
+}

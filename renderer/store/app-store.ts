@@ -1,0 +1,562 @@
+// The UI's state and the actions that call the host. zustand without React (the views bind it with
+// useStore), so it runs and is tested in plain Node. Job output never lands here: each followed job has
+// a JobStream whose TerminalFeed the Job view attaches to; the store keeps only each job's outline.
+import { createStore, type StoreApi } from "zustand/vanilla";
+import type {
+  AgentSnapshot,
+  DemoSnapshot,
+  FieldError,
+  HostEvent,
+  HostSnapshot,
+  JobDetail,
+  JobSummary,
+  SaveSettingsResult,
+  SettingsInput,
+  SettingsView,
+} from "../../agent-core/host/contract.js";
+import { errorCode, type ConnectionState, type RendererBridge } from "../bridge/types.js";
+import { emptyOutline, type JobOutline } from "../job-format.js";
+import { JobStream, type JobStreamOptions, type JobStreamStatus } from "./job-stream.js";
+import type { TerminalFeed } from "./terminal-feed.js";
+
+export type ViewName = "agent" | "job" | "history" | "settings" | "demo";
+export const HISTORY_FILTERS = ["all", "passed", "failed", "stopped", "lost"] as const;
+export type HistoryFilter = (typeof HISTORY_FILTERS)[number];
+
+export const MAX_ACTIVITY = 200;
+
+export interface ActivityEntry {
+  id: number;
+  at: number;
+  level: "info" | "warn" | "error";
+  message: string;
+}
+
+/** A job the UI follows or shows: what the host told about it, and its outline. */
+export interface JobPanel {
+  jobId: string;
+  summary: JobSummary | null;
+  /** Names only; null until known. */
+  envVarNames: string[] | null;
+  outline: JobOutline;
+  log: JobStreamStatus;
+}
+
+export type ActionScope = "agent" | "settings" | "demo" | "history" | "job" | "snapshot";
+
+export interface ActionError {
+  scope: ActionScope;
+  message: string;
+}
+
+export interface AppState {
+  connection: ConnectionState;
+  /** A snapshot has arrived since the page loaded. */
+  loaded: boolean;
+  version: string;
+  agent: AgentSnapshot | null;
+  settings: SettingsView | null;
+  demo: DemoSnapshot | null;
+  /** Newest first. */
+  history: JobSummary[];
+  historyFilter: HistoryFilter;
+  /** The rows for a filter other than "all" (asked from the host); null while loading or for "all". */
+  filteredHistory: JobSummary[] | null;
+  view: ViewName;
+  /** The job the Job view shows. */
+  selectedJobId: string | null;
+  /** The Job view moves to each job that starts (unless a job was opened from the history). */
+  followRunningJob: boolean;
+  jobs: Record<string, JobPanel>;
+  activity: ActivityEntry[];
+  settingsErrors: FieldError[];
+  /** When the settings were last saved or imported here (epoch ms). */
+  settingsSavedAt: number | null;
+  /** Start was pressed before the first-run setup was done. */
+  startAfterSetup: boolean;
+  busy: { agent: boolean; settings: boolean; demo: boolean; example: string | null };
+  error: ActionError | null;
+
+  selectView(view: ViewName): void;
+  startAgent(): Promise<void>;
+  stopAgent(when: "now" | "after-job"): Promise<void>;
+  saveSettings(input: SettingsInput): Promise<boolean>;
+  importConfig(yaml: string): Promise<boolean>;
+  exportConfig(): Promise<string | null>;
+  setHistoryFilter(filter: HistoryFilter): Promise<void>;
+  /** Shows a job in the Job view. */
+  openJob(jobId: string): void;
+  /** The Job view follows the running job again. */
+  followRunning(): void;
+  /** Makes sure the job shown is followed (its stream and details) without changing what is shown. */
+  watchJob(jobId: string): void;
+  startDemo(): Promise<void>;
+  stopDemo(): Promise<void>;
+  runExample(exampleId: string): Promise<void>;
+  retryJobLog(jobId: string): void;
+  dismissError(): void;
+}
+
+export interface AppStoreOptions {
+  now: () => number;
+  stream: Partial<JobStreamOptions>;
+}
+
+/** What the store holds besides its state: the streams, for the Job view and for tests. */
+export interface AppStore extends StoreApi<AppState> {
+  /** The terminal feed of a job the UI follows (creating its stream), for the Job view to attach. */
+  feedFor(jobId: string): TerminalFeed;
+  /** The stream of a job, if followed (tests). */
+  streamOf(jobId: string): JobStream | undefined;
+  /** Subscribes to the bridge and loads the first snapshot. Returns the teardown. */
+  connect(): () => void;
+  /** Applies one HostEvent (the bridge's subscription calls this). */
+  handleEvent(event: HostEvent): void;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Turns the host's schema error for saveSettings ("saveSettings: params.settings.endpoint: ...") into field errors. */
+export function fieldErrorsOf(message: string): FieldError[] {
+  const errors: FieldError[] = [];
+  const body = message.replace(/^(saveSettings|importConfig): /, "");
+  for (const part of body.split("; ")) {
+    const match = /^params\.settings\.([^:]+): (.*)$/s.exec(part);
+    if (match === null) return [];
+    errors.push({ field: match[1]!, message: match[2]! });
+  }
+  return errors;
+}
+
+function upsertSummary(list: readonly JobSummary[], summary: JobSummary): JobSummary[] {
+  const at = list.findIndex((j) => j.id === summary.id);
+  if (at >= 0) return list.map((j, i) => (i === at ? summary : j));
+  return [summary, ...list].sort((a, b) => b.startedAt - a.startedAt);
+}
+
+function idleLog(): JobStreamStatus {
+  return { loading: false, error: null, missing: false };
+}
+
+export function createAppStore(bridge: RendererBridge, partial: Partial<AppStoreOptions> = {}): AppStore {
+  const options: AppStoreOptions = { now: () => Date.now(), stream: {}, ...partial };
+  const api = bridge.api;
+  const streams = new Map<string, JobStream>();
+  let activityId = 0;
+  let filterRequest = 0;
+  let snapshotRequest = 0;
+
+  const store = createStore<AppState>()((set, get) => {
+    async function agentAction(call: () => Promise<AgentSnapshot>): Promise<void> {
+      set((s) => ({ busy: { ...s.busy, agent: true }, error: null }));
+      try {
+        const agent = await call();
+        set({ agent });
+      } catch (error) {
+        set({ error: { scope: "agent", message: messageOf(error) } });
+      } finally {
+        set((s) => ({ busy: { ...s.busy, agent: false } }));
+      }
+    }
+
+    async function demoAction(call: () => Promise<DemoSnapshot>): Promise<void> {
+      set((s) => ({ busy: { ...s.busy, demo: true }, error: null }));
+      try {
+        set({ demo: await call() });
+      } catch (error) {
+        set({ error: { scope: "demo", message: messageOf(error) } });
+      } finally {
+        set((s) => ({ busy: { ...s.busy, demo: false } }));
+      }
+    }
+
+    async function settingsAction(call: () => Promise<SaveSettingsResult>, method: string): Promise<boolean> {
+      set((s) => ({ busy: { ...s.busy, settings: true }, error: null, settingsErrors: [], settingsSavedAt: null }));
+      try {
+        const result = await call();
+        if (result.ok) {
+          set({ settings: result.settings, settingsSavedAt: options.now() });
+          return true;
+        }
+        set({ settingsErrors: result.errors });
+        return false;
+      } catch (error) {
+        const message = messageOf(error);
+        const fields = method === "saveSettings" ? fieldErrorsOf(message) : [];
+        if (fields.length > 0) set({ settingsErrors: fields });
+        else set({ error: { scope: "settings", message } });
+        return false;
+      } finally {
+        set((s) => ({ busy: { ...s.busy, settings: false } }));
+      }
+    }
+
+    return {
+      connection: bridge.connection(),
+      loaded: false,
+      version: "",
+      agent: null,
+      settings: null,
+      demo: null,
+      history: [],
+      historyFilter: "all",
+      filteredHistory: null,
+      view: "agent",
+      selectedJobId: null,
+      followRunningJob: true,
+      jobs: {},
+      activity: [],
+      settingsErrors: [],
+      settingsSavedAt: null,
+      startAfterSetup: false,
+      busy: { agent: false, settings: false, demo: false, example: null },
+      error: null,
+
+      selectView(view) {
+        set({ view });
+        if (view === "job") {
+          const id = get().selectedJobId;
+          if (id !== null) ensureJob(id);
+        }
+      },
+
+      async startAgent() {
+        if (get().settings?.configured !== true) {
+          set({ view: "settings", startAfterSetup: true, error: null });
+          return;
+        }
+        set({ startAfterSetup: false });
+        await agentAction(() => api.startAgent({}));
+      },
+
+      async stopAgent(when) {
+        await agentAction(() => api.stopAgent({ when }));
+      },
+
+      saveSettings(input) {
+        return settingsAction(() => api.saveSettings({ settings: input }), "saveSettings");
+      },
+
+      importConfig(yaml) {
+        return settingsAction(() => api.importConfig({ yaml }), "importConfig");
+      },
+
+      async exportConfig() {
+        try {
+          return (await api.exportConfig({})).yaml;
+        } catch (error) {
+          set({ error: { scope: "settings", message: messageOf(error) } });
+          return null;
+        }
+      },
+
+      async setHistoryFilter(filter) {
+        set({ historyFilter: filter, filteredHistory: null });
+        await refreshFiltered();
+      },
+
+      openJob(jobId) {
+        const running = get().agent?.jobId ?? null;
+        set({ selectedJobId: jobId, followRunningJob: jobId === running, view: "job" });
+        ensureJob(jobId);
+        prune();
+      },
+
+      followRunning() {
+        const s = get();
+        const target = s.agent?.jobId ?? s.history[0]?.id ?? null;
+        set({ followRunningJob: true, selectedJobId: target });
+        if (target !== null) ensureJob(target);
+        prune();
+      },
+
+      watchJob(jobId) {
+        ensureJob(jobId);
+      },
+
+      startDemo() {
+        return demoAction(() => api.startDemo({}));
+      },
+
+      stopDemo() {
+        return demoAction(() => api.stopDemo({}));
+      },
+
+      async runExample(exampleId) {
+        set((s) => ({ busy: { ...s.busy, example: exampleId }, error: null }));
+        try {
+          const { jobId } = await api.runExample({ exampleId });
+          get().openJob(jobId);
+          // The agent picks it up at its next sync; the job is pinned, not followed, until then.
+          set({ followRunningJob: false });
+        } catch (error) {
+          set({ error: { scope: "demo", message: messageOf(error) } });
+        } finally {
+          set((s) => ({ busy: { ...s.busy, example: null } }));
+        }
+      },
+
+      retryJobLog(jobId) {
+        streams.get(jobId)?.resync();
+        if (get().jobs[jobId]?.summary === null) void loadDetail(jobId);
+      },
+
+      dismissError() {
+        set({ error: null });
+      },
+    };
+  });
+
+  // -------------------------------------------------------------------------------------------
+  // Jobs: one stream per job the UI follows (the running one, the one shown).
+
+  const streamHost = {
+    readJobLog: (params: Parameters<typeof api.readJobLog>[0]) => api.readJobLog(params),
+    outline(jobId: string, outline: JobOutline) {
+      patchJob(jobId, { outline });
+    },
+    status(jobId: string, log: JobStreamStatus) {
+      patchJob(jobId, { log });
+    },
+  };
+
+  function patchJob(jobId: string, patch: Partial<JobPanel>): void {
+    store.setState((s) => {
+      const panel = s.jobs[jobId];
+      if (panel === undefined) return {};
+      return { jobs: { ...s.jobs, [jobId]: { ...panel, ...patch } } };
+    });
+  }
+
+  function addPanel(jobId: string, detail: JobDetail | null): void {
+    store.setState((s) => {
+      const existing = s.jobs[jobId];
+      const summary = detail?.summary ?? existing?.summary ?? s.history.find((j) => j.id === jobId) ?? null;
+      const panel: JobPanel = {
+        jobId,
+        summary,
+        envVarNames: detail?.envVarNames ?? existing?.envVarNames ?? null,
+        outline: existing?.outline ?? emptyOutline(),
+        log: existing?.log ?? idleLog(),
+      };
+      return { jobs: { ...s.jobs, [jobId]: panel } };
+    });
+  }
+
+  /** Starts following a job; `fresh` when it just started, so all its events will come live. */
+  function ensureStream(jobId: string, fresh: boolean): JobStream {
+    let stream = streams.get(jobId);
+    if (stream === undefined) {
+      if (store.getState().jobs[jobId] === undefined) addPanel(jobId, null);
+      stream = new JobStream(jobId, streamHost, fresh, options.stream);
+      streams.set(jobId, stream);
+    }
+    return stream;
+  }
+
+  /** The Job view shows this job: its stream, and its details if not known yet. */
+  function ensureJob(jobId: string): void {
+    const known = store.getState().jobs[jobId];
+    ensureStream(jobId, false);
+    if (known === undefined || known.envVarNames === null) void loadDetail(jobId);
+  }
+
+  async function loadDetail(jobId: string): Promise<void> {
+    try {
+      const detail = await api.getJob({ jobId });
+      if (streams.has(jobId)) addPanel(jobId, detail);
+    } catch {
+      // Not in the history yet (a scheduled example) or gone: the stream's status says which.
+    }
+  }
+
+  /** Stops following jobs that are neither running nor shown. */
+  function prune(): void {
+    const s = store.getState();
+    const keep = new Set([s.agent?.jobId, s.selectedJobId].filter((id): id is string => typeof id === "string"));
+    // A job that started before the agent's snapshot names it is running too.
+    for (const panel of Object.values(s.jobs)) if (panel.summary?.result === "running") keep.add(panel.jobId);
+    const jobs = { ...s.jobs };
+    let changed = false;
+    for (const [id, stream] of streams) {
+      if (keep.has(id)) continue;
+      stream.dispose();
+      streams.delete(id);
+      delete jobs[id];
+      changed = true;
+    }
+    if (changed) store.setState({ jobs });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // History filter: asked from the host, since the snapshot holds only the newest jobs.
+
+  async function refreshFiltered(): Promise<void> {
+    const filter = store.getState().historyFilter;
+    if (filter === "all") {
+      store.setState({ filteredHistory: null });
+      return;
+    }
+    const request = ++filterRequest;
+    try {
+      const jobs = await api.listJobs({ result: filter, limit: 200 });
+      if (request === filterRequest && store.getState().historyFilter === filter) store.setState({ filteredHistory: jobs });
+    } catch (error) {
+      if (request === filterRequest) store.setState({ error: { scope: "history", message: messageOf(error) } });
+    }
+  }
+
+  function historyChanged(): void {
+    if (store.getState().historyFilter !== "all") void refreshFiltered();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Events and snapshots.
+
+  function pushActivity(at: number, level: ActivityEntry["level"], message: string): void {
+    store.setState((s) => {
+      const activity = [...s.activity, { id: ++activityId, at, level, message }];
+      return { activity: activity.length > MAX_ACTIVITY ? activity.slice(activity.length - MAX_ACTIVITY) : activity };
+    });
+  }
+
+  function applySnapshot(snapshot: HostSnapshot): void {
+    const s = store.getState();
+    const current = snapshot.currentJob;
+    let selected = s.selectedJobId;
+    if (s.followRunningJob) selected = current?.summary.id ?? selected ?? snapshot.history[0]?.id ?? null;
+    // The first-run setup greets an owner who has configured nothing yet.
+    const firstRun = !s.loaded && !snapshot.settings.configured;
+    store.setState({
+      ...(firstRun ? { view: "settings" as const } : {}),
+      loaded: true,
+      version: snapshot.version,
+      agent: snapshot.agent,
+      settings: snapshot.settings,
+      demo: snapshot.demo,
+      history: snapshot.history,
+      selectedJobId: selected,
+    });
+    if (current !== null) {
+      addPanel(current.summary.id, current);
+      ensureStream(current.summary.id, false);
+    }
+    for (const panel of Object.values(store.getState().jobs)) {
+      const fresh = snapshot.history.find((j) => j.id === panel.jobId);
+      if (fresh !== undefined) patchJob(panel.jobId, { summary: fresh });
+    }
+    // Events may have been missed while away: every followed job reads its stored log to the end.
+    for (const stream of streams.values()) stream.resync();
+    if (selected !== null && store.getState().view === "job") ensureJob(selected);
+    prune();
+    historyChanged();
+  }
+
+  async function loadSnapshot(): Promise<void> {
+    const request = ++snapshotRequest;
+    try {
+      const snapshot = await api.getSnapshot({});
+      if (request === snapshotRequest) applySnapshot(snapshot);
+    } catch (error) {
+      if (request === snapshotRequest && errorCode(error) !== "disconnected") {
+        store.setState({ error: { scope: "snapshot", message: messageOf(error) } });
+      }
+    }
+  }
+
+  function handleEvent(event: HostEvent): void {
+    switch (event.type) {
+      case "agent": {
+        const before = store.getState().agent;
+        store.setState({ agent: event.agent });
+        if (before?.jobId !== event.agent.jobId) prune();
+        return;
+      }
+      case "settings":
+        store.setState({ settings: event.settings });
+        return;
+      case "demo":
+        store.setState({ demo: event.demo });
+        return;
+      case "job-started": {
+        const id = event.job.summary.id;
+        const s = store.getState();
+        store.setState({
+          history: upsertSummary(s.history, event.job.summary),
+          ...(s.followRunningJob ? { selectedJobId: id } : {}),
+        });
+        addPanel(id, event.job);
+        const existing = streams.get(id);
+        if (existing === undefined) ensureStream(id, true);
+        else existing.resync(); // opened before it started (a scheduled example)
+        prune();
+        historyChanged();
+        return;
+      }
+      case "job-output": {
+        const stream = streams.get(event.jobId) ?? ensureStream(event.jobId, event.from === 0);
+        stream.live(event.from, event.events);
+        return;
+      }
+      case "job-finished": {
+        const summary = event.job;
+        store.setState((s) => ({ history: upsertSummary(s.history, summary) }));
+        patchJob(summary.id, { summary });
+        const stream = streams.get(summary.id);
+        if (stream !== undefined && !stream.complete) stream.resync();
+        prune();
+        historyChanged();
+        return;
+      }
+      case "history": {
+        store.setState({ history: event.history });
+        for (const panel of Object.values(store.getState().jobs)) {
+          const fresh = event.history.find((j) => j.id === panel.jobId);
+          if (fresh !== undefined) patchJob(panel.jobId, { summary: fresh });
+        }
+        historyChanged();
+        return;
+      }
+      case "activity":
+        pushActivity(event.at, event.level, event.message);
+        return;
+    }
+  }
+
+  function onConnection(state: ConnectionState): void {
+    const before = store.getState().connection;
+    store.setState({ connection: state });
+    if (state.status === "connected" && before.status !== "connected") {
+      if (before.status === "reconnecting" && store.getState().loaded) {
+        pushActivity(options.now(), "info", "Connection to the agent host restored");
+      }
+      void loadSnapshot();
+    } else if (state.status === "reconnecting" && before.status === "connected") {
+      pushActivity(options.now(), "warn", "Connection to the agent host lost");
+    }
+  }
+
+  return Object.assign(store, {
+    feedFor(jobId: string) {
+      return ensureStream(jobId, false).feed;
+    },
+    streamOf(jobId: string) {
+      return streams.get(jobId);
+    },
+    connect() {
+      const offEvents = bridge.subscribe(handleEvent);
+      const offConnection = bridge.onConnection(onConnection);
+      store.setState({ connection: bridge.connection() });
+      if (bridge.connection().status === "connected") void loadSnapshot();
+      return () => {
+        offEvents();
+        offConnection();
+        for (const stream of streams.values()) stream.dispose();
+        streams.clear();
+      };
+    },
+    handleEvent,
+  });
+}

@@ -1,0 +1,129 @@
+// What the views say about the host's state, in words. Pure, so the wording is tested without a DOM.
+import type { AgentSnapshot, HistoryResult, JobResult } from "../agent-core/host/contract.js";
+import { formatSeconds } from "./job-format.js";
+
+export type Tone = "idle" | "ok" | "running" | "busy" | "warn" | "error";
+
+export interface AgentStatus {
+  /** "Stopped", "Registering…", "Waiting for jobs", "Running job <id>", "Stopping…", "Disconnected", "Error". */
+  words: string;
+  tone: Tone;
+  /** Whether the agent runs (Stop is offered) or not (Start is offered). */
+  running: boolean;
+}
+
+/** Not started, or stopped and exited (null: nothing known yet). */
+export function agentIdle(agent: AgentSnapshot | null): boolean {
+  return agent === null || agent.phase === "idle" || agent.phase === "stopped";
+}
+
+export function agentStatus(agent: AgentSnapshot | null): AgentStatus {
+  if (agent === null) return { words: "Stopped", tone: "idle", running: false };
+  const idle = agentIdle(agent);
+  if (!idle && (agent.stopping || agent.phase === "shutting-down")) return { words: "Stopping…", tone: "busy", running: true };
+  if (idle) {
+    const failed = agent.lastExit !== null && agent.lastExit.exitCode !== 0;
+    return { words: failed ? "Error" : "Stopped", tone: failed ? "error" : "idle", running: false };
+  }
+  if (agent.error !== null && (agent.error.scope === "register" || agent.error.scope === "sync")) {
+    return { words: "Disconnected", tone: "error", running: true };
+  }
+  if (agent.phase === "registering") return { words: "Registering…", tone: "busy", running: true };
+  const jobPhase = agent.phase === "starting-job" || agent.phase === "running-job" || agent.phase === "stopping-job";
+  if (agent.jobId !== null || jobPhase) {
+    return { words: agent.jobId !== null ? `Running job ${agent.jobId}` : "Running job", tone: "running", running: true };
+  }
+  return { words: "Waiting for jobs", tone: "ok", running: true };
+}
+
+/** The error the Agent view shows: the server's message and when the agent tries again. */
+export function agentErrorText(agent: AgentSnapshot | null, now: number): string | null {
+  if (agent === null) return null;
+  if (agent.error !== null) {
+    const { message, retryAt } = agent.error;
+    return retryAt === null ? message : `${message} — ${retryText(retryAt, now)}`;
+  }
+  if (agentIdle(agent) && agent.lastExit !== null && agent.lastExit.exitCode !== 0) return agent.lastExit.message;
+  return null;
+}
+
+export function retryText(retryAt: number, now: number): string {
+  const seconds = Math.ceil((retryAt - now) / 1000);
+  return seconds <= 0 ? "retrying now" : `retrying in ${seconds} s`;
+}
+
+export function countsText(counts: AgentSnapshot["counts"]): string {
+  return `${counts.passed} passed · ${counts.failed} failed · ${counts.stopped} stopped`;
+}
+
+const RESULT_WORDS: Record<HistoryResult, string> = {
+  running: "Running",
+  passed: "Passed",
+  failed: "Failed",
+  stopped: "Stopped",
+  lost: "Lost",
+};
+
+export function resultWords(result: HistoryResult): string {
+  return RESULT_WORDS[result];
+}
+
+/** The log's own job_finished is known before the history's summary says so. */
+export function effectiveResult(summary: HistoryResult | null, fromLog: JobResult | null): HistoryResult | null {
+  if (fromLog !== null && (summary === null || summary === "running")) return fromLog;
+  return summary;
+}
+
+/** "0.6 s", "42 s", "3 min 4 s", "2 h 5 min", "3 d 2 h". */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return "—";
+  if (ms < 1000) return ms < 100 ? "0 s" : `${(ms / 1000).toFixed(1)} s`;
+  const hours = Math.floor(ms / 3_600_000);
+  if (hours >= 48) return `${Math.floor(hours / 24)} d ${hours % 24} h`;
+  return formatSeconds(ms / 1000);
+}
+
+/** "just now", "12 s ago", "5 min ago", or a date for old times. */
+export function formatAgo(at: number | null, now: number): string {
+  if (at === null) return "never";
+  const s = Math.floor((now - at) / 1000);
+  if (s < 2) return "just now";
+  if (s < 60) return `${s} s ago`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ago`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h} h ago`;
+  return formatDateTime(at);
+}
+
+export function formatTime(at: number): string {
+  return new Date(at).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+}
+
+export function formatDateTime(at: number): string {
+  const d = new Date(at);
+  return `${d.toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" })} ${formatTime(at)}`;
+}
+
+/** A time today as "14:03", an older one with its date. */
+export function formatStarted(at: number, now: number): string {
+  const day = (t: number) => new Date(t).toDateString();
+  return day(at) === day(now) ? formatTime(at).slice(0, 5) : formatDateTime(at);
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  if (bytes < 1024 * 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  return `${(bytes / (1024 * 1024 * 1024)).toFixed(2)} GB`;
+}
+
+/** A link from job output opens only when it is https. */
+export function safeExternalUrl(uri: string): string | null {
+  try {
+    const url = new URL(uri);
+    return url.protocol === "https:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,211 @@
+// The agent at a glance: its state in words, Start/Stop, where it is connected, and what it did.
+import type { AgentSnapshot } from "../../agent-core/host/contract.js";
+import { agentErrorText, agentIdle, agentStatus, countsText, formatAgo, formatDuration, formatTime } from "../view-model.js";
+import { AlertIcon, PlayIcon, StopIcon } from "./icons.js";
+import { useApp, useAppStore, useNow } from "./store-context.js";
+
+function StartStop() {
+  const store = useAppStore();
+  const agent = useApp((s) => s.agent);
+  const busy = useApp((s) => s.busy.agent);
+  const status = agentStatus(agent);
+  if (!status.running) {
+    return (
+      <div className="hero-actions">
+        <button type="button" className="btn primary big" data-testid="agent-start" disabled={busy} onClick={() => void store.getState().startAgent()}>
+          <PlayIcon size={15} />
+          {busy ? "Starting…" : "Start"}
+        </button>
+      </div>
+    );
+  }
+  const stopping = agent?.stopping === true || agent?.phase === "shutting-down";
+  const pendingAfterJob = agent?.stopAfterJob === true;
+  return (
+    <div className="hero-actions">
+      <button type="button" className="btn danger big" data-testid="agent-stop" disabled={busy || stopping} onClick={() => void store.getState().stopAgent("now")}>
+        <StopIcon size={14} />
+        {stopping ? "Stopping…" : "Stop"}
+      </button>
+      <button
+        type="button"
+        className="btn small"
+        data-testid="agent-stop-after-job"
+        disabled={busy || stopping || pendingAfterJob}
+        title="Let the running job finish, then stop the agent"
+        onClick={() => void store.getState().stopAgent("after-job")}
+      >
+        {pendingAfterJob ? "Stopping after this job" : "Stop after current job"}
+      </button>
+    </div>
+  );
+}
+
+function heroSubline(agent: AgentSnapshot | null, configured: boolean): string {
+  if (agent === null) return "";
+  const idle = agentIdle(agent);
+  const where = agent.mode === "demo" ? "the local demo hub" : agent.endpoint || "Semaphore";
+  if (idle) {
+    if (!configured) return "Set up the connection to your Semaphore organisation to lend this machine to CI.";
+    return "Press Start to lend this machine to Semaphore CI.";
+  }
+  if (agent.error !== null && (agent.error.scope === "register" || agent.error.scope === "sync")) {
+    return `Cannot reach ${where}; the agent keeps trying.`;
+  }
+  if (agent.stopAfterJob && agent.jobId !== null) return "The agent stops once this job has finished.";
+  if (agent.phase === "registering") return `Registering with ${where}…`;
+  if (agent.jobId !== null) return `Running a job from ${where}.`;
+  return `Connected to ${where}. Jobs from your pipelines run on this machine.`;
+}
+
+/** The state in words; a job id is long, so it is set smaller, in the same text. */
+function StateWords({ words }: { words: string }) {
+  const prefix = "Running job ";
+  if (!words.startsWith(prefix)) return <span data-testid="agent-state">{words}</span>;
+  return (
+    <span data-testid="agent-state">
+      {prefix}
+      <span className="hero-id">{words.slice(prefix.length)}</span>
+    </span>
+  );
+}
+
+function Hero() {
+  const store = useAppStore();
+  const agent = useApp((s) => s.agent);
+  const configured = useApp((s) => s.settings?.configured === true);
+  const now = useNow();
+  const status = agentStatus(agent);
+  const error = agentErrorText(agent, now);
+  const lastExit = agent?.lastExit ?? null;
+  const idle = agentIdle(agent);
+  return (
+    <section className="card">
+      <div className="hero">
+        <div className="hero-state">
+          <div className="hero-label">
+            Agent {agent?.mode === "demo" ? <span className="badge demo" style={{ marginLeft: 6 }}>Local demo</span> : null}
+          </div>
+          <div className="hero-words">
+            <span className={`dot ${status.tone}`} />
+            <StateWords words={status.words} />
+          </div>
+          <div className="hero-sub">
+            {heroSubline(agent, configured)}
+            {agent?.jobId != null ? (
+              <button type="button" className="btn small" style={{ marginLeft: 10 }} onClick={() => store.getState().openJob(agent.jobId!)}>
+                View live log
+              </button>
+            ) : null}
+          </div>
+        </div>
+        <StartStop />
+      </div>
+      {error !== null ? (
+        <div style={{ padding: "0 26px 20px" }}>
+          <div className="callout error" role="alert">
+            <AlertIcon size={17} style={{ color: "var(--red)", flex: "none", marginTop: 1 }} />
+            <div className="grow" data-testid="agent-error">
+              {error}
+            </div>
+          </div>
+        </div>
+      ) : idle && lastExit !== null ? (
+        <div style={{ padding: "0 26px 20px" }} className="hint">
+          Last run ended at {formatTime(lastExit.at)}: {lastExit.message || lastExit.reason}
+        </div>
+      ) : null}
+    </section>
+  );
+}
+
+function Details() {
+  const agent = useApp((s) => s.agent);
+  const configuredEndpoint = useApp((s) => s.settings?.endpoint ?? "");
+  const now = useNow();
+  if (agent === null) return null;
+  const running = !agentIdle(agent);
+  return (
+    <section className="card">
+      <div className="card-head">Details</div>
+      <div className="card-body">
+        <dl className="facts">
+          <dt>Name</dt>
+          <dd data-testid="agent-name">{agent.name || (running ? "Assigned at registration" : "—")}</dd>
+          <dt>Server</dt>
+          <dd data-testid="agent-endpoint" className="mono">
+            {agent.endpoint || configuredEndpoint || "Not configured"}
+          </dd>
+          <dt>Uptime</dt>
+          <dd data-testid="agent-uptime">{agent.startedAt !== null ? formatDuration(Math.max(0, now - agent.startedAt)) : "Not running"}</dd>
+          <dt>Last sync</dt>
+          <dd data-testid="agent-last-sync">{formatAgo(agent.lastSyncAt, now)}</dd>
+          <dt>Jobs</dt>
+          <dd data-testid="agent-counts">{countsText(agent.counts)}</dd>
+        </dl>
+      </div>
+    </section>
+  );
+}
+
+function SetupPrompt() {
+  const store = useAppStore();
+  const configured = useApp((s) => s.settings?.configured === true);
+  const idle = useApp((s) => agentIdle(s.agent));
+  if (configured || !idle) return null;
+  return (
+    <section className="card">
+      <div className="setup-card">
+        <div className="grow">
+          <h2>Not set up yet</h2>
+          <p>Connect this machine to your Semaphore organisation, or try everything first with the local demo — no account needed.</p>
+        </div>
+        <button type="button" className="btn" onClick={() => store.getState().selectView("demo")}>
+          Try the local demo
+        </button>
+        <button type="button" className="btn primary" onClick={() => store.getState().selectView("settings")}>
+          Set up
+        </button>
+      </div>
+    </section>
+  );
+}
+
+function Activity() {
+  const activity = useApp((s) => s.activity);
+  const entries = activity.slice(-100).reverse();
+  return (
+    <section className="card" data-testid="agent-activity">
+      <div className="card-head">
+        Activity
+        <span className="spacer" />
+        <span className="hint">{activity.length > 0 ? `${activity.length} recent` : ""}</span>
+      </div>
+      {entries.length === 0 ? (
+        <div className="feed-empty">Nothing yet. What the agent does shows up here.</div>
+      ) : (
+        <ul className="feed">
+          {entries.map((e) => (
+            <li key={e.id}>
+              <time>{formatTime(e.at)}</time>
+              <span className={e.level === "info" ? "" : e.level}>{e.message}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+export function AgentView() {
+  return (
+    <div className="page" data-testid="view-agent">
+      <Hero />
+      <SetupPrompt />
+      <div className="grid-2">
+        <Activity />
+        <Details />
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,120 @@
+// Past jobs, newest first, filtered by result; a row opens the job's stored log in the Job view.
+import type { KeyboardEvent } from "react";
+import { HISTORY_FILTERS, type HistoryFilter } from "../store/app-store.js";
+import { formatBytes, formatDateTime, formatDuration, resultWords } from "../view-model.js";
+import { HistoryIcon } from "./icons.js";
+import { useApp, useAppStore, useNow } from "./store-context.js";
+
+const FILTER_LABELS: Record<HistoryFilter, string> = {
+  all: "All results",
+  passed: "Passed",
+  failed: "Failed",
+  stopped: "Stopped",
+  lost: "Lost",
+};
+
+export function HistoryView() {
+  const store = useAppStore();
+  const filter = useApp((s) => s.historyFilter);
+  const all = useApp((s) => s.history);
+  const filtered = useApp((s) => s.filteredHistory);
+  const now = useNow();
+  const rows = filter === "all" ? all : filtered;
+
+  const open = (jobId: string) => store.getState().openJob(jobId);
+  const onKey = (e: KeyboardEvent<HTMLTableRowElement>, jobId: string) => {
+    if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      open(jobId);
+    }
+  };
+
+  return (
+    <div className="page" data-testid="view-history">
+      <div className="page-head">
+        <h1>History</h1>
+        <span className="hint">{rows !== null ? `${rows.length} job${rows.length === 1 ? "" : "s"}` : ""}</span>
+        <span className="spacer" />
+        <label className="hint" htmlFor="history-filter">
+          Show
+        </label>
+        <select
+          id="history-filter"
+          className="select"
+          data-testid="history-filter"
+          value={filter}
+          onChange={(e) => void store.getState().setHistoryFilter(e.target.value as HistoryFilter)}
+        >
+          {HISTORY_FILTERS.map((f) => (
+            <option key={f} value={f}>
+              {FILTER_LABELS[f]}
+            </option>
+          ))}
+        </select>
+      </div>
+      <section className="card">
+        {rows === null ? (
+          <div className="feed-empty">Loading…</div>
+        ) : rows.length === 0 ? (
+          <div className="empty" style={{ padding: "48px 24px" }}>
+            <div>
+              <div className="empty-icon">
+                <HistoryIcon size={22} />
+              </div>
+              <h2>{filter === "all" ? "No jobs yet" : `No ${FILTER_LABELS[filter].toLowerCase()} jobs`}</h2>
+              <p>Every job this agent runs is kept here with its full log.</p>
+            </div>
+          </div>
+        ) : (
+          <table className="table">
+            <thead>
+              <tr>
+                <th style={{ width: 120 }}>Result</th>
+                <th>Job</th>
+                <th>Started</th>
+                <th className="num">Duration</th>
+                <th className="num">Log</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((job) => {
+                const duration = job.durationMs ?? (job.result === "running" ? Math.max(0, now - job.startedAt) : null);
+                return (
+                  <tr
+                    key={job.id}
+                    data-testid="history-row"
+                    data-job-id={job.id}
+                    data-result={job.result}
+                    tabIndex={0}
+                    role="button"
+                    aria-label={`Open job ${job.id}`}
+                    onClick={() => open(job.id)}
+                    onKeyDown={(e) => onKey(e, job.id)}
+                  >
+                    <td>
+                      <span className={`badge ${job.result}`}>
+                        {job.result === "running" ? <span className="dot running" /> : null}
+                        {resultWords(job.result)}
+                      </span>
+                    </td>
+                    <td className="idcell" title={job.id}>
+                      {job.id}
+                      {job.mode === "demo" ? (
+                        <span className="badge demo" style={{ marginLeft: 8, height: 18, fontSize: 10.5 }}>
+                          demo
+                        </span>
+                      ) : null}
+                    </td>
+                    <td className="sub">{formatDateTime(job.startedAt)}</td>
+                    <td className="num">{duration !== null ? formatDuration(duration) : "—"}</td>
+                    <td className="num">{formatBytes(job.bytes)}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        )}
+      </section>
+    </div>
+  );
+}

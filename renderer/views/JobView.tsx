@@ -1,0 +1,316 @@
+// One job: header (id, result, duration), the live log in xterm with search, follow and copy, and a
+// side panel with its commands and the names of its environment variables.
+import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
+import { formatSeconds } from "../job-format.js";
+import type { JobPanel } from "../store/app-store.js";
+import { effectiveResult, formatDateTime, formatDuration, formatStarted, resultWords } from "../view-model.js";
+import { ArrowDownIcon, CheckIcon, ChevronDownIcon, ChevronUpIcon, CopyIcon, LockIcon, PauseIcon, SearchIcon, TerminalIcon } from "./icons.js";
+import { JobTerminal, type SearchResults } from "./job-terminal.js";
+import { useApp, useAppStore, useNow } from "./store-context.js";
+
+async function copyToClipboard(text: string): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    // No clipboard permission (e.g. an unfocused page): the old way.
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    const ok = document.execCommand("copy");
+    area.remove();
+    return ok;
+  }
+}
+
+function JobHeader({ panel, terminal, follow, hasSelection, results }: { panel: JobPanel; terminal: JobTerminal | null; follow: boolean; hasSelection: boolean; results: SearchResults | null }) {
+  const now = useNow();
+  const [query, setQuery] = useState("");
+  const [copied, setCopied] = useState(false);
+  const summary = panel.summary;
+  const result = effectiveResult(summary?.result ?? null, panel.outline.result);
+  // A running job's duration so far; a lost one has none.
+  const duration = summary === null ? null : (summary.durationMs ?? (summary.result === "running" ? Math.max(0, now - summary.startedAt) : null));
+
+  const onKey = (e: KeyboardEvent<HTMLInputElement>) => {
+    if (e.key === "Enter") {
+      e.preventDefault();
+      if (e.shiftKey) terminal?.findPrevious(query);
+      else terminal?.findNext(query);
+    } else if (e.key === "Escape") {
+      setQuery("");
+      terminal?.clearSearch();
+    }
+  };
+
+  return (
+    <header className="job-head">
+      <div className="job-title">
+        <h1>Job</h1>
+        <span className="job-id" data-testid="job-id" title={panel.jobId}>
+          {panel.jobId}
+        </span>
+        {result !== null ? (
+          <span className={`badge ${result}`} data-testid="job-result">
+            {result === "running" ? <span className="dot running" /> : null}
+            {resultWords(result)}
+          </span>
+        ) : (
+          <span className="badge" data-testid="job-result">
+            {panel.log.missing ? "Waiting" : "Loading"}
+          </span>
+        )}
+      </div>
+      <div className="job-meta" title={summary !== null ? `Started ${formatDateTime(summary.startedAt)}` : undefined}>
+        {duration !== null ? <span data-testid="job-duration">{formatDuration(duration)}</span> : null}
+        {summary !== null ? <span>started {formatStarted(summary.startedAt, now)}</span> : null}
+      </div>
+      <div className="job-tools">
+        <div className="search">
+          <SearchIcon size={14} style={{ color: "var(--muted)" }} />
+          <input
+            data-testid="job-search-input"
+            placeholder="Search the log"
+            value={query}
+            spellCheck={false}
+            onChange={(e) => {
+              setQuery(e.target.value);
+              terminal?.findNext(e.target.value, true);
+            }}
+            onKeyDown={onKey}
+          />
+          <span className="count">{query === "" || results === null ? "" : results.count === 0 ? "No results" : `${results.index + 1}/${results.count}`}</span>
+          <button type="button" className="btn ghost" data-testid="job-search-prev" title="Previous match (Shift+Enter)" disabled={query === ""} onClick={() => terminal?.findPrevious(query)}>
+            <ChevronUpIcon size={15} />
+          </button>
+          <button type="button" className="btn ghost" data-testid="job-search-next" title="Next match (Enter)" disabled={query === ""} onClick={() => terminal?.findNext(query)}>
+            <ChevronDownIcon size={15} />
+          </button>
+        </div>
+        <button
+          type="button"
+          className={`btn small toggle${follow ? " on" : ""}`}
+          data-testid="job-follow"
+          aria-pressed={follow}
+          title={follow ? "Following the output; scroll up or click to pause" : "Paused; click to follow the output"}
+          onClick={() => terminal?.setFollow(!follow)}
+        >
+          {follow ? <ArrowDownIcon size={14} /> : <PauseIcon size={14} />}
+          {follow ? "Following" : "Paused"}
+        </button>
+        <button
+          type="button"
+          className="btn small"
+          data-testid="job-copy"
+          title={hasSelection ? "Copy the selected text" : "Copy the log"}
+          disabled={terminal === null}
+          onClick={() => {
+            if (terminal === null) return;
+            void copyToClipboard(terminal.copyText()).then((ok) => {
+              setCopied(ok);
+              if (ok) setTimeout(() => setCopied(false), 1500);
+            });
+          }}
+        >
+          {copied ? <CheckIcon size={14} /> : <CopyIcon size={14} />}
+          {copied ? "Copied" : hasSelection ? "Copy selection" : "Copy log"}
+        </button>
+      </div>
+    </header>
+  );
+}
+
+function Commands({ panel }: { panel: JobPanel }) {
+  const { commands, omittedCommands } = panel.outline;
+  const total = omittedCommands + commands.length;
+  return (
+    <section className="side-section">
+      <div className="side-title">
+        Commands <span className="count">{total > 0 ? total : ""}</span>
+      </div>
+      {commands.length === 0 ? (
+        <div className="hint">{panel.log.loading ? "Loading…" : "No commands yet."}</div>
+      ) : (
+        <ol className="commands">
+          {omittedCommands > 0 ? <li className="hint">{omittedCommands} earlier commands not listed</li> : null}
+          {commands.map((c) => (
+            <li
+              key={c.index}
+              className="command"
+              data-testid="job-command"
+              data-exit-code={c.exitCode === null ? "" : String(c.exitCode)}
+              title={c.directive}
+            >
+              <span className={`mark ${c.exitCode === null ? "run" : c.exitCode === 0 ? "ok" : "fail"}`}>{c.exitCode === null ? "●" : c.exitCode === 0 ? "✔" : "✘"}</span>
+              <span className="directive">{c.directive}</span>
+              <span className="duration">
+                {c.durationS === null ? "running" : formatSeconds(c.durationS)}
+                {c.exitCode !== null && c.exitCode !== 0 ? ` · exit ${c.exitCode}` : ""}
+              </span>
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
+  );
+}
+
+function EnvNames({ names }: { names: string[] | null }) {
+  return (
+    <section className="side-section">
+      <div className="side-title">
+        Environment <span className="count">{names !== null && names.length > 0 ? names.length : ""}</span>
+      </div>
+      <div data-testid="job-env-names">
+        {names === null ? (
+          <div className="hint">Loading…</div>
+        ) : names.length === 0 ? (
+          <div className="hint">No environment variables.</div>
+        ) : (
+          <>
+            <div className="env-names">
+              {names.map((n) => (
+                <span key={n} className="chip">
+                  {n}
+                </span>
+              ))}
+            </div>
+            <div className="hint" style={{ marginTop: 10, display: "flex", alignItems: "center", gap: 6 }}>
+              <LockIcon size={13} /> values hidden
+            </div>
+          </>
+        )}
+      </div>
+    </section>
+  );
+}
+
+interface TerminalCallbacks {
+  onTerminal(terminal: JobTerminal | null): void;
+  onFollow(follow: boolean): void;
+  onSelection(hasSelection: boolean): void;
+  onSearchResults(results: SearchResults | null): void;
+}
+
+function TerminalPane({ panel, follow, callbacks }: { panel: JobPanel; follow: boolean; callbacks: TerminalCallbacks }) {
+  const store = useAppStore();
+  const container = useRef<HTMLDivElement>(null);
+  const [terminal, setTerminal] = useState<JobTerminal | null>(null);
+  const jobId = panel.jobId;
+
+  useEffect(() => {
+    const element = container.current;
+    if (element === null) return;
+    const created = new JobTerminal(element, store.feedFor(jobId), {
+      followChanged: callbacks.onFollow,
+      searchResults: callbacks.onSearchResults,
+      selectionChanged: callbacks.onSelection,
+    });
+    setTerminal(created);
+    callbacks.onTerminal(created);
+    callbacks.onFollow(created.follow);
+    return () => {
+      callbacks.onTerminal(null);
+      callbacks.onSearchResults(null);
+      created.dispose();
+    };
+  }, [store, jobId, callbacks]);
+
+  const error = panel.log.error;
+  return (
+    <div className="terminal-wrap">
+      <div className="terminal" data-testid="job-terminal" ref={container} />
+      {panel.log.missing ? <div className="terminal-overlay">Waiting for the agent to pick up this job…</div> : null}
+      <div className="terminal-status">
+        {error !== null ? (
+          <button type="button" className="pill" style={{ color: "#ff9e98" }} onClick={() => store.getState().retryJobLog(jobId)}>
+            Could not load the log: {error} — Retry
+          </button>
+        ) : panel.log.loading ? (
+          <span className="pill">Loading the log…</span>
+        ) : null}
+        {!follow && terminal !== null ? (
+          <button type="button" className="pill" onClick={() => terminal.setFollow(true)}>
+            <ArrowDownIcon size={13} /> Jump to the end
+          </button>
+        ) : null}
+      </div>
+    </div>
+  );
+}
+
+function PinnedNotice({ panel }: { panel: JobPanel }) {
+  const store = useAppStore();
+  const running = useApp((s) => s.agent?.jobId ?? null);
+  const follow = useApp((s) => s.followRunningJob);
+  if (follow || running === null || running === panel.jobId) return null;
+  return (
+    <div className="pinned">
+      <span style={{ flex: 1 }}>
+        Another job is running: <span className="mono">{running}</span>
+      </span>
+      <button type="button" className="btn small" onClick={() => store.getState().followRunning()}>
+        Show the running job
+      </button>
+    </div>
+  );
+}
+
+function NoJob() {
+  const store = useAppStore();
+  const configured = useApp((s) => s.settings?.configured === true);
+  return (
+    <div className="empty" data-testid="view-job">
+      <div>
+        <div className="empty-icon">
+          <TerminalIcon size={22} />
+        </div>
+        <h2>No job yet</h2>
+        <p>When Semaphore sends this agent a job, its log appears here live.</p>
+        {!configured ? (
+          <button type="button" className="btn" onClick={() => store.getState().selectView("demo")}>
+            Try an example job in the local demo
+          </button>
+        ) : null}
+      </div>
+    </div>
+  );
+}
+
+export function JobView() {
+  const selected = useApp((s) => s.selectedJobId);
+  const panel = useApp((s) => (s.selectedJobId === null ? undefined : s.jobs[s.selectedJobId]));
+  const store = useAppStore();
+  const [terminal, setTerminal] = useState<JobTerminal | null>(null);
+  const [follow, setFollow] = useState(true);
+  const [hasSelection, setHasSelection] = useState(false);
+  const [searchResults, setSearchResults] = useState<SearchResults | null>(null);
+  const callbacks = useMemo<TerminalCallbacks>(
+    () => ({ onTerminal: setTerminal, onFollow: setFollow, onSelection: setHasSelection, onSearchResults: setSearchResults }),
+    [],
+  );
+
+  useEffect(() => {
+    if (selected !== null && panel === undefined) store.getState().watchJob(selected);
+  }, [store, selected, panel]);
+
+  if (selected === null) return <NoJob />;
+  if (panel === undefined) return <div className="loading" data-testid="view-job">Loading…</div>;
+  return (
+    <div className="job-view" data-testid="view-job">
+      <JobHeader key={panel.jobId} panel={panel} terminal={terminal} follow={follow} hasSelection={hasSelection} results={searchResults} />
+      <PinnedNotice panel={panel} />
+      <div className="job-body">
+        <TerminalPane key={panel.jobId} panel={panel} follow={follow} callbacks={callbacks} />
+        <aside className="job-side">
+          <Commands panel={panel} />
+          <EnvNames names={panel.envVarNames} />
+        </aside>
+      </div>
+    </div>
+  );
+}

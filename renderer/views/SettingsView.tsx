@@ -1,0 +1,540 @@
+// Settings and the first-run setup (the same form, with a welcome while nothing is configured).
+// Validation errors from the host are shown under the field they name.
+import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { createPortal } from "react-dom";
+import type { FieldError, SettingsView } from "../../agent-core/host/contract.js";
+import { agentIdle } from "../view-model.js";
+import { draftFrom, newEnvRow, sameDraft, toSettingsInput, type SettingsDraft } from "./settings-draft.js";
+import { AlertIcon, CheckIcon, CopyIcon, DownloadIcon, PlusIcon, UploadIcon, XIcon } from "./icons.js";
+import { useApp, useAppStore } from "./store-context.js";
+
+const SIMPLE_FIELDS = new Set([
+  "endpoint",
+  "token",
+  "name",
+  "noHttps",
+  "envVars",
+  "files",
+  "preJobHookPath",
+  "postJobHookPath",
+  "shutdownHookPath",
+  "failOnPreJobHookError",
+  "sourcePreJobHook",
+  "uploadJobLogs",
+  "disconnectAfterJob",
+  "disconnectAfterIdleTimeout",
+  "interruptionGracePeriod",
+  "historyMaxJobs",
+  "historyMaxMegabytes",
+]);
+
+/** Errors grouped by field, in the order they came. */
+type ErrorMap = Map<string, string[]>;
+
+function groupErrors(errors: readonly FieldError[]): ErrorMap {
+  const map: ErrorMap = new Map();
+  for (const e of errors) map.set(e.field, [...(map.get(e.field) ?? []), e.message]);
+  return map;
+}
+
+function ErrorText({ field, messages }: { field: string; messages: readonly string[] | undefined }) {
+  if (messages === undefined || messages.length === 0) return null;
+  return (
+    <div className="field-error" data-testid={`field-error-${field}`} role="alert">
+      <AlertIcon size={13} style={{ flex: "none", marginTop: 2 }} />
+      <span>{messages.join("; ")}</span>
+    </div>
+  );
+}
+
+function Field({ label, configKey, help, children, error }: { label: string; configKey?: string; help?: ReactNode; children: ReactNode; error?: ReactNode }) {
+  return (
+    <div className="field">
+      <div className="field-label">
+        {label}
+        {configKey !== undefined ? <span className="key">{configKey}</span> : null}
+      </div>
+      <div>
+        {children}
+        {error}
+        {help !== undefined ? <div className="field-help">{help}</div> : null}
+      </div>
+    </div>
+  );
+}
+
+function Welcome({ startPending }: { startPending: boolean }) {
+  const store = useAppStore();
+  return (
+    <section className="card welcome" data-testid="settings-welcome">
+      <div>
+        <h2>Welcome — let’s connect this machine to Semaphore</h2>
+        <p>{startPending ? "Before the agent can start, it needs to know where to connect." : "The agent needs two things to start taking jobs:"}</p>
+        <ol>
+          <li>
+            your organisation’s address, e.g. <span className="mono">acme.semaphoreci.com</span>;
+          </li>
+          <li>
+            the registration token of a self-hosted agent type (in Semaphore: Settings → Self-hosted agents → your agent type).
+          </li>
+        </ol>
+        <p className="hint" style={{ marginTop: 8 }}>
+          No account?{" "}
+          <button type="button" className="btn small" style={{ marginLeft: 4 }} onClick={() => store.getState().selectView("demo")}>
+            Try the local demo
+          </button>{" "}
+          — it runs everything on this machine.
+        </p>
+      </div>
+    </section>
+  );
+}
+
+function ConfigDialog({ title, children, onClose }: { title: string; children: ReactNode; onClose: () => void }) {
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === "Escape") onClose();
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [onClose]);
+  // In a portal: the save bar's backdrop blur would otherwise become the dialog's containing block.
+  return createPortal(
+    <div className="backdrop" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
+      <section className="card dialog" role="dialog" aria-modal="true" aria-label={title}>
+        <div className="card-head">
+          {title}
+          <span className="spacer" />
+          <button type="button" className="btn ghost icon-btn" aria-label="Close" onClick={onClose}>
+            <XIcon size={15} />
+          </button>
+        </div>
+        <div className="card-body">{children}</div>
+      </section>
+    </div>,
+    document.body,
+  );
+}
+
+function downloadText(name: string, text: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type: "application/yaml" }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+function ImportExport({ onImported }: { onImported: () => void }) {
+  const store = useAppStore();
+  const fileInput = useRef<HTMLInputElement>(null);
+  const [dialog, setDialog] = useState<null | { kind: "paste"; text: string } | { kind: "export"; text: string; copied: boolean }>(null);
+  const busy = useApp((s) => s.busy.settings);
+
+  const importYaml = async (yaml: string) => {
+    const ok = await store.getState().importConfig(yaml);
+    if (ok) onImported();
+    setDialog(null);
+  };
+
+  return (
+    <>
+      <input
+        ref={fileInput}
+        type="file"
+        accept=".yaml,.yml,application/yaml,text/yaml"
+        style={{ display: "none" }}
+        data-testid="settings-import-file"
+        onChange={(e) => {
+          const file = e.target.files?.[0];
+          e.target.value = "";
+          if (file !== undefined) void file.text().then(importYaml);
+        }}
+      />
+      <button type="button" className="btn ghost small" disabled={busy} onClick={() => fileInput.current?.click()}>
+        <UploadIcon size={14} /> Import config.yaml…
+      </button>
+      <button type="button" className="btn ghost small" data-testid="settings-import-paste" disabled={busy} onClick={() => setDialog({ kind: "paste", text: "" })}>
+        Paste YAML…
+      </button>
+      <button
+        type="button"
+        className="btn ghost small"
+        data-testid="settings-export"
+        onClick={() =>
+          void store
+            .getState()
+            .exportConfig()
+            .then((yaml) => {
+              if (yaml !== null) setDialog({ kind: "export", text: yaml, copied: false });
+            })
+        }
+      >
+        <DownloadIcon size={14} /> Export
+      </button>
+      {dialog?.kind === "paste" ? (
+        <ConfigDialog title="Import an agent config.yaml" onClose={() => setDialog(null)}>
+          <div className="hint">Paste the official agent’s config.yaml. Its settings replace the ones here once they are valid.</div>
+          <textarea
+            className="textarea"
+            data-testid="config-yaml-input"
+            spellCheck={false}
+            autoFocus
+            placeholder={'endpoint: "acme.semaphoreci.com"\ntoken: "…"\nenv-vars: []'}
+            value={dialog.text}
+            onChange={(e) => setDialog({ kind: "paste", text: e.target.value })}
+          />
+          <div className="dialog-actions">
+            <button type="button" className="btn" onClick={() => setDialog(null)}>
+              Cancel
+            </button>
+            <button type="button" className="btn primary" data-testid="config-import-submit" disabled={busy || dialog.text.trim() === ""} onClick={() => void importYaml(dialog.text)}>
+              Import
+            </button>
+          </div>
+        </ConfigDialog>
+      ) : null}
+      {dialog?.kind === "export" ? (
+        <ConfigDialog title="config.yaml" onClose={() => setDialog(null)}>
+          <div className="hint">The settings as the official agent’s config file. The registration token is left out.</div>
+          <textarea className="textarea" data-testid="config-export-text" readOnly spellCheck={false} value={dialog.text} />
+          <div className="dialog-actions">
+            <button
+              type="button"
+              className="btn"
+              data-testid="config-export-copy"
+              onClick={() => void navigator.clipboard.writeText(dialog.text).then(() => setDialog({ ...dialog, copied: true }), () => undefined)}
+            >
+              {dialog.copied ? <CheckIcon size={14} /> : <CopyIcon size={14} />}
+              {dialog.copied ? "Copied" : "Copy"}
+            </button>
+            <button type="button" className="btn primary" data-testid="config-export-download" onClick={() => downloadText("config.yaml", dialog.text)}>
+              <DownloadIcon size={14} /> Download
+            </button>
+          </div>
+        </ConfigDialog>
+      ) : null}
+    </>
+  );
+}
+
+function SettingsForm({ settings }: { settings: SettingsView }) {
+  const store = useAppStore();
+  const busy = useApp((s) => s.busy.settings);
+  const hostErrors = useApp((s) => s.settingsErrors);
+  const savedAt = useApp((s) => s.settingsSavedAt);
+  const actionError = useApp((s) => (s.error?.scope === "settings" ? s.error.message : null));
+  const startPending = useApp((s) => s.startAfterSetup);
+  const idle = useApp((s) => agentIdle(s.agent));
+
+  const [baseline, setBaseline] = useState(settings);
+  const [draft, setDraft] = useState<SettingsDraft>(() => draftFrom(settings));
+  const [localErrors, setLocalErrors] = useState<FieldError[]>([]);
+  const [mapping, setMapping] = useState<{ envRowKeys: number[]; fileLines: number[] }>({ envRowKeys: [], fileLines: [] });
+  const dirty = useMemo(() => !sameDraft(draft, draftFrom(baseline)), [draft, baseline]);
+
+  // The settings changed elsewhere (another window, an import): show them unless there are edits here.
+  useEffect(() => {
+    if (settings === baseline) return;
+    if (!dirty) setDraft(draftFrom(settings));
+    setBaseline(settings);
+  }, [settings, baseline, dirty]);
+
+  const shownErrors = localErrors.length > 0 ? localErrors : hostErrors;
+  const errors = groupErrors(shownErrors);
+  // New errors: bring the first one into view (the form is longer than the window).
+  useEffect(() => {
+    if (shownErrors.length > 0) document.querySelector(".field-error, .callout.error")?.scrollIntoView({ block: "center", behavior: "smooth" });
+  }, [shownErrors]);
+  const placed = new Set<string>();
+  const errorFor = (field: string) => {
+    placed.add(field);
+    return <ErrorText field={field} messages={errors.get(field)} />;
+  };
+
+  const set = <K extends keyof SettingsDraft>(key: K, value: SettingsDraft[K]) => setDraft((d) => ({ ...d, [key]: value }));
+
+  const save = async () => {
+    const conversion = toSettingsInput(draft);
+    setMapping({ envRowKeys: conversion.envRowKeys, fileLines: conversion.fileLines });
+    setLocalErrors(conversion.errors);
+    if (conversion.input === null) return;
+    const ok = await store.getState().saveSettings(conversion.input);
+    const saved = store.getState().settings;
+    if (ok && saved !== null) {
+      setBaseline(saved);
+      setDraft(draftFrom(saved));
+    }
+  };
+
+  // Env var rows: errors envVars[i](.name|.value) of the last save belong to the row sent as i.
+  const rowErrors = (key: number) => {
+    const i = mapping.envRowKeys.indexOf(key);
+    if (i < 0) return null;
+    return (
+      <>
+        {errorFor(`envVars[${i}].name`)}
+        {errorFor(`envVars[${i}].value`)}
+        {errorFor(`envVars[${i}]`)}
+      </>
+    );
+  };
+  const rowHasError = (key: number, part: "name" | "value") => {
+    const i = mapping.envRowKeys.indexOf(key);
+    return i >= 0 && errors.has(`envVars[${i}].${part}`);
+  };
+  const fileErrors = mapping.fileLines.map((line, i) => {
+    const field = `files[${i}]`;
+    placed.add(field);
+    const messages = errors.get(field);
+    return messages === undefined ? null : <ErrorText key={field} field={field} messages={messages.map((m) => `Line ${line}: ${m}`)} />;
+  });
+
+  const tokenPlaceholder = settings.tokenSet ? "•••••• (stored)" : "The agent type’s registration token";
+  const form = (
+    <>
+      <section className="card form-section">
+        <div className="card-head">Connection</div>
+        <Field label="Organisation" configKey="endpoint" help="Your Semaphore organisation’s host name, without https://." error={errorFor("endpoint")}>
+          <input
+            className={`input mono${errors.has("endpoint") ? " invalid" : ""}`}
+            data-testid="settings-endpoint"
+            placeholder="acme.semaphoreci.com"
+            spellCheck={false}
+            value={draft.endpoint}
+            onChange={(e) => set("endpoint", e.target.value)}
+          />
+        </Field>
+        <Field
+          label="Registration token"
+          configKey="token"
+          help={
+            settings.tokenSet
+              ? `A token is stored (${settings.tokenStorage === "safe-storage" ? "encrypted by the system keychain" : "in a file only you can read"}). Leave empty to keep it.`
+              : "From the agent type’s page in Semaphore. It is stored on this machine only."
+          }
+          error={errorFor("token")}
+        >
+          <input
+            className={`input mono${errors.has("token") ? " invalid" : ""}`}
+            data-testid="settings-token"
+            type="password"
+            autoComplete="new-password"
+            placeholder={tokenPlaceholder}
+            value={draft.token}
+            onChange={(e) => set("token", e.target.value)}
+          />
+        </Field>
+        <Field label="Agent name" configKey="name" help="8 to 80 characters; a random name is chosen when empty." error={errorFor("name")}>
+          <input className={`input${errors.has("name") ? " invalid" : ""}`} data-testid="settings-name" placeholder="Random" spellCheck={false} value={draft.name} onChange={(e) => set("name", e.target.value)} />
+        </Field>
+        <Field label="Plain HTTP" configKey="no-https" help="Only for a server on your own network, never for semaphoreci.com." error={errorFor("noHttps")}>
+          <label className="check">
+            <input type="checkbox" data-testid="settings-no-https" checked={draft.noHttps} onChange={(e) => set("noHttps", e.target.checked)} />
+            Connect without HTTPS
+          </label>
+        </Field>
+      </section>
+
+      <section className="card form-section">
+        <div className="card-head">Jobs</div>
+        <Field
+          label="Environment variables"
+          configKey="env-vars"
+          help="Added to every job; they override the job’s own variables. Jobs show only their names."
+          error={errorFor("envVars")}
+        >
+          <div className="env-rows" data-testid="settings-env-vars">
+            {draft.envVars.map((row, index) => (
+              <div key={row.key}>
+                <div className="env-row">
+                  <input
+                    className={`input mono${rowHasError(row.key, "name") ? " invalid" : ""}`}
+                    data-testid={`settings-env-var-name-${index}`}
+                    placeholder="NAME"
+                    spellCheck={false}
+                    value={row.name}
+                    onChange={(e) => set("envVars", draft.envVars.map((r) => (r.key === row.key ? { ...r, name: e.target.value } : r)))}
+                  />
+                  <input
+                    className={`input mono${rowHasError(row.key, "value") ? " invalid" : ""}`}
+                    data-testid={`settings-env-var-value-${index}`}
+                    placeholder="value"
+                    spellCheck={false}
+                    value={row.value}
+                    onChange={(e) => set("envVars", draft.envVars.map((r) => (r.key === row.key ? { ...r, value: e.target.value } : r)))}
+                  />
+                  <button
+                    type="button"
+                    className="btn ghost icon-btn"
+                    aria-label={`Remove ${row.name || "variable"}`}
+                    data-testid={`settings-env-var-remove-${index}`}
+                    onClick={() => set("envVars", draft.envVars.filter((r) => r.key !== row.key))}
+                  >
+                    <XIcon size={14} />
+                  </button>
+                </div>
+                {rowErrors(row.key)}
+              </div>
+            ))}
+            <div>
+              <button type="button" className="btn small" data-testid="settings-env-var-add" onClick={() => set("envVars", [...draft.envVars, newEnvRow()])}>
+                <PlusIcon size={13} /> Add variable
+              </button>
+            </div>
+          </div>
+        </Field>
+        <Field label="Files" configKey="files" help="One SRC:DEST per line. Used by the docker-compose executor; kept for compatibility." error={<>{errorFor("files")}{fileErrors}</>}>
+          <textarea className="textarea" data-testid="settings-files" rows={2} spellCheck={false} placeholder="/host/path:/job/path" value={draft.files} onChange={(e) => set("files", e.target.value)} />
+        </Field>
+        <Field label="Upload job logs" configKey="upload-job-logs" help="As an artifact of the job (needs the artifact CLI on this machine)." error={errorFor("uploadJobLogs")}>
+          <select className="select" data-testid="settings-upload-job-logs" value={draft.uploadJobLogs} onChange={(e) => set("uploadJobLogs", e.target.value as SettingsDraft["uploadJobLogs"])}>
+            <option value="never">Never</option>
+            <option value="when-trimmed">When the log was trimmed</option>
+            <option value="always">Always</option>
+          </select>
+        </Field>
+      </section>
+
+      <section className="card form-section">
+        <div className="card-head">Hooks</div>
+        <Field label="Pre-job hook" configKey="pre-job-hook-path" help="A script run in each job’s shell before its commands." error={errorFor("preJobHookPath")}>
+          <input className="input mono" data-testid="settings-pre-job-hook" placeholder="/path/to/pre-job.sh" spellCheck={false} value={draft.preJobHookPath} onChange={(e) => set("preJobHookPath", e.target.value)} />
+          <div style={{ display: "flex", gap: 18, flexWrap: "wrap" }}>
+            <label className="check">
+              <input type="checkbox" data-testid="settings-fail-on-pre-job-hook-error" checked={draft.failOnPreJobHookError} onChange={(e) => set("failOnPreJobHookError", e.target.checked)} />
+              Fail the job when it fails
+            </label>
+            <label className="check">
+              <input type="checkbox" data-testid="settings-source-pre-job-hook" checked={draft.sourcePreJobHook} onChange={(e) => set("sourcePreJobHook", e.target.checked)} />
+              Source it (its exports reach the job)
+            </label>
+          </div>
+          {errorFor("failOnPreJobHookError")}
+          {errorFor("sourcePreJobHook")}
+        </Field>
+        <Field label="Post-job hook" configKey="post-job-hook-path" help="Run after the job’s epilogues." error={errorFor("postJobHookPath")}>
+          <input className="input mono" data-testid="settings-post-job-hook" placeholder="/path/to/post-job.sh" spellCheck={false} value={draft.postJobHookPath} onChange={(e) => set("postJobHookPath", e.target.value)} />
+        </Field>
+        <Field label="Shutdown hook" configKey="shutdown-hook-path" help="Run once the agent has disconnected, with SEMAPHORE_AGENT_SHUTDOWN_REASON." error={errorFor("shutdownHookPath")}>
+          <input className="input mono" data-testid="settings-shutdown-hook" placeholder="/path/to/shutdown.sh" spellCheck={false} value={draft.shutdownHookPath} onChange={(e) => set("shutdownHookPath", e.target.value)} />
+        </Field>
+      </section>
+
+      <section className="card form-section">
+        <div className="card-head">Lifecycle</div>
+        <Field label="One job only" configKey="disconnect-after-job" help="Disconnect after the first job." error={errorFor("disconnectAfterJob")}>
+          <label className="check">
+            <input type="checkbox" data-testid="settings-disconnect-after-job" checked={draft.disconnectAfterJob} onChange={(e) => set("disconnectAfterJob", e.target.checked)} />
+            Stop the agent after one job
+          </label>
+        </Field>
+        <Field label="Idle timeout" configKey="disconnect-after-idle-timeout" help="Disconnect after this long without a job; 0 never does." error={errorFor("disconnectAfterIdleTimeout")}>
+          <div className="inline">
+            <input className={`input${errors.has("disconnectAfterIdleTimeout") ? " invalid" : ""}`} data-testid="settings-idle-timeout" inputMode="numeric" value={draft.disconnectAfterIdleTimeout} onChange={(e) => set("disconnectAfterIdleTimeout", e.target.value)} />
+            <span className="unit">seconds</span>
+          </div>
+        </Field>
+        <Field label="Interruption grace period" configKey="interruption-grace-period" help="How long Semaphore lets a running job go on after Stop, before stopping it." error={errorFor("interruptionGracePeriod")}>
+          <div className="inline">
+            <input className={`input${errors.has("interruptionGracePeriod") ? " invalid" : ""}`} data-testid="settings-grace-period" inputMode="numeric" value={draft.interruptionGracePeriod} onChange={(e) => set("interruptionGracePeriod", e.target.value)} />
+            <span className="unit">seconds</span>
+          </div>
+        </Field>
+      </section>
+
+      <section className="card form-section">
+        <div className="card-head">History on this machine</div>
+        <Field label="Keep at most" help="Older jobs and their logs are removed first." error={<>{errorFor("historyMaxJobs")}{errorFor("historyMaxMegabytes")}</>}>
+          <div className="inline" style={{ flexWrap: "wrap" }}>
+            <input className={`input${errors.has("historyMaxJobs") ? " invalid" : ""}`} data-testid="settings-history-max-jobs" inputMode="numeric" value={draft.historyMaxJobs} onChange={(e) => set("historyMaxJobs", e.target.value)} />
+            <span className="unit">jobs, and</span>
+            <input className={`input${errors.has("historyMaxMegabytes") ? " invalid" : ""}`} data-testid="settings-history-max-mb" inputMode="numeric" value={draft.historyMaxMegabytes} onChange={(e) => set("historyMaxMegabytes", e.target.value)} />
+            <span className="unit">MB of logs</span>
+          </div>
+        </Field>
+      </section>
+    </>
+  );
+
+  // Whatever the form has no place for (a key it does not know) is listed at the top.
+  const unplaced = [...errors.entries()].filter(([field]) => !placed.has(field) && !SIMPLE_FIELDS.has(field));
+  const showSaved = savedAt !== null && !dirty && localErrors.length === 0 && hostErrors.length === 0;
+
+  return (
+    <form
+      className="page-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void save();
+      }}
+    >
+      {actionError !== null ? (
+        <div className="callout error" role="alert" data-testid="settings-error">
+          <AlertIcon size={16} style={{ color: "var(--red)", flex: "none", marginTop: 2 }} />
+          <div className="grow">{actionError}</div>
+        </div>
+      ) : null}
+      {unplaced.length > 0 ? (
+        <div className="callout error">
+          <AlertIcon size={16} style={{ color: "var(--red)", flex: "none", marginTop: 2 }} />
+          <div className="grow">
+            <div className="callout-title">Some settings are not valid</div>
+            {unplaced.map(([field, messages]) => (
+              <div key={field} data-testid={`field-error-${field}`}>
+                <span className="mono">{field}</span>: {messages.join("; ")}
+              </div>
+            ))}
+          </div>
+        </div>
+      ) : null}
+      {form}
+      <div className="save-bar">
+        <div className="inner">
+          <button type="submit" className="btn primary" data-testid="settings-save" disabled={busy}>
+            {busy ? "Saving…" : "Save"}
+          </button>
+          {showSaved ? (
+            <span className="saved" data-testid="settings-saved" role="status">
+              <CheckIcon size={15} /> Settings saved
+            </span>
+          ) : dirty ? (
+            <span className="hint">Unsaved changes</span>
+          ) : null}
+          {showSaved && startPending && settings.configured && idle ? (
+            <button type="button" className="btn" data-testid="settings-start-agent" onClick={() => void store.getState().startAgent().then(() => store.getState().selectView("agent"))}>
+              Start the agent
+            </button>
+          ) : null}
+          <span style={{ flex: 1 }} />
+          <ImportExport
+            onImported={() => {
+              const saved = store.getState().settings;
+              if (saved !== null) {
+                setBaseline(saved);
+                setDraft(draftFrom(saved));
+              }
+            }}
+          />
+        </div>
+      </div>
+    </form>
+  );
+}
+
+export function SettingsPage() {
+  const settings = useApp((s) => s.settings);
+  const startPending = useApp((s) => s.startAfterSetup);
+  if (settings === null) return <div className="loading">Loading…</div>;
+  return (
+    <div className="page" data-testid="view-settings">
+      <div className="page-head">
+        <h1>{settings.configured ? "Settings" : "Set up the agent"}</h1>
+      </div>
+      {!settings.configured ? <Welcome startPending={startPending} /> : null}
+      <SettingsForm settings={settings} />
+    </div>
+  );
+}

@@ -1,0 +1,584 @@
+// The renderer's store against a stand-in for the transport: a Bridge whose HostApi answers from
+// in-memory job logs, paged like the host's readJobLog. Everything above the bridge is the real code.
+import { describe, expect, it } from "vitest";
+import type {
+  AgentSnapshot,
+  HostApi,
+  HostEvent,
+  HostEventListener,
+  HostSnapshot,
+  JobDetail,
+  JobLogEvent,
+  JobLogPage,
+  JobSummary,
+  SettingsView,
+} from "../../agent-core/host/contract.js";
+import { HostCallError, type ConnectionState, type RendererBridge } from "../../renderer/bridge/types.js";
+import { JobLogFormatter } from "../../renderer/job-format.js";
+import { createAppStore, fieldErrorsOf, MAX_ACTIVITY, type AppStore } from "../../renderer/store/app-store.js";
+import type { TerminalWriter } from "../../renderer/store/terminal-feed.js";
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+const agent = (patch: Partial<AgentSnapshot> = {}): AgentSnapshot => ({
+  phase: "idle",
+  mode: "semaphore",
+  name: "",
+  endpoint: "acme.semaphoreci.com",
+  startedAt: null,
+  lastSyncAt: null,
+  nextSyncAt: null,
+  jobId: null,
+  stopAfterJob: false,
+  stopping: false,
+  error: null,
+  lastExit: null,
+  counts: { passed: 0, failed: 0, stopped: 0 },
+  ...patch,
+});
+
+const settings = (patch: Partial<SettingsView> = {}): SettingsView => ({
+  endpoint: "acme.semaphoreci.com",
+  tokenSet: true,
+  tokenStorage: "file",
+  name: "",
+  noHttps: false,
+  envVars: [],
+  files: [],
+  preJobHookPath: "",
+  postJobHookPath: "",
+  shutdownHookPath: "",
+  failOnPreJobHookError: false,
+  sourcePreJobHook: false,
+  uploadJobLogs: "never",
+  disconnectAfterJob: false,
+  disconnectAfterIdleTimeout: 0,
+  interruptionGracePeriod: 0,
+  historyMaxJobs: 500,
+  historyMaxMegabytes: 1024,
+  configured: true,
+  ...patch,
+});
+
+const summary = (id: string, patch: Partial<JobSummary> = {}): JobSummary => ({
+  id,
+  mode: "semaphore",
+  result: "running",
+  startedAt: 1_000,
+  finishedAt: null,
+  durationMs: null,
+  events: 0,
+  bytes: 0,
+  ...patch,
+});
+
+const detail = (id: string, patch: Partial<JobSummary> = {}): JobDetail => ({ summary: summary(id, patch), envVarNames: ["A", "B"] });
+
+/** A job's log: job_started, then `commands` commands of `lines` output lines each, then (when finished) job_finished. */
+function jobLog(commands: number, lines: number, finished: boolean): JobLogEvent[] {
+  const events: JobLogEvent[] = [{ event: "job_started", timestamp: 1 }];
+  for (let c = 0; c < commands; c++) {
+    events.push({ event: "cmd_started", timestamp: 1, directive: `step ${c}` });
+    for (let l = 0; l < lines; l++) events.push({ event: "cmd_output", timestamp: 1, output: `command ${c} line ${l}\n` });
+    events.push({ event: "cmd_finished", timestamp: 2, directive: `step ${c}`, exit_code: c % 3 === 2 ? 1 : 0, started_at: 1, finished_at: 2 });
+  }
+  if (finished) events.push({ event: "job_finished", timestamp: 3, result: "passed" });
+  return events;
+}
+
+const formatted = (events: readonly JobLogEvent[]) => new JobLogFormatter().formatAll(events);
+
+// ---------------------------------------------------------------------------------------------
+// The stand-in transport
+
+class FakeHost {
+  /** What the local history has stored per job (it may lag behind what was sent live). */
+  readonly stored = new Map<string, JobLogEvent[]>();
+  readonly finished = new Set<string>();
+  readonly calls: { method: string; params: unknown }[] = [];
+  snapshot: HostSnapshot = {
+    agent: agent(),
+    settings: settings(),
+    demo: { running: false, hubUrl: null, examples: [{ id: "hello", title: "Hello", description: "Says hello" }] },
+    history: [],
+    currentJob: null,
+    version: "0.1.0",
+  };
+  connection: ConnectionState = { status: "connected" };
+  /** While set, readJobLog waits for it. */
+  gate: Promise<void> | null = null;
+  private readonly listeners = new Set<HostEventListener>();
+  private readonly connectionListeners = new Set<(s: ConnectionState) => void>();
+  answers: Partial<Record<keyof HostApi, (params: never) => unknown>> = {};
+
+  readsOf(jobId: string): number[] {
+    return this.calls.filter((c) => c.method === "readJobLog" && (c.params as { jobId: string }).jobId === jobId).map((c) => (c.params as { from: number }).from);
+  }
+
+  emit(event: HostEvent): void {
+    for (const l of [...this.listeners]) l(event);
+  }
+
+  setConnection(state: ConnectionState): void {
+    this.connection = state;
+    for (const l of [...this.connectionListeners]) l(state);
+  }
+
+  /** Stores `events` and sends them live as one job-output from `from`. */
+  output(jobId: string, from: number, events: JobLogEvent[], store = true): void {
+    if (store) {
+      const log = this.stored.get(jobId) ?? [];
+      for (let i = 0; i < events.length; i++) log[from + i] = events[i]!;
+      this.stored.set(jobId, log);
+    }
+    this.emit({ type: "job-output", jobId, from, events });
+  }
+
+  readJobLog({ jobId, from, maxBytes = 1024 * 1024 }: { jobId: string; from: number; maxBytes?: number }): JobLogPage {
+    const log = this.stored.get(jobId);
+    if (log === undefined) throw new HostCallError("not-found", `readJobLog: no job ${jobId}`);
+    const events: JobLogEvent[] = [];
+    let bytes = 0;
+    for (let i = from; i < log.length && log[i] !== undefined; i++) {
+      if (events.length > 0 && bytes >= maxBytes) break;
+      events.push(log[i]!);
+      bytes += JSON.stringify(log[i]).length;
+    }
+    const next = from + events.length;
+    return { jobId, from, events, next, done: this.finished.has(jobId) && next >= log.length };
+  }
+
+  bridge(): RendererBridge {
+    const answer = async (method: keyof HostApi, params: unknown): Promise<unknown> => {
+      this.calls.push({ method, params });
+      if (method === "readJobLog" && this.gate !== null) await this.gate;
+      const custom = this.answers[method];
+      if (custom !== undefined) return custom(params as never);
+      switch (method) {
+        case "getSnapshot":
+          return structuredClone(this.snapshot);
+        case "readJobLog":
+          return this.readJobLog(params as { jobId: string; from: number; maxBytes?: number });
+        case "getJob": {
+          const id = (params as { jobId: string }).jobId;
+          if (!this.stored.has(id)) throw new HostCallError("not-found", `getJob: no job ${id}`);
+          return detail(id);
+        }
+        case "listJobs":
+          return this.snapshot.history.filter((j) => j.result === (params as { result?: string }).result);
+        case "startAgent":
+          return agent({ phase: "registering", startedAt: 5 });
+        case "stopAgent":
+          return agent({ phase: "waiting-for-jobs", stopping: true });
+        default:
+          throw new HostCallError("internal", `${method}: not in this test`);
+      }
+    };
+    const api = new Proxy({} as HostApi, { get: (_t, method: string) => (params: unknown) => answer(method as keyof HostApi, params) });
+    return {
+      kind: "console",
+      api,
+      subscribe: (l) => {
+        this.listeners.add(l);
+        return () => this.listeners.delete(l);
+      },
+      connection: () => this.connection,
+      onConnection: (l) => {
+        this.connectionListeners.add(l);
+        return () => this.connectionListeners.delete(l);
+      },
+    };
+  }
+}
+
+/** A terminal that parses at once (asynchronously, like xterm), or only when told. */
+class TestTerminal implements TerminalWriter {
+  text = "";
+  held: (() => void)[] = [];
+  constructor(private readonly slow = false) {}
+  write(data: string, done: () => void): void {
+    this.text += data;
+    if (this.slow) this.held.push(done);
+    else queueMicrotask(done);
+  }
+  release(): void {
+    const held = this.held;
+    this.held = [];
+    for (const done of held) done();
+  }
+}
+
+async function settle(rounds = 50): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise((r) => setTimeout(r, 0));
+}
+
+function setup(prepare?: (host: FakeHost) => void, pageBytes = 256 * 1024): { host: FakeHost; store: AppStore } {
+  const host = new FakeHost();
+  prepare?.(host);
+  const store = createAppStore(host.bridge(), { now: () => 50_000, stream: { pageBytes, sleep: () => new Promise((r) => setTimeout(r, 0)), lagGiveUpMs: 5_000 } });
+  store.connect();
+  return { host, store };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe("renderer store: snapshot and events", () => {
+  it("loads the snapshot when connected", async () => {
+    const { store } = setup((h) => {
+      h.snapshot.history = [summary("old", { result: "passed" })];
+    });
+    await settle();
+    const s = store.getState();
+    expect(s.loaded).toBe(true);
+    expect(s.version).toBe("0.1.0");
+    expect(s.agent?.phase).toBe("idle");
+    expect(s.settings?.configured).toBe(true);
+    expect(s.demo?.examples[0]?.id).toBe("hello");
+    expect(s.history.map((j) => j.id)).toEqual(["old"]);
+    expect(s.selectedJobId).toBe("old"); // the Job view shows the latest job
+  });
+
+  it("applies agent, settings, demo and activity events", async () => {
+    const { host, store } = setup();
+    await settle();
+    host.emit({ type: "agent", agent: agent({ phase: "waiting-for-jobs", name: "gpu-box-1" }) });
+    expect(store.getState().agent?.name).toBe("gpu-box-1");
+    host.emit({ type: "settings", settings: settings({ name: "renamed-agent" }) });
+    expect(store.getState().settings?.name).toBe("renamed-agent");
+    host.emit({ type: "demo", demo: { running: true, hubUrl: "http://127.0.0.1:4000", examples: [] } });
+    expect(store.getState().demo).toEqual({ running: true, hubUrl: "http://127.0.0.1:4000", examples: [] });
+    for (let i = 0; i < MAX_ACTIVITY + 25; i++) host.emit({ type: "activity", at: i, level: i % 2 ? "info" : "warn", message: `line ${i}` });
+    const activity = store.getState().activity;
+    expect(activity).toHaveLength(MAX_ACTIVITY);
+    expect(activity[0]!.message).toBe("line 25");
+    expect(activity.at(-1)!.message).toBe(`line ${MAX_ACTIVITY + 24}`);
+  });
+
+  it("job-started adds the job to the history and the Job view follows it; job-output builds its outline", async () => {
+    const { host, store } = setup();
+    await settle();
+    host.emit({ type: "job-started", job: detail("j1") });
+    const s = store.getState();
+    expect(s.history[0]?.id).toBe("j1");
+    expect(s.selectedJobId).toBe("j1");
+    expect(s.jobs.j1?.envVarNames).toEqual(["A", "B"]);
+    const log = jobLog(3, 2, false);
+    host.output("j1", 0, log.slice(0, 5));
+    host.output("j1", 5, log.slice(5));
+    await settle();
+    expect(host.readsOf("j1")).toEqual([]); // all of it came live: no reads
+    const outline = store.getState().jobs.j1!.outline;
+    expect(outline.commands.map((c) => [c.directive, c.exitCode])).toEqual([
+      ["step 0", 0],
+      ["step 1", 0],
+      ["step 2", 1],
+    ]);
+  });
+
+  it("job-finished updates the job's summary in the history and in the Job view", async () => {
+    const { host, store } = setup();
+    await settle();
+    host.emit({ type: "job-started", job: detail("j1") });
+    const log = jobLog(1, 1, true);
+    host.finished.add("j1");
+    host.output("j1", 0, log);
+    const done = summary("j1", { result: "passed", finishedAt: 9_000, durationMs: 8_000, events: log.length });
+    host.emit({ type: "job-finished", job: done });
+    await settle();
+    expect(store.getState().history[0]).toEqual(done);
+    expect(store.getState().jobs.j1?.summary).toEqual(done);
+    expect(store.getState().jobs.j1?.outline.result).toBe("passed");
+  });
+
+  it("a history event replaces the list and the shown job's summary", async () => {
+    const { host, store } = setup((h) => {
+      h.snapshot.history = [summary("a", { result: "passed" }), summary("b", { result: "failed" })];
+      h.stored.set("a", jobLog(1, 1, true));
+      h.finished.add("a");
+    });
+    await settle();
+    store.getState().openJob("a");
+    await settle();
+    host.emit({ type: "history", history: [summary("a", { result: "lost" })] });
+    expect(store.getState().history.map((j) => j.id)).toEqual(["a"]);
+    expect(store.getState().jobs.a?.summary?.result).toBe("lost");
+  });
+});
+
+describe("renderer store: job output in order, without gaps or duplicates", () => {
+  it("fills a gap in the live output from the history before going on", async () => {
+    const { host, store } = setup();
+    await settle();
+    host.emit({ type: "job-started", job: detail("j1") });
+    const term = new TestTerminal();
+    store.feedFor("j1").attach(term);
+    const log = jobLog(4, 5, false); // 1 + 4 * 7 = 29 events
+    host.output("j1", 0, log.slice(0, 6));
+    host.output("j1", 6, log.slice(6, 12), true);
+    // Events 12..17 are stored but never sent live (a dropped batch); 18.. arrive live.
+    const log2 = host.stored.get("j1")!;
+    for (let i = 12; i < 18; i++) log2[i] = log[i]!;
+    host.output("j1", 18, log.slice(18, 24));
+    host.output("j1", 24, log.slice(24));
+    await settle();
+    expect(host.readsOf("j1")).toEqual([12]);
+    expect(store.streamOf("j1")!.appliedCount).toBe(log.length);
+    expect(term.text).toBe(formatted(log));
+    expect(store.getState().jobs.j1!.outline.commands).toHaveLength(4);
+  });
+
+  it("skips what it already has when batches overlap or repeat", async () => {
+    const { host, store } = setup();
+    await settle();
+    host.emit({ type: "job-started", job: detail("j1") });
+    const term = new TestTerminal();
+    store.feedFor("j1").attach(term);
+    const log = jobLog(2, 3, false);
+    host.output("j1", 0, log.slice(0, 6));
+    host.output("j1", 3, log.slice(3, 9)); // overlaps 3..5
+    host.output("j1", 0, log.slice(0, 9)); // a repeat
+    host.output("j1", 9, log.slice(9));
+    await settle();
+    expect(term.text).toBe(formatted(log));
+    expect(store.getState().jobs.j1!.outline.commands.map((c) => c.directive)).toEqual(["step 0", "step 1"]);
+  });
+
+  it("holds live batches that arrive while a gap is read, and applies them after it", async () => {
+    const log = jobLog(5, 4, false);
+    let open!: () => void;
+    const { host, store } = setup((h) => {
+      // Opened mid-job: 12 events are stored, and the log is read from 0 first.
+      h.stored.set("j1", log.slice(0, 12));
+      h.snapshot.agent = agent({ phase: "running-job", jobId: "j1" });
+      h.snapshot.currentJob = detail("j1");
+      h.gate = new Promise((r) => (open = r));
+    });
+    await settle(3);
+    const term = new TestTerminal();
+    store.feedFor("j1").attach(term);
+    // While the first read waits, more output arrives live, after the gap.
+    host.output("j1", 12, log.slice(12, 16));
+    host.output("j1", 16, log.slice(16));
+    await settle(3);
+    expect(store.streamOf("j1")!.appliedCount).toBe(0);
+    expect(term.text).toBe("");
+    host.gate = null;
+    open();
+    await settle();
+    expect(store.streamOf("j1")!.appliedCount).toBe(log.length);
+    expect(term.text).toBe(formatted(log));
+    expect(host.readsOf("j1")[0]).toBe(0);
+    expect(store.getState().jobs.j1!.outline.commands).toHaveLength(5);
+  });
+
+  it("waits for a history that has not stored what the live stream announced yet", async () => {
+    const { host, store } = setup();
+    await settle();
+    host.emit({ type: "job-started", job: detail("j1") });
+    const term = new TestTerminal();
+    store.feedFor("j1").attach(term);
+    const log = jobLog(2, 2, false);
+    host.output("j1", 0, log.slice(0, 2));
+    host.output("j1", 5, log.slice(5), true); // 2..4 missing live and not stored yet
+    await settle(5);
+    expect(store.streamOf("j1")!.appliedCount).toBe(2);
+    const stored = host.stored.get("j1")!;
+    for (let i = 2; i < 5; i++) stored[i] = log[i]!;
+    await settle();
+    expect(store.streamOf("j1")!.appliedCount).toBe(log.length);
+    expect(term.text).toBe(formatted(log));
+    expect(host.readsOf("j1").length).toBeGreaterThan(1); // it asked again
+    expect(store.getState().jobs.j1!.log.error).toBeNull();
+  });
+
+  it("reads a job opened from the history in pages, into a terminal attached later", async () => {
+    const log = jobLog(20, 50, true);
+    const { host, store } = setup((h) => {
+      h.snapshot.history = [summary("big", { result: "passed" })];
+      h.stored.set("big", log);
+      h.finished.add("big");
+    }, 4096);
+    await settle();
+    store.getState().openJob("big");
+    const term = new TestTerminal();
+    store.feedFor("big").attach(term);
+    await settle(200);
+    expect(term.text).toBe(formatted(log));
+    expect(host.readsOf("big").length).toBeGreaterThan(10);
+    const reads = host.readsOf("big");
+    expect([...reads].sort((a, b) => a - b)).toEqual(reads); // forward only
+    expect(store.getState().jobs.big!.outline.commands).toHaveLength(20);
+    expect(store.getState().jobs.big!.log).toEqual({ loading: false, error: null, missing: false });
+  });
+
+  it("keeps a bounded backlog while no terminal is attached, and re-reads the history when one attaches", async () => {
+    const { host, store } = setup();
+    await settle();
+    host.emit({ type: "job-started", job: detail("j1") });
+    const log = jobLog(40, 400, false);
+    // About 3.5 million characters: more than the 2 MiB kept for a terminal that is not there.
+    const long = log.map((e) => (e.event === "cmd_output" ? { ...e, output: `${e.output.trimEnd()} ${"#".repeat(200)}\n` } : e));
+    for (let i = 0; i < long.length; i += 100) host.output("j1", i, long.slice(i, i + 100));
+    await settle();
+    expect(host.readsOf("j1")).toEqual([]); // the outline had everything live
+    const feed = store.feedFor("j1");
+    expect(feed.next).toBe(0); // the backlog was given up
+    const term = new TestTerminal();
+    feed.attach(term);
+    await settle(400);
+    expect(host.readsOf("j1")[0]).toBe(0);
+    expect(term.text).toBe(formatted(long));
+  });
+
+  it("a slow terminal makes the feed fall back to the history and catch up, in order, with nothing lost", async () => {
+    const { host, store } = setup(undefined, 8 * 1024);
+    await settle();
+    host.emit({ type: "job-started", job: detail("j1") });
+    const term = new TestTerminal(true);
+    const feed = store.feedFor("j1");
+    feed.attach(term);
+    const log = jobLog(30, 300, false).map((e) => (e.event === "cmd_output" ? { ...e, output: `${e.output.trimEnd()} ${"=".repeat(120)}\n` } : e));
+    for (let i = 0; i < log.length; i += 50) host.output("j1", i, log.slice(i, i + 50));
+    await settle(2);
+    expect(feed.next).toBeLessThan(log.length); // it refused live events while full
+    for (let round = 0; round < 2000 && feed.next < log.length; round++) {
+      term.release();
+      await settle(1);
+    }
+    term.release();
+    await settle();
+    expect(term.text).toBe(formatted(log));
+    expect(host.readsOf("j1").length).toBeGreaterThan(0);
+  });
+
+  it("after a reconnect it re-fetches the snapshot and reads what it missed", async () => {
+    const { host, store } = setup();
+    await settle();
+    host.emit({ type: "job-started", job: detail("j1") });
+    const term = new TestTerminal();
+    store.feedFor("j1").attach(term);
+    const log = jobLog(2, 2, true);
+    host.output("j1", 0, log.slice(0, 4));
+    await settle();
+    host.setConnection({ status: "reconnecting", attempt: 1, retryAt: 1 });
+    expect(store.getState().connection.status).toBe("reconnecting");
+    // While away: the rest is stored, the job finished.
+    host.stored.set("j1", log);
+    host.finished.add("j1");
+    host.snapshot.history = [summary("j1", { result: "passed" })];
+    const before = host.calls.filter((c) => c.method === "getSnapshot").length;
+    host.setConnection({ status: "connected" });
+    await settle();
+    expect(host.calls.filter((c) => c.method === "getSnapshot").length).toBe(before + 1);
+    expect(term.text).toBe(formatted(log));
+    expect(store.getState().jobs.j1!.summary?.result).toBe("passed");
+    expect(store.getState().activity.map((a) => a.message)).toEqual(["Connection to the agent host lost", "Connection to the agent host restored"]);
+  });
+
+  it("follows a scheduled example that is not in the history yet, and loads it once it starts", async () => {
+    const { host, store } = setup((h) => {
+      h.answers.runExample = () => ({ jobId: "ex1" });
+    });
+    await settle();
+    await store.getState().runExample("hello");
+    await settle();
+    expect(store.getState().view).toBe("job");
+    expect(store.getState().selectedJobId).toBe("ex1");
+    expect(store.getState().jobs.ex1!.log.missing).toBe(true);
+    host.stored.set("ex1", jobLog(1, 1, false).slice(0, 3));
+    host.emit({ type: "job-started", job: detail("ex1") });
+    await settle();
+    expect(store.getState().jobs.ex1!.log.missing).toBe(false);
+    expect(store.streamOf("ex1")!.appliedCount).toBe(3);
+  });
+
+  it("stops following jobs that are neither running nor shown", async () => {
+    const { host, store } = setup((h) => {
+      h.snapshot.history = [summary("a", { result: "passed" }), summary("b", { result: "failed" })];
+      h.stored.set("a", jobLog(1, 1, true));
+      h.stored.set("b", jobLog(1, 1, true));
+    });
+    await settle();
+    store.getState().openJob("a");
+    store.getState().openJob("b");
+    await settle();
+    expect(store.streamOf("a")).toBeUndefined();
+    expect(store.getState().jobs.a).toBeUndefined();
+    expect(store.streamOf("b")).toBeDefined();
+    host.emit({ type: "job-started", job: detail("c") });
+    expect(store.streamOf("c")).toBeDefined(); // running, though another job is shown
+    expect(store.getState().selectedJobId).toBe("b"); // opened from the history: not moved
+  });
+});
+
+describe("renderer store: actions", () => {
+  it("Start leads to the first-run setup while nothing is configured", async () => {
+    const { host, store } = setup((h) => {
+      h.snapshot.settings = settings({ configured: false, endpoint: "", tokenSet: false });
+    });
+    await settle();
+    await store.getState().startAgent();
+    expect(store.getState().view).toBe("settings");
+    expect(store.getState().startAfterSetup).toBe(true);
+    expect(host.calls.some((c) => c.method === "startAgent")).toBe(false);
+  });
+
+  it("starts and stops the agent, showing a refusal as an error", async () => {
+    const { host, store } = setup();
+    await settle();
+    await store.getState().startAgent();
+    expect(store.getState().agent?.phase).toBe("registering");
+    await store.getState().stopAgent("after-job");
+    expect(host.calls.find((c) => c.method === "stopAgent")?.params).toEqual({ when: "after-job" });
+    host.answers.startAgent = () => {
+      throw new HostCallError("invalid-state", "The agent is already running");
+    };
+    await store.getState().startAgent();
+    expect(store.getState().error).toEqual({ scope: "agent", message: "The agent is already running" });
+    expect(store.getState().busy.agent).toBe(false);
+  });
+
+  it("saves settings, keeping field errors for the form", async () => {
+    const { host, store } = setup();
+    await settle();
+    const input = { ...settings(), configured: undefined, tokenSet: undefined, tokenStorage: undefined };
+    host.answers.saveSettings = () => ({ ok: false, errors: [{ field: "endpoint", message: "must be a host name" }] });
+    expect(await store.getState().saveSettings(input as never)).toBe(false);
+    expect(store.getState().settingsErrors).toEqual([{ field: "endpoint", message: "must be a host name" }]);
+    host.answers.saveSettings = () => ({ ok: true, settings: settings({ name: "saved-name-1" }) });
+    expect(await store.getState().saveSettings(input as never)).toBe(true);
+    expect(store.getState().settingsErrors).toEqual([]);
+    expect(store.getState().settings?.name).toBe("saved-name-1");
+    expect(store.getState().settingsSavedAt).toBe(50_000);
+    host.answers.saveSettings = () => {
+      throw new HostCallError("invalid-request", "saveSettings: params.settings.historyMaxJobs: Too small: expected number to be >=1");
+    };
+    expect(await store.getState().saveSettings(input as never)).toBe(false);
+    expect(store.getState().settingsErrors).toEqual([{ field: "historyMaxJobs", message: "Too small: expected number to be >=1" }]);
+  });
+
+  it("reads the schema errors of saveSettings as field errors", () => {
+    expect(fieldErrorsOf("saveSettings: params.settings.envVars[2].name: Too big; params.settings.endpoint: Invalid")).toEqual([
+      { field: "envVars[2].name", message: "Too big" },
+      { field: "endpoint", message: "Invalid" },
+    ]);
+    expect(fieldErrorsOf("saveSettings: params: Unrecognized key")).toEqual([]);
+  });
+
+  it("filters the history at the host and refreshes the filtered list when a job finishes", async () => {
+    const { host, store } = setup((h) => {
+      h.snapshot.history = [summary("a", { result: "passed" }), summary("b", { result: "failed" })];
+    });
+    await settle();
+    await store.getState().setHistoryFilter("failed");
+    expect(host.calls.find((c) => c.method === "listJobs")?.params).toEqual({ result: "failed", limit: 200 });
+    expect(store.getState().filteredHistory?.map((j) => j.id)).toEqual(["b"]);
+    host.snapshot.history = [summary("c", { result: "failed" }), ...host.snapshot.history];
+    host.emit({ type: "job-finished", job: summary("c", { result: "failed" }) });
+    await settle();
+    expect(store.getState().filteredHistory?.map((j) => j.id)).toEqual(["c", "b"]);
+    await store.getState().setHistoryFilter("all");
+    expect(store.getState().filteredHistory).toBeNull();
+  });
+});
