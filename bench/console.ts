@@ -32,9 +32,9 @@ interface PageGlobals {
   __semaphoreAgentProbe?: Probe;
   __stall: { max: number; last: number; timer: ReturnType<typeof setInterval> | undefined };
   __floodDoneAt: number | null;
-  __floodStartAt: number | null;
   __lat: number[];
   __latSeen: Set<string>;
+  __clicks: Array<{ handledAt: number; paintedAt: number | null }>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -155,13 +155,11 @@ async function runFlood(hub: Hub, page: Page, floodMb: number): Promise<Record<s
   await page.evaluate((target) => {
     const w = globalThis as unknown as PageGlobals;
     w.__floodDoneAt = null;
-    w.__floodStartAt = null;
     const probe = (globalThis as unknown as PageGlobals).__semaphoreAgentProbe;
     if (!probe) throw new Error("no probe");
     const base = probe.stats().bytesWritten;
     const off = probe.onParsed(() => {
       const s = probe.stats();
-      if (w.__floodStartAt === null && s.bytesWritten > base) w.__floodStartAt = Date.now();
       if (s.bytesWritten - base >= target && s.writesPending === 0) {
         w.__floodDoneAt = Date.now();
         off();
@@ -169,6 +167,25 @@ async function runFlood(hub: Hub, page: Page, floodMb: number): Promise<Record<s
     });
   }, bytes);
   await startStallMonitor(page);
+  // Clicks go in as real input events (CDP), at the nav button; the page notes when its handler ran
+  // and when the next frame was painted after it.
+  const box = await page.getByTestId("nav-job").boundingBox();
+  if (!box) throw new Error("nav-job has no box");
+  await page.evaluate(() => {
+    const w = globalThis as unknown as PageGlobals & { document: { addEventListener(t: string, f: () => void, c: boolean): void } };
+    w.__clicks = [];
+    w.document.addEventListener(
+      "click",
+      () => {
+        const entry = { handledAt: Date.now(), paintedAt: null as number | null };
+        w.__clicks.push(entry);
+        (globalThis as unknown as { requestAnimationFrame(f: () => void): void }).requestAnimationFrame(() => {
+          entry.paintedAt = Date.now();
+        });
+      },
+      true,
+    );
+  });
   const { job_id } = hub.scheduleJob(
     makeJobRequest({ commands: [`echo FLOOD-START $(date +%s%3N); yes '${line}' | head -c ${bytes}; echo FLOOD-END`] }),
   );
@@ -177,15 +194,22 @@ async function runFlood(hub: Hub, page: Page, floodMb: number): Promise<Record<s
   let done: number | null = null;
   while (done === null) {
     if (Date.now() > deadline) throw new Error("the flood never finished rendering");
-    const t = Date.now();
-    await page.getByTestId("job-follow").hover({ timeout: 30_000 });
-    await page.getByTestId("nav-job").click({ timeout: 30_000 });
-    clicks.push(Date.now() - t);
+    const sentAt = Date.now();
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    const painted = await waitFor(
+      "the click to be answered",
+      async () => {
+        const last = await page.evaluate(() => (globalThis as unknown as PageGlobals).__clicks.at(-1) ?? null);
+        return last && last.handledAt >= sentAt && last.paintedAt !== null ? last.paintedAt : null;
+      },
+      30_000,
+      5,
+    );
+    clicks.push(painted - sentAt);
     await sleep(250);
     done = await page.evaluate(() => (globalThis as unknown as PageGlobals).__floodDoneAt);
   }
   const maxStall = await stopStallMonitor(page);
-  const firstRendered = (await page.evaluate(() => (globalThis as unknown as PageGlobals).__floodStartAt)) ?? NaN;
   const events = hub.events(job_id);
   const startLine = events.find((e) => e.event === "cmd_output" && e.output.includes("FLOOD-START"));
   const m = startLine && startLine.event === "cmd_output" ? startLine.output.match(/FLOOD-START (\d+)/) : null;
@@ -200,7 +224,6 @@ async function runFlood(hub: Hub, page: Page, floodMb: number): Promise<Record<s
     renderedMB: rendered / MB,
     secondsToLastByte: seconds,
     mbPerSecond: floodMb / seconds,
-    firstByteRenderedAfterMs: firstRendered - jobStart,
     maxMainThreadStallMs: maxStall,
     clicks: clicks.length,
     clickMedianMs: quantile(clicks, 0.5),

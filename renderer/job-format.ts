@@ -33,8 +33,22 @@ export function resultWord(result: JobResult): string {
 /** Formats one job's events in order. Make a new one for each terminal that shows the job from its start. */
 export class JobLogFormatter {
   private atLineStart = true;
+  /** Characters of output shown by preview() that the next cmd_output events repeat. */
+  private ahead = 0;
+
+  /**
+   * Output shown ahead of the events that will carry it (the host's `preview`): returned to be
+   * written now, and skipped when those cmd_output events come.
+   */
+  preview(text: string): string {
+    if (text.length === 0) return "";
+    this.ahead += text.length;
+    this.atLineStart = text.charCodeAt(text.length - 1) === 10;
+    return text;
+  }
 
   format(event: JobLogEvent): string {
+    if (event.event !== "cmd_output") this.ahead = 0; // a preview never outlives its command
     switch (event.event) {
       case "job_started":
         this.atLineStart = true;
@@ -44,12 +58,13 @@ export class JobLogFormatter {
         this.atLineStart = true;
         return text;
       }
-      case "cmd_output":
-        if (event.output.length > 0) {
-          const last = event.output.charCodeAt(event.output.length - 1);
-          this.atLineStart = last === 10; // "\n"
-        }
-        return event.output;
+      case "cmd_output": {
+        const skip = Math.min(this.ahead, event.output.length);
+        this.ahead -= skip;
+        const output = skip === 0 ? event.output : event.output.slice(skip);
+        if (output.length > 0) this.atLineStart = output.charCodeAt(output.length - 1) === 10; // "\n"
+        return output;
+      }
       case "cmd_finished": {
         const seconds = formatSeconds(event.finished_at - event.started_at);
         const ok = event.exit_code === 0;

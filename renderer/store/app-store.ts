@@ -497,7 +497,7 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
       }
       case "job-output": {
         const stream = streams.get(event.jobId) ?? ensureStream(event.jobId, event.from === 0);
-        stream.live(event.from, event.events);
+        stream.live(event.from, event.events, event.preview);
         return;
       }
       case "job-finished": {

@@ -107,15 +107,19 @@ export class JobStream {
     return this.end !== null && this.applied >= this.end;
   }
 
-  /** A "job-output" HostEvent for this job. */
-  live(from: number, events: readonly JobLogEvent[]): void {
-    if (this.disposed || events.length === 0) return;
-    this.learn(from + events.length);
-    if (from <= this.applied && this.queue.length === 0) {
-      this.ingest(from, events);
-    } else {
-      this.hold(from, events);
+  /** A "job-output" HostEvent for this job; `preview` is output that follows its events. */
+  live(from: number, events: readonly JobLogEvent[], preview?: string): void {
+    if (this.disposed) return;
+    if (events.length > 0) {
+      this.learn(from + events.length);
+      if (from <= this.applied && this.queue.length === 0) {
+        this.ingest(from, events);
+      } else {
+        this.hold(from, events);
+      }
     }
+    // Only right behind what the terminal has: after a gap the events bring the same text later.
+    if (preview !== undefined && this.queue.length === 0) this.feed.preview(from + events.length, preview);
     this.pump();
   }
 

@@ -109,6 +109,16 @@ export class TerminalFeed {
     return true;
   }
 
+  /**
+   * Output that follows event `next - 1`, shown before the events that repeat it (the host's
+   * `preview`). Taken only when the feed is exactly there and has room; otherwise the events bring
+   * the same text later.
+   */
+  preview(next: number, text: string): void {
+    if (next !== this.nextIndex || text.length === 0 || !this.hasRoom()) return;
+    this.enqueue(this.formatter.preview(text));
+  }
+
   /** Connects a terminal that shows the job from its start. Returns the detach function. */
   attach(writer: TerminalWriter): () => void {
     if (this.refusing) this.restart();

@@ -180,4 +180,24 @@ describe("TerminalFeed", () => {
     term.parseAll();
     expect(feed.stats().writesPending).toBe(0);
   });
+
+  it("shows a preview at once and skips it when the events repeat it: the terminal gets the log exactly once", () => {
+    const feed = new TerminalFeed();
+    const term = new SlowTerminal();
+    feed.attach(term);
+    const started: JobLogEvent = { event: "cmd_started", timestamp: 1, directive: "make" };
+    const out = (text: string): JobLogEvent => ({ event: "cmd_output", timestamp: 1, output: text });
+    const finished: JobLogEvent = { event: "cmd_finished", timestamp: 2, directive: "make", exit_code: 0, started_at: 1, finished_at: 2 };
+    feed.offer(0, [started]);
+    feed.preview(1, "compiling a");
+    feed.preview(1, "\ncompiling b\n");
+    feed.preview(5, "not right behind the terminal: ignored");
+    term.parseAll();
+    expect(term.text).toContain("compiling a\ncompiling b\n");
+    // The events carry the same text, in other pieces, then more.
+    feed.offer(1, [out("compiling a\ncomp"), out("iling b\nlinking\n"), finished]);
+    term.parseAll();
+    expect(term.text).toBe(expectedText([started, out("compiling a\ncompiling b\nlinking\n"), finished]));
+    expect(term.text).not.toContain("ignored");
+  });
 });
