@@ -1,0 +1,269 @@
+// The web console end to end: a real `semaphore-agent console` process (host + agent), a real local
+// hub process, and Debian's Chromium driving the real renderer. One owner's session, in order:
+// refusals, first-run setup, start, live jobs, history after a reload, the local demo.
+import { createServer, type Server } from "node:http";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import WebSocket from "ws";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser, screenshot, type Browser } from "../helpers/browser.js";
+import { startConsole, type ConsoleProcess } from "../helpers/console.js";
+import { job, startHub, stopAll, tempDir, type HubProcess } from "../helpers/processes.js";
+
+let hub: HubProcess;
+let con: ConsoleProcess;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  hub = await startHub();
+  con = await startConsole();
+  browser = await launchBrowser();
+  page = browser.page;
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stopAll();
+});
+
+const byTestId = (id: string) => page.getByTestId(id);
+
+async function terminalText(): Promise<string> {
+  return await page.evaluate(() => {
+    const probe = (window as unknown as { __semaphoreAgentProbe?: { terminalText(): string } }).__semaphoreAgentProbe;
+    return probe ? probe.terminalText() : "";
+  });
+}
+
+async function waitForTerminal(pattern: RegExp, timeoutMs = 20_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = await terminalText();
+    if (pattern.test(text)) return text;
+    if (Date.now() > deadline) throw new Error(`terminal never showed ${pattern} within ${timeoutMs} ms; it shows:\n${text.slice(-3000)}`);
+    await page.waitForTimeout(100);
+  }
+}
+
+function wsAttempt(url: string, headers: Record<string, string>): Promise<{ opened: boolean; status: number | null }> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on("open", () => {
+      ws.close();
+      resolve({ opened: true, status: 101 });
+    });
+    ws.on("unexpected-response", (_req, res) => {
+      resolve({ opened: false, status: res.statusCode ?? null });
+      res.resume();
+      ws.terminate();
+    });
+    ws.on("error", () => resolve({ opened: false, status: null }));
+  });
+}
+
+describe("web console (real console process, real agent, real hub, Chromium)", () => {
+  it("refuses a wrong token, for the page and for the WebSocket", async () => {
+    const res = await page.goto(`${con.origin}/?token=not-the-token`);
+    expect(res?.status()).toBe(401);
+    expect(await page.textContent("body")).toMatch(/token/i);
+    const noToken = await page.goto(`${con.origin}/`);
+    expect(noToken?.status()).toBe(401);
+    const ws = await wsAttempt(`ws://127.0.0.1:${con.port}/ws`, { Origin: con.origin, Cookie: `sad_console_${con.port}=not-the-token` });
+    expect(ws.opened).toBe(false);
+    expect(ws.status).toBe(401);
+  });
+
+  it("refuses a WebSocket from another origin, even with the right cookie", async () => {
+    const right = await wsAttempt(`ws://127.0.0.1:${con.port}/ws`, { Origin: con.origin, Cookie: `sad_console_${con.port}=${con.token}` });
+    expect(right.opened).toBe(true);
+    const wrong = await wsAttempt(`ws://127.0.0.1:${con.port}/ws`, { Origin: "http://evil.example", Cookie: `sad_console_${con.port}=${con.token}` });
+    expect(wrong).toEqual({ opened: false, status: 403 });
+
+    // The same from a real page on another origin (another port on 127.0.0.1: same site, so the
+    // browser does send the console's cookie once the owner has logged in; only the Origin check stands).
+    await page.goto(con.url);
+    const evil: Server = createServer((_req, res) => {
+      res.setHeader("content-type", "text/html");
+      res.end(`<!doctype html><title>pending</title><script>
+        const ws = new WebSocket("ws://127.0.0.1:${con.port}/ws");
+        ws.onopen = () => { document.title = "opened"; };
+        ws.onerror = () => { document.title = "refused"; };
+      </script>`);
+    });
+    await new Promise<void>((r) => evil.listen(0, "127.0.0.1", () => r()));
+    try {
+      const address = evil.address();
+      const evilPort = typeof address === "object" && address ? address.port : 0;
+      await page.goto(`http://127.0.0.1:${evilPort}/`);
+      await page.waitForFunction(() => document.title !== "pending", undefined, { timeout: 10_000 });
+      expect(await page.title()).toBe("refused");
+    } finally {
+      evil.close();
+    }
+  });
+
+  it("first-run setup: a validation error in place, then a successful save", async () => {
+    await page.goto(con.url);
+    await expect.poll(() => page.url()).toBe(`${con.origin}/`); // the token left the address bar
+    await byTestId("settings-endpoint").waitFor();
+    await screenshot(page, "01-first-run");
+    await byTestId("settings-endpoint").fill("https://not a host/");
+    await byTestId("settings-token").fill(hub.token);
+    await byTestId("settings-save").click();
+    await byTestId("field-error-endpoint").waitFor();
+    expect(await byTestId("field-error-endpoint").textContent()).toMatch(/endpoint|host/i);
+    await screenshot(page, "02-settings-validation-error");
+
+    await byTestId("settings-endpoint").fill(hub.endpoint);
+    await byTestId("settings-no-https").check();
+    await byTestId("settings-save").click();
+    await byTestId("settings-saved").waitFor();
+    expect(await byTestId("field-error-endpoint").count()).toBe(0);
+    // The token is stored, never shown back.
+    expect(await byTestId("settings-token").inputValue()).toBe("");
+    expect(await page.content()).not.toContain(hub.token);
+  });
+
+  it("Start shows the agent waiting for jobs", async () => {
+    await byTestId("nav-agent").click();
+    await byTestId("agent-start").click();
+    await expect.poll(async () => await byTestId("agent-state").textContent(), { timeout: 20_000 }).toMatch(/waiting for jobs/i);
+    await hub.api.waitForAgent((agents) => agents.some((a) => a.state === "waiting-for-jobs"));
+    expect(await byTestId("agent-endpoint").textContent()).toContain(hub.endpoint);
+    await screenshot(page, "03-agent-waiting");
+  });
+
+  let passedId = "";
+  let failedId = "";
+  let stoppedId = "";
+
+  it("a scheduled job's output appears live in xterm, with command headers and exit codes", async () => {
+    const gate = join(tempDir("sa-e2e-gate-"), "go");
+    passedId = await hub.api.schedule(
+      job({
+        env: { GREETING: "hello from the hub" },
+        commands: [
+          'echo "$GREETING"',
+          "printf '\\033[32mgreen text\\033[0m\\n'",
+          `echo waiting-for-gate; while [ ! -e ${gate} ]; do sleep 0.05; done; echo gate-open`,
+        ],
+      }),
+    );
+    await byTestId("nav-job").click();
+    // Live: the first lines are on screen while the job is still blocked on the gate.
+    const during = await waitForTerminal(/waiting-for-gate/);
+    expect(during).toContain("hello from the hub");
+    expect(during).toContain('echo "$GREETING"');
+    expect((await hub.api.job(passedId)).status).toBe("running");
+    expect(await byTestId("job-result").textContent()).toMatch(/running/i);
+    expect(await byTestId("job-env-names").textContent()).toContain("GREETING");
+    expect(await byTestId("job-env-names").textContent()).not.toContain("hello from the hub");
+    await screenshot(page, "04-job-running");
+
+    writeFileSync(gate, "");
+    await hub.api.waitForJob(passedId, "finished");
+    await expect.poll(async () => await byTestId("job-result").textContent(), { timeout: 20_000 }).toMatch(/passed/i);
+    const text = await waitForTerminal(/gate-open[\s\S]*exit 0/);
+    expect(text).toContain("green text");
+    const commands = byTestId("job-command");
+    await expect.poll(() => commands.count()).toBeGreaterThanOrEqual(3);
+    for (const code of await commands.evaluateAll((els) => els.map((e) => e.getAttribute("data-exit-code")))) {
+      expect(code).toBe("0");
+    }
+    await screenshot(page, "05-job-passed");
+  });
+
+  it("a failing job shows failed", async () => {
+    failedId = await hub.api.schedule(job({ commands: ["echo about-to-fail", "exit 3"], always: ["echo epilogue-ran"] }));
+    await hub.api.waitForJob(failedId, "finished");
+    await byTestId("nav-job").click();
+    await expect.poll(async () => await byTestId("job-id").textContent(), { timeout: 20_000 }).toContain(failedId);
+    await expect.poll(async () => await byTestId("job-result").textContent(), { timeout: 20_000 }).toMatch(/failed/i);
+    const text = await waitForTerminal(/epilogue-ran/);
+    expect(text).toContain("about-to-fail");
+    expect(text).toMatch(/exit 3/);
+    await screenshot(page, "06-job-failed");
+  });
+
+  it("a job stopped from the hub shows stopped", async () => {
+    stoppedId = await hub.api.schedule(job({ commands: ["echo long-job-started; sleep 60"] }));
+    await hub.api.waitForEvents(stoppedId, (events) => events.some((e) => e.event === "cmd_output" && e.output.includes("long-job-started")));
+    await hub.api.stop(stoppedId);
+    await hub.api.waitForJob(stoppedId, "finished");
+    await expect.poll(async () => await byTestId("job-result").textContent(), { timeout: 20_000 }).toMatch(/stopped/i);
+    expect((await hub.api.job(stoppedId)).result).toBe("stopped");
+  });
+
+  it("after a reload, the history lists the finished jobs and opens each with its full log", async () => {
+    await page.reload();
+    await byTestId("nav-history").click();
+    const rows = byTestId("history-row");
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+    const listed = await rows.evaluateAll((els) => els.map((e) => [e.getAttribute("data-job-id"), e.getAttribute("data-result")]));
+    // Newest first.
+    expect(listed.slice(0, 3)).toEqual([
+      [stoppedId, "stopped"],
+      [failedId, "failed"],
+      [passedId, "passed"],
+    ]);
+    await screenshot(page, "07-history");
+
+    await byTestId("history-filter").selectOption("failed");
+    await expect.poll(() => rows.count()).toBe(1);
+    await rows.first().click();
+    await expect.poll(async () => await byTestId("job-id").textContent()).toContain(failedId);
+    const failedLog = await waitForTerminal(/epilogue-ran/);
+    expect(failedLog).toContain("about-to-fail");
+
+    await byTestId("nav-history").click();
+    await byTestId("history-filter").selectOption("all");
+    await page.locator(`[data-testid="history-row"][data-job-id="${passedId}"]`).click();
+    const passedLog = await waitForTerminal(/gate-open/);
+    expect(passedLog).toContain("hello from the hub");
+    expect(passedLog).toContain("green text");
+    await screenshot(page, "08-history-job");
+    expect(await hub.api.violations()).toEqual([]);
+  });
+
+  it("Stop ends the agent: the hub sees it disconnect and the page says stopped", async () => {
+    await byTestId("nav-agent").click();
+    await byTestId("agent-stop").click();
+    await expect.poll(async () => await byTestId("agent-state").textContent(), { timeout: 20_000 }).toMatch(/stopped/i);
+    expect(await byTestId("agent-counts").textContent()).toMatch(/1 passed.*1 failed.*1 stopped/);
+    expect(await hub.api.violations()).toEqual([]);
+  });
+
+  it("the local demo runs a shipped example without any account", async () => {
+    await byTestId("nav-demo").click();
+    await byTestId("demo-start").click();
+    await byTestId("demo-run-hello-world").click();
+    await expect.poll(async () => await byTestId("job-result").textContent(), { timeout: 30_000 }).toMatch(/passed/i);
+    await waitForTerminal(/exit 0/);
+    await screenshot(page, "09-demo-job");
+    await byTestId("nav-demo").click();
+    await screenshot(page, "10-demo");
+    await byTestId("demo-stop").click();
+    await expect.poll(async () => await byTestId("demo-start").isVisible(), { timeout: 20_000 }).toBe(true);
+  });
+
+  it("keeps its data private: owner-only files, and the token only in its own file", () => {
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) {
+          expect(statSync(path).mode & 0o077, `${path} is private`).toBe(0);
+          walk(path);
+        } else files.push(path);
+      }
+    };
+    walk(con.dataDir);
+    expect(files.some((f) => f.endsWith(".jsonl"))).toBe(true); // the history is there
+    for (const file of files) {
+      expect(statSync(file).mode & 0o077, `${file} is private`).toBe(0);
+      if (!file.endsWith("registration-token")) expect(readFileSync(file, "utf8"), file).not.toContain(hub.token);
+    }
+  });
+});
