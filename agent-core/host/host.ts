@@ -443,7 +443,8 @@ export class Host implements HostApi {
         const message = this.redact(event.message);
         s.error = { scope: event.scope, message, at: event.at, retryAt: event.retryAt };
         if (event.scope === "register") run.lastRegisterError = message;
-        this.activity("error", `${event.scope}: ${message}`);
+        // The agent's messages mostly name their call already ("sync: HTTP 500 …").
+        this.activity("error", message.startsWith(`${event.scope}:`) ? message : `${event.scope}: ${message}`);
         this.agentChanged();
         break;
       }

@@ -50,7 +50,7 @@ function heroSubline(agent: AgentSnapshot | null, configured: boolean): string {
     return "Press Start to lend this machine to Semaphore CI.";
   }
   if (agent.error !== null && (agent.error.scope === "register" || agent.error.scope === "sync")) {
-    return `Cannot reach ${where}; the agent keeps trying.`;
+    return `Trouble talking to ${where}; the agent keeps trying (details below).`;
   }
   if (agent.stopAfterJob && agent.jobId !== null) return "The agent stops once this job has finished.";
   if (agent.phase === "registering") return `Registering with ${where}…`;

@@ -135,6 +135,21 @@ describe("web console (real console process, real agent, real hub, Chromium)", (
     await screenshot(page, "03-agent-waiting");
   });
 
+  it("a server that answers 500 shows its message and the next retry, then recovers", async () => {
+    await hub.api.fault({ target: "sync", mode: "500", count: 1000 });
+    try {
+      await expect.poll(async () => (await byTestId("agent-error").count()) > 0, { timeout: 20_000 }).toBe(true);
+      const error = (await byTestId("agent-error").textContent()) ?? "";
+      expect(error).toMatch(/500/);
+      expect(error).toMatch(/retry/i);
+      await screenshot(page, "03b-agent-error");
+    } finally {
+      await fetch(`${hub.url}/private/faults`, { method: "DELETE" });
+    }
+    await expect.poll(async () => await byTestId("agent-error").count(), { timeout: 20_000 }).toBe(0);
+    await expect.poll(async () => await byTestId("agent-state").textContent(), { timeout: 20_000 }).toMatch(/waiting for jobs/i);
+  });
+
   let passedId = "";
   let failedId = "";
   let stoppedId = "";
