@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium, type Page } from "playwright-core";
 import WebSocket from "ws";
+import { quantile, sleep, waitFor } from "./util.js";
 import { startHub, makeJobRequest, type Hub } from "../hub/hub.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -37,25 +38,8 @@ interface PageGlobals {
   __clicks: Array<{ handledAt: number; paintedAt: number | null }>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs: number, pollMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(pollMs);
-  }
-}
 
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return (sorted[lo] as number) + ((sorted[hi] as number) - (sorted[lo] as number)) * (pos - lo);
-}
 
 class ConsoleProcess {
   readonly dir = mkdtempSync(join(tmpdir(), "sa-bench-console-"));

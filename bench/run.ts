@@ -10,6 +10,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { quantile, sleep, waitFor } from "./util.js";
 import { startHub, type Hub } from "../hub/hub.js";
 import { consoleBenchmarks } from "./console.js";
 
@@ -41,15 +42,7 @@ function parseOptions(argv: string[]): Options {
   return o;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return (sorted[lo] as number) + ((sorted[hi] as number) - (sorted[lo] as number)) * (pos - lo);
-}
 
 class AgentProcess {
   readonly child: ChildProcess;
@@ -85,15 +78,6 @@ class AgentProcess {
   }
 }
 
-async function waitFor<T>(what: string, fn: () => T | undefined | null | false, timeoutMs: number, pollMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(pollMs);
-  }
-}
 
 async function waitForIdleAgent(hub: Hub, agent: AgentProcess): Promise<string> {
   const view = await waitFor(

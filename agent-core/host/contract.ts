@@ -50,6 +50,26 @@ export interface AgentSnapshot {
   counts: { passed: number; failed: number; stopped: number };
 }
 
+/** The agent before it ever ran: the host's starting point, and a base for tests. */
+export function idleAgentSnapshot(patch: Partial<AgentSnapshot> = {}): AgentSnapshot {
+  return {
+    phase: "idle",
+    mode: "semaphore",
+    name: "",
+    endpoint: "",
+    startedAt: null,
+    lastSyncAt: null,
+    nextSyncAt: null,
+    jobId: null,
+    stopAfterJob: false,
+    stopping: false,
+    error: null,
+    lastExit: null,
+    counts: { passed: 0, failed: 0, stopped: 0 },
+    ...patch,
+  };
+}
+
 /** The tray icon's states (electron/). Derived, never stored. */
 export type TrayState = "stopped" | "waiting" | "running" | "stopping" | "error";
 

@@ -68,6 +68,25 @@ interface JobRecord {
   offsets: OffsetTable | Promise<OffsetTable> | null;
 }
 
+/** A job as it starts (or as its start record is replayed): running, nothing logged yet. */
+function runningRecord(id: string, file: string, mode: AgentMode, startedAt: number, envVarNames: string[]): JobRecord {
+  return {
+    id,
+    file,
+    mode,
+    startedAt,
+    envVarNames,
+    result: "running",
+    finishedAt: null,
+    events: 0,
+    bytes: 0,
+    writer: null,
+    closing: null,
+    finishIndexed: false,
+    offsets: null,
+  };
+}
+
 export interface StartJob {
   mode: AgentMode;
   startedAt: number;
@@ -111,21 +130,7 @@ export class HistoryStore {
     this.assertOpen();
     const previous = this.records.get(id);
     if (previous) this.remove(previous);
-    const record: JobRecord = {
-      id,
-      file: fileNameFor(id, job.startedAt),
-      mode: job.mode,
-      startedAt: job.startedAt,
-      envVarNames: [...job.envVarNames],
-      result: "running",
-      finishedAt: null,
-      events: 0,
-      bytes: 0,
-      writer: null,
-      closing: null,
-      finishIndexed: false,
-      offsets: null,
-    };
+    const record = runningRecord(id, fileNameFor(id, job.startedAt), job.mode, job.startedAt, [...job.envVarNames]);
     record.writer = new JobLogWriter(this.pathOf(record), this.onError);
     record.offsets = record.writer.offsets;
     this.records.set(id, record);
@@ -300,21 +305,7 @@ export class HistoryStore {
       case "start":
         // A repeated id replaced the older job; its file is swept as an orphan.
         this.records.delete(entry.id);
-        this.records.set(entry.id, {
-          id: entry.id,
-          file: entry.file,
-          mode: entry.mode,
-          startedAt: entry.startedAt,
-          envVarNames: entry.envVarNames,
-          result: "running",
-          finishedAt: null,
-          events: 0,
-          bytes: 0,
-          writer: null,
-          closing: null,
-          finishIndexed: false,
-          offsets: null,
-        });
+        this.records.set(entry.id, runningRecord(entry.id, entry.file, entry.mode, entry.startedAt, entry.envVarNames));
         break;
       case "finish": {
         const record = this.records.get(entry.id);

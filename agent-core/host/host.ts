@@ -17,6 +17,7 @@ import { DEFAULT_TIMINGS, type AgentTimings } from "../timings.js";
 import { AGENT_VERSION } from "../version.js";
 import {
   HostError,
+  idleAgentSnapshot,
   type AgentMode,
   type AgentSnapshot,
   type DemoSnapshot,
@@ -116,21 +117,7 @@ export class Host implements HostApi {
     this.env = options.env ?? process.env;
     this.timings = options.timings ?? { ...DEFAULT_TIMINGS };
     this.batcher = new LiveBatcher((event) => this.deliver(event));
-    this.snapshot = {
-      phase: "idle",
-      mode: "semaphore",
-      name: "",
-      endpoint: endpointUrlOf(settings.current),
-      startedAt: null,
-      lastSyncAt: null,
-      nextSyncAt: null,
-      jobId: null,
-      stopAfterJob: false,
-      stopping: false,
-      error: null,
-      lastExit: null,
-      counts: { passed: 0, failed: 0, stopped: 0 },
-    };
+    this.snapshot = idleAgentSnapshot({ endpoint: endpointUrlOf(settings.current) });
   }
 
   static async open(options: HostOptions): Promise<Host> {
@@ -327,20 +314,8 @@ export class Host implements HostApi {
     this.run = run;
     this.job = null;
     if (config.token.length >= 6) this.secrets.add(config.token);
-    Object.assign(this.snapshot, {
-      phase: "registering",
-      mode,
-      name: "",
-      endpoint: endpointUrl,
-      startedAt: Date.now(),
-      lastSyncAt: null,
-      nextSyncAt: null,
-      jobId: null,
-      stopAfterJob: false,
-      stopping: false,
-      error: null,
-      lastExit: null,
-    } satisfies Partial<AgentSnapshot>);
+    // A fresh run: everything but the session's job counts starts over.
+    this.snapshot = idleAgentSnapshot({ phase: "registering", mode, endpoint: endpointUrl, startedAt: Date.now(), counts: this.snapshot.counts });
     agent.on((event) => this.onAgentEvent(run, event));
     run.exited = agent.start().then(
       (exit) => this.onAgentExit(run, exit, null),

@@ -3,29 +3,12 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { trayStateOf, type AgentSnapshot } from "../../agent-core/host/contract.js";
+import { idleAgentSnapshot, trayStateOf, type AgentSnapshot } from "../../agent-core/host/contract.js";
 import { TRAY_STATES, trayIconFile, trayTooltip, trayView } from "../../electron/tray-model.js";
 
 const ASSETS = resolve(import.meta.dirname, "../../assets");
 
-function agent(overrides: Partial<AgentSnapshot> = {}): AgentSnapshot {
-  return {
-    phase: "idle",
-    mode: "semaphore",
-    name: "",
-    endpoint: "https://acme.semaphoreci.com",
-    startedAt: null,
-    lastSyncAt: null,
-    nextSyncAt: null,
-    jobId: null,
-    stopAfterJob: false,
-    stopping: false,
-    error: null,
-    lastExit: null,
-    counts: { passed: 0, failed: 0, stopped: 0 },
-    ...overrides,
-  };
-}
+const agent = (overrides: Partial<AgentSnapshot> = {}): AgentSnapshot => idleAgentSnapshot(overrides);
 
 const labels = (a: AgentSnapshot, quitting = false) => trayView(a, quitting).menu.map((item) => `${item.label}${item.enabled ? "" : " (disabled)"}`);
 

@@ -1,6 +1,7 @@
 // The renderer's store against a stand-in for the transport: a Bridge whose HostApi answers from
 // in-memory job logs, paged like the host's readJobLog. Everything above the bridge is the real code.
 import { describe, expect, it } from "vitest";
+import { idleAgentSnapshot } from "../../agent-core/host/contract.js";
 import type {
   AgentSnapshot,
   HostApi,
@@ -21,22 +22,7 @@ import type { TerminalWriter } from "../../renderer/store/terminal-feed.js";
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 
-const agent = (patch: Partial<AgentSnapshot> = {}): AgentSnapshot => ({
-  phase: "idle",
-  mode: "semaphore",
-  name: "",
-  endpoint: "acme.semaphoreci.com",
-  startedAt: null,
-  lastSyncAt: null,
-  nextSyncAt: null,
-  jobId: null,
-  stopAfterJob: false,
-  stopping: false,
-  error: null,
-  lastExit: null,
-  counts: { passed: 0, failed: 0, stopped: 0 },
-  ...patch,
-});
+const agent = (patch: Partial<AgentSnapshot> = {}): AgentSnapshot => idleAgentSnapshot({ endpoint: "acme.semaphoreci.com", ...patch });
 
 const settings = (patch: Partial<SettingsView> = {}): SettingsView => ({
   endpoint: "acme.semaphoreci.com",

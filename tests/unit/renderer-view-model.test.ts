@@ -1,24 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { AgentSnapshot, SettingsView } from "../../agent-core/host/contract.js";
+import { idleAgentSnapshot, type AgentSnapshot, type SettingsView } from "../../agent-core/host/contract.js";
 import { draftFrom, newEnvRow, sameDraft, toSettingsInput } from "../../renderer/views/settings-draft.js";
 import { agentErrorText, agentStatus, countsText, effectiveResult, formatAgo, formatDuration, safeExternalUrl } from "../../renderer/view-model.js";
 
-const agent = (patch: Partial<AgentSnapshot> = {}): AgentSnapshot => ({
-  phase: "idle",
-  mode: "semaphore",
-  name: "",
-  endpoint: "",
-  startedAt: null,
-  lastSyncAt: null,
-  nextSyncAt: null,
-  jobId: null,
-  stopAfterJob: false,
-  stopping: false,
-  error: null,
-  lastExit: null,
-  counts: { passed: 3, failed: 1, stopped: 0 },
-  ...patch,
-});
+const agent = (patch: Partial<AgentSnapshot> = {}): AgentSnapshot => idleAgentSnapshot({ counts: { passed: 3, failed: 1, stopped: 0 }, ...patch });
 
 describe("the agent's state in words", () => {
   it("names every phase", () => {
