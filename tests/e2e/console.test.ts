@@ -191,14 +191,15 @@ describe("web console (real console process, real agent, real hub, Chromium)", (
   });
 
   it("a failing job shows failed", async () => {
-    failedId = await hub.api.schedule(job({ commands: ["echo about-to-fail", "exit 3"], always: ["echo epilogue-ran"] }));
+    failedId = await hub.api.schedule(job({ commands: ["echo about-to-fail", "sh -c 'exit 3'", "echo never-runs"], always: ["echo epilogue-ran"] }));
     await hub.api.waitForJob(failedId, "finished");
     await byTestId("nav-job").click();
     await expect.poll(async () => await byTestId("job-id").textContent(), { timeout: 20_000 }).toContain(failedId);
     await expect.poll(async () => await byTestId("job-result").textContent(), { timeout: 20_000 }).toMatch(/failed/i);
-    const text = await waitForTerminal(/epilogue-ran/);
-    expect(text).toContain("about-to-fail");
-    expect(text).toMatch(/exit 3/);
+    const text = await waitForTerminal(/^epilogue-ran$/m); // the epilogue's output, not just its header
+    expect(text).toMatch(/^about-to-fail$/m);
+    expect(text).toMatch(/✘ exit 3 ·/);
+    expect(text).not.toContain("never-runs");
     await screenshot(page, "06-job-failed");
   });
 
@@ -229,8 +230,9 @@ describe("web console (real console process, real agent, real hub, Chromium)", (
     await expect.poll(() => rows.count()).toBe(1);
     await rows.first().click();
     await expect.poll(async () => await byTestId("job-id").textContent()).toContain(failedId);
-    const failedLog = await waitForTerminal(/epilogue-ran/);
-    expect(failedLog).toContain("about-to-fail");
+    const failedLog = await waitForTerminal(/^epilogue-ran$/m);
+    expect(failedLog).toMatch(/^about-to-fail$/m);
+    expect(failedLog).toMatch(/✘ exit 3 ·/);
 
     await byTestId("nav-history").click();
     await byTestId("history-filter").selectOption("all");
@@ -261,6 +263,26 @@ describe("web console (real console process, real agent, real hub, Chromium)", (
     await screenshot(page, "10-demo");
     await byTestId("demo-stop").click();
     await expect.poll(async () => await byTestId("demo-start").isVisible(), { timeout: 20_000 }).toBe(true);
+  });
+
+  it("after a restart of the console, the settings and the history are still there", async () => {
+    con.proc.signal("SIGTERM");
+    expect(await con.proc.waitForExit(30_000)).toBe(0);
+    const again = await startConsole({ dataDir: con.dataDir });
+    con = again;
+    await page.goto(again.url);
+    await byTestId("nav-history").click();
+    const rows = byTestId("history-row");
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(4);
+    const ids = await rows.evaluateAll((els) => els.map((e) => e.getAttribute("data-job-id")));
+    expect(ids).toEqual(expect.arrayContaining([passedId, failedId, stoppedId]));
+    await page.locator(`[data-testid="history-row"][data-job-id="${failedId}"]`).click();
+    expect(await waitForTerminal(/^epilogue-ran$/m)).toMatch(/^about-to-fail$/m);
+    await byTestId("nav-settings").click();
+    expect(await byTestId("settings-endpoint").inputValue()).toBe(hub.endpoint);
+    expect(await byTestId("settings-token").inputValue()).toBe("");
+    expect(await byTestId("settings-token").getAttribute("placeholder")).toMatch(/stored/);
+    await screenshot(page, "11-settings-after-restart");
   });
 
   it("keeps its data private: owner-only files, and the token only in its own file", () => {
