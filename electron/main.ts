@@ -24,7 +24,6 @@ import {
   IPC_EVENT_CHANNEL,
   parseRequest,
   type AgentSnapshot,
-  type HostErrorBody,
   type HostEvent,
   type ResponseMessage,
   type SettingsView,
@@ -189,23 +188,17 @@ function isTrustedIpc(event: IpcMainInvokeEvent): boolean {
   return isTrustedSender(frame.url, appUrl);
 }
 
-async function onIpcCall(event: IpcMainInvokeEvent, raw: unknown): Promise<ResponseMessage | UnidentifiedError> {
+async function onIpcCall(event: IpcMainInvokeEvent, raw: unknown): Promise<ResponseMessage> {
   if (!isTrustedIpc(event)) {
     log("refused an IPC call from an untrusted frame");
     throw new Error("refused: not the app's window");
   }
   const request = parseRequest(raw);
-  if (!request.ok) return request.id === null ? { kind: "response", id: null, ok: false, error: request.error } : { kind: "response", id: request.id, ok: false, error: request.error };
+  if (!request.ok) return { kind: "response", id: request.id, ok: false, error: request.error };
   if (host === null) return { kind: "response", id: request.id, ok: false, error: { code: "invalid-state", message: "the app is still starting" } };
   return await dispatchRequest(host, request);
 }
 
-interface UnidentifiedError {
-  kind: "response";
-  id: null;
-  ok: false;
-  error: HostErrorBody;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Window

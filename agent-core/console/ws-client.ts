@@ -40,13 +40,6 @@ export const DEFAULT_CONSOLE_LIMITS: Readonly<ConsoleLimits> = Object.freeze({
   heartbeatMs: 30_000,
 });
 
-/** An error answer to a message that had no usable id (not JSON, not an object, ...). */
-export interface UnidentifiedErrorResponse {
-  kind: "response";
-  id: null;
-  ok: false;
-  error: HostErrorBody;
-}
 
 const WS_UNSUPPORTED_DATA = 1003;
 const WS_POLICY_VIOLATION = 1008;
@@ -170,12 +163,10 @@ export class ConsoleClient {
   }
 
   private reply(id: number | null, error: HostErrorBody): void {
-    const message: ResponseMessage | UnidentifiedErrorResponse =
-      id === null ? { kind: "response", id: null, ok: false, error } : { kind: "response", id, ok: false, error };
-    this.send(message);
+    this.send({ kind: "response", id, ok: false, error });
   }
 
-  private send(message: ResponseMessage | UnidentifiedErrorResponse): void {
+  private send(message: ResponseMessage): void {
     if (!this.open) return;
     if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
       this.ws.terminate();

@@ -335,9 +335,10 @@ export interface HostErrorBody {
   message: string;
 }
 
+/** An answer to request `id`; `id` is null only for an error about a message that had no usable id. */
 export type ResponseMessage =
   | { kind: "response"; id: number; ok: true; result: unknown }
-  | { kind: "response"; id: number; ok: false; error: HostErrorBody };
+  | { kind: "response"; id: number | null; ok: false; error: HostErrorBody };
 
 export type ServerMessage = ResponseMessage | { kind: "event"; event: HostEvent };
 
