@@ -29,7 +29,11 @@ export function agentStatus(agent: AgentSnapshot | null): AgentStatus {
     return { words: "Disconnected", tone: "error", running: true };
   }
   if (agent.phase === "registering") return { words: "Registering…", tone: "busy", running: true };
-  const jobPhase = agent.phase === "starting-job" || agent.phase === "running-job" || agent.phase === "stopping-job";
+  const job = agent.jobId !== null ? ` ${agent.jobId}` : "";
+  // The job is over; the agent is telling the server its result (spec §3.2's finished-job).
+  if (agent.phase === "finished-job" && agent.jobId !== null) return { words: `Finishing job${job}`, tone: "running", running: true };
+  if (agent.phase === "stopping-job") return { words: `Stopping job${job}`, tone: "busy", running: true };
+  const jobPhase = agent.phase === "starting-job" || agent.phase === "running-job";
   if (agent.jobId !== null || jobPhase) {
     return { words: agent.jobId !== null ? `Running job ${agent.jobId}` : "Running job", tone: "running", running: true };
   }

@@ -14,6 +14,8 @@ describe("the agent's state in words", () => {
     expect(agentStatus(agent({ phase: "finished-job" })).words).toBe("Waiting for jobs");
     expect(agentStatus(agent({ phase: "running-job", jobId: "a1b2" })).words).toBe("Running job a1b2");
     expect(agentStatus(agent({ phase: "starting-job", jobId: "a1b2" })).words).toBe("Running job a1b2");
+    expect(agentStatus(agent({ phase: "stopping-job", jobId: "a1b2" })).words).toBe("Stopping job a1b2");
+    expect(agentStatus(agent({ phase: "finished-job", jobId: "a1b2" })).words).toBe("Finishing job a1b2");
     expect(agentStatus(agent({ phase: "waiting-for-jobs", stopping: true })).words).toBe("Stopping…");
     expect(agentStatus(agent({ phase: "shutting-down" })).words).toBe("Stopping…");
   });
