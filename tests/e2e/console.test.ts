@@ -244,11 +244,29 @@ describe("web console (real console process, real agent, real hub, Chromium)", (
     expect(await hub.api.violations()).toEqual([]);
   });
 
-  it("Stop ends the agent: the hub sees it disconnect and the page says stopped", async () => {
+  it("Stop after current job lets the running job finish, then the agent stops", async () => {
+    const gate = join(tempDir("sa-e2e-gate-"), "go");
+    const id = await hub.api.schedule(job({ commands: [`echo almost-done; while [ ! -e ${gate} ]; do sleep 0.05; done`] }));
+    await hub.api.waitForEvents(id, (events) => events.some((e) => e.event === "cmd_output" && e.output.includes("almost-done")));
     await byTestId("nav-agent").click();
+    await expect.poll(async () => await byTestId("agent-state").textContent(), { timeout: 20_000 }).toContain(`Running job ${id}`);
+    await byTestId("agent-stop-after-job").click();
+    await page.getByText("The agent stops once this job has finished.").waitFor();
+    expect((await hub.api.job(id)).status).toBe("running"); // the job was left alone
+    await screenshot(page, "08b-stop-after-job");
+    writeFileSync(gate, "");
+    expect((await hub.api.waitForJob(id, "finished")).result).toBe("passed");
+    await expect.poll(async () => await byTestId("agent-state").textContent(), { timeout: 20_000 }).toMatch(/stopped/i);
+    expect(await byTestId("agent-counts").textContent()).toMatch(/2 passed.*1 failed.*1 stopped/);
+  });
+
+  it("Start again, then Stop: the agent leaves the hub and the page says stopped", async () => {
+    await byTestId("agent-start").click();
+    await expect.poll(async () => await byTestId("agent-state").textContent(), { timeout: 20_000 }).toMatch(/waiting for jobs/i);
     await byTestId("agent-stop").click();
     await expect.poll(async () => await byTestId("agent-state").textContent(), { timeout: 20_000 }).toMatch(/stopped/i);
-    expect(await byTestId("agent-counts").textContent()).toMatch(/1 passed.*1 failed.*1 stopped/);
+    await hub.api.waitForAgent((agents) => agents.length >= 2 && agents.every((a) => a.disconnected));
+    expect(await byTestId("agent-counts").textContent()).toMatch(/2 passed.*1 failed.*1 stopped/);
     expect(await hub.api.violations()).toEqual([]);
   });
 
