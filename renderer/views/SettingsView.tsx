@@ -478,7 +478,7 @@ function SettingsForm({ settings }: { settings: SettingsView }) {
         </div>
       ) : null}
       {unplaced.length > 0 ? (
-        <div className="callout error">
+        <div className="callout error" role="alert" data-testid="settings-unplaced-errors">
           <AlertIcon size={16} style={{ color: "var(--red)", flex: "none", marginTop: 2 }} />
           <div className="grow">
             <div className="callout-title">Some settings are not valid</div>

@@ -303,6 +303,31 @@ describe("web console (real console process, real agent, real hub, Chromium)", (
     await screenshot(page, "11-settings-after-restart");
   });
 
+  it("imports an official config.yaml (a wrong key is named) and exports one without the token", async () => {
+    await byTestId("nav-settings").click();
+    await byTestId("settings-import-paste").click();
+    await byTestId("config-yaml-input").fill(`endpoint: "${hub.endpoint}"\nendpiont: "typo.example"\n`);
+    await byTestId("config-import-submit").click();
+    await byTestId("settings-unplaced-errors").waitFor();
+    expect(await byTestId("settings-unplaced-errors").textContent()).toContain("Unrecognized option 'endpiont'");
+    await screenshot(page, "12-import-error");
+
+    await byTestId("settings-import-paste").click();
+    await byTestId("config-yaml-input").fill(
+      `endpoint: "${hub.endpoint}"\nno-https: true\nname: "imported-agent-name"\nenv-vars: ["FROM_YAML=yes"]\n`,
+    );
+    await byTestId("config-import-submit").click();
+    await expect.poll(async () => await byTestId("settings-name").inputValue(), { timeout: 10_000 }).toBe("imported-agent-name");
+    expect(await byTestId("settings-env-var-name-0").inputValue()).toBe("FROM_YAML");
+    expect(await byTestId("settings-token").getAttribute("placeholder")).toMatch(/stored/); // kept
+
+    await byTestId("settings-export").click();
+    const exported = await byTestId("config-export-text").inputValue();
+    expect(exported).toContain("imported-agent-name");
+    expect(exported).toContain("FROM_YAML=yes");
+    expect(exported).not.toContain(hub.token);
+  });
+
   it("keeps its data private: owner-only files, and the token only in its own file", () => {
     const files: string[] = [];
     const walk = (dir: string) => {
