@@ -36,7 +36,7 @@ export const DEFAULT_HISTORY_MAX_MEGABYTES = 500;
 export function defaultSettings(): StoredSettings {
   const agent = defaultAgentConfig();
   return {
-    ...pickAgentSettings(agent),
+    ...agentSettingFields(agent),
     historyMaxJobs: DEFAULT_HISTORY_MAX_JOBS,
     historyMaxMegabytes: DEFAULT_HISTORY_MAX_MEGABYTES,
   };
@@ -131,7 +131,7 @@ export class SettingsStore {
     if (token === null || token === "") {
       throw new HostError("invalid-state", "No usable registration token is stored: enter it again in Settings.");
     }
-    return { ...defaultAgentConfig(), ...pickSettingsForAgent(this.settings), token };
+    return { ...defaultAgentConfig(), ...agentSettingFields(this.settings), token };
   }
 
   /**
@@ -165,7 +165,7 @@ export class SettingsStore {
     }
     if (unsupported.length > 0) return { ok: false, errors: unsupported };
     const input: SettingsInput = {
-      ...pickAgentSettings(config),
+      ...agentSettingFields(config),
       endpoint: hasEndpoint ? config.endpoint : "",
       historyMaxJobs: this.settings.historyMaxJobs,
       historyMaxMegabytes: this.settings.historyMaxMegabytes,
@@ -176,7 +176,7 @@ export class SettingsStore {
 
   /** The settings as an official config.yaml, without the token (a comment says where it goes). */
   exportConfig(): string {
-    const config: AgentConfig = { ...defaultAgentConfig(), ...pickSettingsForAgent(this.settings), token: "" };
+    const config: AgentConfig = { ...defaultAgentConfig(), ...agentSettingFields(this.settings), token: "" };
     const body = renderConfigYaml(config).replace(
       /^token: ""$/m,
       '# token: "…"  # not exported: add the agent type\'s registration token here, or pass --token / SEMAPHORE_AGENT_TOKEN',
@@ -247,7 +247,14 @@ export class SettingsStore {
 // ---------------------------------------------------------------------------------------------
 // Mapping between settings, AgentConfig and the official keys
 
-function pickAgentSettings(c: AgentConfig): Omit<StoredSettings, "historyMaxJobs" | "historyMaxMegabytes"> {
+/** The settings that are agent config keys; they have the same names and types in AgentConfig. */
+type AgentSettingFields = Omit<StoredSettings, "historyMaxJobs" | "historyMaxMegabytes">;
+
+/**
+ * Copies the agent-config settings out of an AgentConfig, StoredSettings or SettingsInput: one
+ * mapping for both directions, since the names and types are the same on both sides.
+ */
+function agentSettingFields(c: AgentSettingFields): AgentSettingFields {
   return {
     endpoint: c.endpoint,
     name: c.name,
@@ -263,26 +270,6 @@ function pickAgentSettings(c: AgentConfig): Omit<StoredSettings, "historyMaxJobs
     disconnectAfterJob: c.disconnectAfterJob,
     disconnectAfterIdleTimeout: c.disconnectAfterIdleTimeout,
     interruptionGracePeriod: c.interruptionGracePeriod,
-  };
-}
-
-/** The AgentConfig properties the settings hold (the inverse of pickAgentSettings). */
-function pickSettingsForAgent(s: StoredSettings | SettingsInput): Omit<AgentConfig, "token" | (typeof UNSUPPORTED_PROPS)[number]> {
-  return {
-    endpoint: s.endpoint,
-    name: s.name,
-    noHttps: s.noHttps,
-    envVars: s.envVars.map((v) => ({ name: v.name, value: v.value })),
-    files: [...s.files],
-    preJobHookPath: s.preJobHookPath,
-    postJobHookPath: s.postJobHookPath,
-    shutdownHookPath: s.shutdownHookPath,
-    failOnPreJobHookError: s.failOnPreJobHookError,
-    sourcePreJobHook: s.sourcePreJobHook,
-    uploadJobLogs: s.uploadJobLogs,
-    disconnectAfterJob: s.disconnectAfterJob,
-    disconnectAfterIdleTimeout: s.disconnectAfterIdleTimeout,
-    interruptionGracePeriod: s.interruptionGracePeriod,
   };
 }
 
@@ -404,7 +391,7 @@ function agentChecks(s: SettingsInput, known: FieldError[]): FieldError[] {
   const flagged = new Set(known.map((e) => e.field));
   const config: AgentConfig = {
     ...defaultAgentConfig(),
-    ...pickSettingsForAgent(s),
+    ...agentSettingFields(s),
     token: TOKEN_PLACEHOLDER,
   };
   const neutralise = (field: string): boolean => {
