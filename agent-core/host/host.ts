@@ -229,10 +229,7 @@ export class Host implements HostApi {
   }
 
   async listJobs(params: HostParams<"listJobs"> = {}): Promise<JobSummary[]> {
-    const options: { result?: JobSummary["result"]; limit?: number } = {};
-    if (params.result !== undefined) options.result = params.result;
-    if (params.limit !== undefined) options.limit = params.limit;
-    return this.history.list(options);
+    return this.history.list(params);
   }
 
   async getJob(params: HostParams<"getJob">): Promise<JobDetail> {
