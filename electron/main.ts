@@ -21,6 +21,7 @@ import { pathToFileURL } from "node:url";
 import {
   dispatchRequest,
   IPC_CALL_CHANNEL,
+  isAgentIdle,
   IPC_EVENT_CHANNEL,
   parseRequest,
   type AgentSnapshot,
@@ -33,7 +34,6 @@ import type { SecretCodec } from "../agent-core/host/secret-store.js";
 import { hostEnvironment } from "./environment.js";
 import { AppTray } from "./tray.js";
 import type { TrayAction } from "./tray-model.js";
-import { agentIsUp } from "./tray-model.js";
 import { buildWindowOptions, isAllowedExternalUrl, isPermissionAllowed, isTrustedSender, withSecurityHeaders } from "./window-options.js";
 
 const NODE_PTY_ENV = "SEMAPHORE_AGENT_DESKTOP_NODE_PTY";
@@ -296,7 +296,7 @@ async function onTrayAction(action: TrayAction): Promise<void> {
   const agent: AgentSnapshot = opened.agentSnapshot;
   try {
     if (action === "start") {
-      if (!agentIsUp(agent) && settings !== null && !settings.configured) {
+      if (isAgentIdle(agent) && settings !== null && !settings.configured) {
         // Nothing to start yet: the window shows the first-run setup.
         showWindow();
         return;

@@ -1,6 +1,6 @@
 // What the tray shows for an agent snapshot: icon, tooltip and menu, as plain data. tray.ts turns it
 // into Electron objects; unit tests check it without Electron.
-import { trayStateOf, type AgentSnapshot, type TrayState } from "../agent-core/host/contract.js";
+import { isAgentIdle, trayStateOf, type AgentSnapshot, type TrayState } from "../agent-core/host/contract.js";
 
 export const TRAY_STATES: readonly TrayState[] = ["stopped", "waiting", "running", "stopping", "error"];
 
@@ -54,13 +54,9 @@ function shorten(text: string): string {
 }
 
 /** Whether the agent (or the demo's agent) is up, i.e. "Stop" rather than "Start". */
-export function agentIsUp(agent: AgentSnapshot): boolean {
-  return agent.phase !== "idle" && agent.phase !== "stopped";
-}
-
 export function trayView(agent: AgentSnapshot, quitting: boolean): TrayView {
   const state: TrayState = quitting ? "stopping" : trayStateOf(agent);
-  const up = agentIsUp(agent);
+  const up = !isAgentIdle(agent);
   const menu: TrayMenuItem[] = [{ label: "Open Semaphore Agent Desktop", action: "open", enabled: true }];
   if (quitting) {
     menu.push({ label: "Quitting… (waiting for the agent)", action: null, enabled: false, separatorBefore: true });

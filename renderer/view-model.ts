@@ -1,5 +1,5 @@
 // What the views say about the host's state, in words. Pure, so the wording is tested without a DOM.
-import type { AgentSnapshot, HistoryResult, JobResult } from "../agent-core/host/contract.js";
+import { isAgentIdle, type AgentSnapshot, type HistoryResult, type JobResult } from "../agent-core/host/contract.js";
 import { formatSeconds } from "./job-format.js";
 
 export type Tone = "idle" | "ok" | "running" | "busy" | "warn" | "error";
@@ -14,7 +14,7 @@ export interface AgentStatus {
 
 /** Not started, or stopped and exited (null: nothing known yet). */
 export function agentIdle(agent: AgentSnapshot | null): boolean {
-  return agent === null || agent.phase === "idle" || agent.phase === "stopped";
+  return agent === null || isAgentIdle(agent);
 }
 
 export function agentStatus(agent: AgentSnapshot | null): AgentStatus {

@@ -73,9 +73,14 @@ export function idleAgentSnapshot(patch: Partial<AgentSnapshot> = {}): AgentSnap
 /** The tray icon's states (electron/). Derived, never stored. */
 export type TrayState = "stopped" | "waiting" | "running" | "stopping" | "error";
 
+/** Not running: never started, or its last run has ended. */
+export function isAgentIdle(agent: AgentSnapshot): boolean {
+  return agent.phase === "idle" || agent.phase === "stopped";
+}
+
 export function trayStateOf(agent: AgentSnapshot): TrayState {
   if (agent.stopping || agent.phase === "shutting-down") return "stopping";
-  if (agent.phase === "idle" || agent.phase === "stopped") {
+  if (isAgentIdle(agent)) {
     return agent.lastExit !== null && agent.lastExit.exitCode !== 0 ? "error" : "stopped";
   }
   if (agent.error !== null) return "error";
