@@ -29,6 +29,7 @@ import {
   type ResponseMessage,
   type SettingsView,
 } from "../agent-core/host/contract.js";
+import { APP_DIR_NAME, DATA_DIR_ENV } from "../agent-core/console/paths.js";
 import type { Host } from "../agent-core/host/host.js";
 import type { SecretCodec } from "../agent-core/host/secret-store.js";
 import { hostEnvironment } from "./environment.js";
@@ -37,9 +38,6 @@ import type { TrayAction } from "./tray-model.js";
 import { buildWindowOptions, isAllowedExternalUrl, isPermissionAllowed, isTrustedSender, withSecurityHeaders } from "./window-options.js";
 
 const NODE_PTY_ENV = "SEMAPHORE_AGENT_DESKTOP_NODE_PTY";
-const DATA_DIR_ENV = "SEMAPHORE_AGENT_DESKTOP_DATA_DIR";
-/** Same folder name as the web console's default data dir, so both share settings and history. */
-const DATA_DIR_NAME = "semaphore-agent-desktop";
 /** Beyond the interruption grace period, how long quitting waits for Semaphore to stop the agent. */
 const QUIT_MARGIN_MS = 30_000;
 const QUIT_MAX_MS = 15 * 60_000;
@@ -53,7 +51,7 @@ const log = (line: string): void => {
 // node-pty agent-core loads (it is loaded when host.js is imported, below).
 
 const appRoot = app.getAppPath();
-const dataDir = process.env[DATA_DIR_ENV] ? resolve(process.env[DATA_DIR_ENV]) : join(app.getPath("appData"), DATA_DIR_NAME);
+const dataDir = process.env[DATA_DIR_ENV] ? resolve(process.env[DATA_DIR_ENV]) : join(app.getPath("appData"), APP_DIR_NAME); // the console's folder name: on Linux they share settings and history
 app.setPath("userData", dataDir);
 // Chromium's own storage (caches, local storage) in a subfolder, away from the host's files.
 app.setPath("sessionData", join(dataDir, "electron"));

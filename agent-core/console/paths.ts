@@ -7,7 +7,8 @@ import { fileURLToPath } from "node:url";
 export const DATA_DIR_ENV = "SEMAPHORE_AGENT_DESKTOP_DATA_DIR";
 /** Overrides the built renderer's folder (development and tests). */
 export const RENDERER_DIR_ENV = "SEMAPHORE_AGENT_DESKTOP_RENDERER_DIR";
-const APP_DIR_NAME = "semaphore-agent-desktop";
+/** The data folder's name, for the console and the desktop app alike. */
+export const APP_DIR_NAME = "semaphore-agent-desktop";
 
 /** `$SEMAPHORE_AGENT_DESKTOP_DATA_DIR`, else `$XDG_CONFIG_HOME/semaphore-agent-desktop`, else `~/.config/semaphore-agent-desktop`. */
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
