@@ -25,6 +25,7 @@ import {
   IPC_EVENT_CHANNEL,
   parseRequest,
   type AgentSnapshot,
+  type HostClient,
   type HostEvent,
   type ResponseMessage,
   type SettingsView,
@@ -77,6 +78,8 @@ let mainWindow: BrowserWindow | null = null;
 let tray: AppTray | null = null;
 let settings: SettingsView | null = null;
 let quitState: "running" | "stopping" | "done" = "running";
+/** The page now showing in the window, as a host client: it owns the debug terminals opened from it. */
+let pageClient: { contents: WebContents; client: HostClient } | null = null;
 
 if (!app.requestSingleInstanceLock()) {
   // Another instance owns this data folder; it shows its window (second-instance below).
@@ -194,7 +197,28 @@ async function onIpcCall(event: IpcMainInvokeEvent, raw: unknown): Promise<Respo
   const request = parseRequest(raw);
   if (!request.ok) return { kind: "response", id: request.id, ok: false, error: request.error };
   if (host === null) return { kind: "response", id: request.id, ok: false, error: { code: "invalid-state", message: "the app is still starting" } };
-  return await dispatchRequest(host, request);
+  return await dispatchRequest(clientFor(host, event.sender), request);
+}
+
+/**
+ * The host client of the page showing in `contents`. The PTYs of its debug terminals live here in
+ * the main process; their output goes to this page only.
+ */
+function clientFor(opened: Host, contents: WebContents): HostClient {
+  if (pageClient?.contents === contents) return pageClient.client;
+  endPageClient();
+  const client = opened.connect((event) => {
+    if (!contents.isDestroyed()) contents.send(IPC_EVENT_CHANNEL, event);
+  });
+  pageClient = { contents, client };
+  return client;
+}
+
+/** The page went away (reload, crash) or the window closed: its debug shells are killed. */
+function endPageClient(): void {
+  const ending = pageClient;
+  pageClient = null;
+  ending?.client.dispose();
 }
 
 
@@ -210,16 +234,24 @@ function createWindow(): void {
   window.once("ready-to-show", () => window.show());
   window.on("close", (event) => {
     if (quitState !== "running") return;
-    // Close = hide to the tray: the agent keeps serving jobs.
+    // Close = hide to the tray: the agent keeps serving jobs. Debug shells do not outlive their
+    // window, though: nobody could see or end them.
     event.preventDefault();
     window.hide();
+    endPageClient();
     showTrayHintOnce();
   });
   window.on("closed", () => {
     if (mainWindow === window) mainWindow = null;
+    endPageClient();
+  });
+  window.webContents.on("did-start-navigation", (details) => {
+    // A reload: the new page starts without terminals, so the old page's shells are ended.
+    if (details.isMainFrame && !details.isSameDocument) endPageClient();
   });
   const reloads: number[] = [];
   window.webContents.on("render-process-gone", (_event, details) => {
+    endPageClient();
     if (details.reason === "clean-exit" || window.isDestroyed()) return;
     // Reload a crashed page, but not in a loop: at most 3 times a minute.
     const now = Date.now();
@@ -340,6 +372,7 @@ async function quit(): Promise<void> {
 
 function quitNow(): void {
   log("quitting now, without waiting for the agent");
+  host?.hangUpDebugShells();
   finish(1);
 }
 

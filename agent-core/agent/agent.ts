@@ -38,6 +38,11 @@ export interface AgentOptions {
   /** TMPDIR of spec §6: where the `.env-*` debug files go. */
   tmpDir?: string;
   home?: string;
+  /**
+   * Each `.env-*` file of a job (spec §6) as it is written, with its content: for the desktop app's
+   * debug terminal, which keeps a private copy. Not an AgentEvent on purpose: the content is secret.
+   */
+  onJobEnvFile?: (jobId: string, path: string, content: Buffer) => void;
 }
 
 export interface AgentExit {
@@ -351,6 +356,7 @@ export class Agent {
         home: this.home,
         emit: (event) => log.append(event),
         preview: (text) => this.emit({ type: "job-output-preview", at: Date.now(), jobId: job.id, text }),
+        onEnvFile: this.options.onJobEnvFile ? (path, content) => this.options.onJobEnvFile?.(job.id, path, content) : undefined,
       });
       job.runner = runner;
       if (job.stopRequested) runner.stop();

@@ -4,15 +4,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { realpathSync } from "node:fs";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
-import { CONSOLE_WS_PATH, type HostApi, type HostEvent, type HostEventListener } from "../host/contract.js";
+import { CONSOLE_WS_PATH, type HostEvent, type HostHub } from "../host/contract.js";
 import { authenticate, isAllowedHostHeader, isAllowedOrigin, newConsoleToken, setCookieHeader } from "./auth.js";
 import { lookupStaticFile, SECURITY_HEADERS, sendText } from "./static-files.js";
 import { ConsoleClient, DEFAULT_CONSOLE_LIMITS, type ConsoleLimits } from "./ws-client.js";
 
-/** What the console needs of the host: the API and its events. */
-export interface ConsoleHost extends HostApi {
-  subscribe(listener: HostEventListener): () => void;
-}
+/** What the console needs of the host: its events, and one client (owning its terminals) per tab. */
+export type ConsoleHost = HostHub;
 
 export interface ConsoleServerOptions {
   host: ConsoleHost;
@@ -138,10 +136,12 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
         ws.close(1001, "console shutting down");
         return;
       }
-      const client = new ConsoleClient(ws, options.host, limits);
+      const client = new ConsoleClient(ws, (sink) => options.host.connect(sink), limits);
       clients.add(client);
       log(`a browser connected (${clients.size} open)`);
       ws.on("close", () => {
+        // Its debug terminals die with it.
+        client.dispose();
         clients.delete(client);
         log(`a browser disconnected (${clients.size} open)`);
       });

@@ -4,7 +4,15 @@
 // carry `from`, so the tab sees the gap and re-reads it with readJobLog), and a tab that stops
 // reading altogether is disconnected.
 import type { WebSocket } from "ws";
-import { dispatchRequest, parseRequest, type HostApi, type HostErrorBody, type ParsedRequest, type ResponseMessage } from "../host/contract.js";
+import {
+  dispatchRequest,
+  parseRequest,
+  type HostClient,
+  type HostErrorBody,
+  type HostEvent,
+  type ParsedRequest,
+  type ResponseMessage,
+} from "../host/contract.js";
 
 export interface ConsoleLimits {
   maxClients: number;
@@ -51,12 +59,16 @@ export class ConsoleClient {
   private tokens: number;
   private refilledAt = Date.now();
   private alive = true;
+  private readonly host: HostClient;
 
   constructor(
     private readonly ws: WebSocket,
-    private readonly host: HostApi,
+    connect: (sink: (event: HostEvent) => void) => HostClient,
     private readonly limits: ConsoleLimits,
   ) {
+    // This tab's own events (its debug terminals' output): never skipped, since the terminal
+    // protocol bounds them itself (the host stops reading a PTY until the tab acknowledges).
+    this.host = connect((event) => this.sendOwnEvent(event));
     this.tokens = limits.requestBurst;
     ws.on("message", (data, isBinary) => this.onMessage(data, isBinary));
     ws.on("pong", () => {
@@ -89,6 +101,20 @@ export class ConsoleClient {
     this.ws.send(serialized);
   }
 
+  /** Kills this tab's debug terminals (the socket closed). */
+  dispose(): void {
+    this.host.dispose();
+  }
+
+  private sendOwnEvent(event: HostEvent): void {
+    if (!this.open) return;
+    if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
+      this.ws.terminate();
+      return;
+    }
+    this.ws.send(JSON.stringify({ kind: "event", event }));
+  }
+
   /** Called every heartbeat period. */
   heartbeat(): void {
     if (!this.open) return;
@@ -115,7 +141,9 @@ export class ConsoleClient {
       this.ws.close(WS_UNSUPPORTED_DATA, "binary messages are not accepted");
       return;
     }
-    if (!this.takeToken()) {
+    // Acknowledgements of terminal output come as fast as the tab parses it and cost nothing to
+    // answer: they do not count against the rate limit (they are still validated below).
+    if (!isTerminalAck(data) && !this.takeToken()) {
       // Far beyond the rate: a runaway or hostile tab; stop reading it.
       if (this.tokens < -this.limits.requestBurst) this.ws.close(WS_POLICY_VIOLATION, "too many requests");
       else this.reply(idOf(data), { code: "invalid-state", message: "too many requests: slow down" });
@@ -193,6 +221,14 @@ export class ConsoleClient {
     this.tokens -= 1;
     return this.tokens >= 0;
   }
+}
+
+const ACK_PREFIX = /^\{"id":\d{1,15},"method":"ackTerminal",/;
+
+/** A message as the UI writes an ackTerminal request (its exact prefix; anything else pays the rate). */
+function isTerminalAck(data: unknown): boolean {
+  const head = Buffer.isBuffer(data) ? data.subarray(0, 64).toString("latin1") : textOf(data).slice(0, 64);
+  return ACK_PREFIX.test(head);
 }
 
 function textOf(data: unknown): string {

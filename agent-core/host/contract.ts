@@ -155,6 +155,8 @@ export interface SettingsView {
   /** History retention. */
   historyMaxJobs: number;
   historyMaxMegabytes: number;
+  /** Debug terminals: keep a private copy of the env files of this many most recent jobs (0 = none). */
+  debugKeepJobs: number;
   /** True once endpoint and token are set: the first-run setup is done. */
   configured: boolean;
 }
@@ -183,6 +185,73 @@ export interface HostSnapshot {
   currentJob: JobDetail | null;
   version: string;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Debug terminals (spec §6): a shell in a job's environment, on the host's machine.
+
+/**
+ * Where a debug shell gets the job's variables: "running" = the job's own `.env-*` files in TMPDIR
+ * (the job is still running), "kept" = the app's private copy of them, kept after the job ended.
+ */
+export type DebugEnvSource = "running" | "kept";
+
+/** Whether (and how) a debug terminal can be opened for a job, and how to do the same by hand. */
+export interface DebugInfo {
+  jobId: string;
+  available: boolean;
+  source: DebugEnvSource | null;
+  /** Why no terminal can be opened (no env file written yet, not kept, forgotten); null when available. */
+  reason: string | null;
+  /** The files a debug shell sources, in this order (absolute paths). */
+  envFiles: string[];
+  /** The user the agent (and so the job and the debug shell) runs as. */
+  user: string;
+  /** Where the job starts (the agent's HOME): the debug shell's working directory. */
+  home: string;
+  /** The shell a debug terminal runs (the user's login shell, or bash when that cannot source the files). */
+  shell: string;
+  /** The manual equivalent, one shell command per entry, for people who prefer their own terminal. */
+  manual: string[];
+  /** When the private copy was made (epoch ms) for source "kept"; null otherwise. */
+  keptAt: number | null;
+}
+
+/** A job whose env files the app keeps for debugging. */
+export interface KeptEnvSummary {
+  jobId: string;
+  keptAt: number;
+  files: number;
+}
+
+/** A debug terminal that was opened. Its output arrives as terminal-output events to this client only. */
+export interface TerminalInfo {
+  terminalId: string;
+  jobId: string;
+  /** The shell's process id (the PTY's child). */
+  pid: number;
+  source: DebugEnvSource;
+  shell: string;
+  envFiles: string[];
+  home: string;
+  cols: number;
+  rows: number;
+}
+
+/**
+ * Terminal output flow control: the host pauses reading a terminal's PTY once this many characters
+ * (UTF-16 code units of the `data` strings) are sent but not acknowledged, and resumes below
+ * TERMINAL_LOW_WATER. The UI acknowledges what its terminal has parsed (xterm's write callback), in
+ * batches of about TERMINAL_ACK_CHARS, so a flood such as `yes` can neither freeze the page nor
+ * grow memory on either side.
+ */
+export const TERMINAL_HIGH_WATER = 512 * 1024;
+export const TERMINAL_LOW_WATER = 128 * 1024;
+export const TERMINAL_ACK_CHARS = 64 * 1024;
+/** Output of one terminal is sent at most this often, or earlier at this many characters. */
+export const TERMINAL_BATCH_MS = 8;
+export const TERMINAL_BATCH_CHARS = 64 * 1024;
+/** Terminals one window or browser tab may have open at once. */
+export const MAX_TERMINALS_PER_CLIENT = 8;
 
 /** A field-level problem; `field` is a SettingsInput key, e.g. "endpoint" or "envVars[2].name". */
 export interface FieldError {
@@ -218,10 +287,14 @@ export const SettingsInputSchema = z.strictObject({
   interruptionGracePeriod: seconds,
   historyMaxJobs: z.number().int().min(1).max(100_000),
   historyMaxMegabytes: z.number().int().min(1).max(1_000_000),
+  /** Omit to keep the stored value. */
+  debugKeepJobs: z.number().int().min(0).max(1000).optional(),
 });
 export type SettingsInput = z.infer<typeof SettingsInputSchema>;
 
 const noParams = z.strictObject({});
+const terminalId = z.string().regex(/^[0-9a-f]{32}$/, "expected a terminal id (32 hex digits)");
+const terminalSize = { cols: z.number().int().min(2).max(1000), rows: z.number().int().min(1).max(500) };
 
 /** Parameters of each HostApi method. The keys are the method names. */
 export const HostRequestParams = {
@@ -252,6 +325,21 @@ export const HostRequestParams = {
   stopDemo: noParams,
   /** Schedule one of the shipped example jobs at the embedded hub; returns its job id. */
   runExample: z.strictObject({ exampleId: z.string().min(1).max(100) }),
+  /** Whether a debug terminal can be opened for the job, and the manual equivalent. */
+  getDebugInfo: z.strictObject({ jobId }),
+  /** The jobs whose env files are kept for debugging, newest first. */
+  listKeptEnvs: noParams,
+  /** Deletes the kept copy of a job's env files (its open terminals keep running). */
+  forgetJobEnv: z.strictObject({ jobId }),
+  /** Opens a debug shell in the job's environment, owned by this window or tab. */
+  openTerminal: z.strictObject({ jobId, ...terminalSize }),
+  /** Keystrokes or pasted text. */
+  terminalInput: z.strictObject({ terminalId, data: z.string().min(1).max(64 * 1024) }),
+  resizeTerminal: z.strictObject({ terminalId, ...terminalSize }),
+  /** `chars` more characters of output were parsed by the UI (see TERMINAL_HIGH_WATER). */
+  ackTerminal: z.strictObject({ terminalId, chars: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }),
+  /** Kills the shell and everything it started. */
+  closeTerminal: z.strictObject({ terminalId }),
 } as const;
 
 export type HostMethod = keyof typeof HostRequestParams;
@@ -272,10 +360,38 @@ export interface HostResults {
   startDemo: DemoSnapshot;
   stopDemo: DemoSnapshot;
   runExample: { jobId: string };
+  getDebugInfo: DebugInfo;
+  listKeptEnvs: KeptEnvSummary[];
+  forgetJobEnv: { forgotten: boolean };
+  openTerminal: TerminalInfo;
+  terminalInput: { ok: true };
+  resizeTerminal: { ok: true };
+  ackTerminal: { ok: true };
+  closeTerminal: { closed: boolean };
 }
 
 /** The host's commands. Implemented by agent-core/host; called by the renderer through a bridge. */
 export type HostApi = { [M in HostMethod]: (params: HostParams<M>) => Promise<HostResults[M]> };
+
+/** The commands that act on a debug terminal: they belong to the window or tab that opened it. */
+export const TERMINAL_METHODS = ["openTerminal", "terminalInput", "resizeTerminal", "ackTerminal", "closeTerminal"] as const satisfies readonly HostMethod[];
+export type TerminalMethod = (typeof TERMINAL_METHODS)[number];
+
+/**
+ * One window (Electron webContents) or browser tab (console WebSocket) as the host sees it: the
+ * whole HostApi, with the terminals it opens owned by it. Its terminal events go to the `sink` it
+ * was connected with; everything else is broadcast through subscribe(). dispose() (the window
+ * closed, the socket dropped, the page reloaded) kills its terminals.
+ */
+export interface HostClient extends HostApi {
+  dispose(): void;
+}
+
+/** What a bridge needs of the host. */
+export interface HostHub {
+  subscribe(listener: HostEventListener): () => void;
+  connect(sink: (event: HostEvent) => void): HostClient;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Events: what the host pushes. Job output arrives batched (LIVE_BATCH_*).
@@ -302,7 +418,13 @@ export type HostEvent =
   /** The history index changed otherwise (retention removed jobs). */
   | { type: "history"; history: JobSummary[] }
   /** A line for the activity feed (agent log lines and errors). Never contains a token. */
-  | { type: "activity"; at: number; level: "info" | "warn" | "error"; message: string };
+  | { type: "activity"; at: number; level: "info" | "warn" | "error"; message: string }
+  /** The set of jobs with kept env files changed (a job ended, retention, forget). */
+  | { type: "kept-envs"; jobs: KeptEnvSummary[] }
+  /** Output of a debug terminal: only to the window or tab that opened it; acknowledge with ackTerminal. */
+  | { type: "terminal-output"; terminalId: string; data: string }
+  /** The debug shell ended (exit, closeTerminal, its owner went away, the app quits). */
+  | { type: "terminal-exit"; terminalId: string; exitCode: number | null; signal: number | null };
 
 export type HostEventListener = (event: HostEvent) => void;
 

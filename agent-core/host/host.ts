@@ -10,6 +10,7 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, type AgentExit } from "../agent/agent.js";
 import type { AgentEvent } from "../agent/events.js";
+import { jobEnvironment } from "../agent/job-env.js";
 import { defaultAgentConfig } from "../config/keys.js";
 import type { AgentConfig } from "../config/types.js";
 import type { JobResult } from "../job/events.js";
@@ -20,8 +21,10 @@ import {
   idleAgentSnapshot,
   type AgentMode,
   type AgentSnapshot,
+  type DebugInfo,
   type DemoSnapshot,
   type HostApi,
+  type HostClient,
   type HostEvent,
   type HostEventListener,
   type HostParams,
@@ -29,10 +32,16 @@ import {
   type JobDetail,
   type JobLogPage,
   type JobSummary,
+  type KeptEnvSummary,
   type SaveSettingsResult,
   type SettingsView,
   type ShutdownReason,
+  type TerminalInfo,
+  type TerminalMethod,
 } from "./contract.js";
+import { agentUser, debugShellName, loginShellOf, manualEquivalent } from "./debug-shell.js";
+import { DebugTerminals, type TerminalOwner } from "./debug-terminals.js";
+import { EnvKeeper } from "./env-keeper.js";
 import { DataDirLock } from "./data-dir-lock.js";
 import { defaultExamplesDir, LocalDemo } from "./demo.js";
 import { HistoryStore, type HistoryRetention } from "./history.js";
@@ -88,13 +97,16 @@ interface CurrentJob {
   nextIndex: number;
 }
 
-export class Host implements HostApi {
+export class Host implements Omit<HostApi, TerminalMethod> {
   private readonly listeners = new Set<HostEventListener>();
   /** Every registration token an agent ran with: redacted from whatever text goes out. */
   private readonly secrets = new Set<string>();
   private readonly batcher: LiveBatcher;
   private readonly env: NodeJS.ProcessEnv;
   private readonly timings: AgentTimings;
+  /** Where jobs start (the agent's HOME), and so the debug shells. */
+  private readonly home: string;
+  private readonly terminals = new DebugTerminals();
   private run: AgentRun | null = null;
   private job: CurrentJob | null = null;
   private snapshot: AgentSnapshot;
@@ -113,8 +125,10 @@ export class Host implements HostApi {
     private readonly history: HistoryStore,
     private readonly demo: LocalDemo,
     private readonly lock: DataDirLock,
+    private readonly keeper: EnvKeeper,
   ) {
     this.env = options.env ?? process.env;
+    this.home = this.env.HOME ?? homedir();
     this.timings = options.timings ?? { ...DEFAULT_TIMINGS };
     this.batcher = new LiveBatcher((event) => this.deliver(event));
     this.snapshot = idleAgentSnapshot({ endpoint: endpointUrlOf(settings.current) });
@@ -138,7 +152,8 @@ export class Host implements HostApi {
     const historyProblem = (message: string) => (host ? host.activity("error", message) : replayProblems.push(message));
     const history = HistoryStore.open(join(options.dataDir, "history"), retentionOf(settings.current), historyProblem);
     const demo = new LocalDemo(options.examplesDir ?? defaultExamplesDir());
-    host = new Host(options, settings, history, demo, lock);
+    const keeper = EnvKeeper.open(join(options.dataDir, "debug-env"), settings.current.debugKeepJobs, historyProblem);
+    host = new Host(options, settings, history, demo, lock, keeper);
     for (const problem of settings.problems) host.activity("warn", problem);
     for (const problem of replayProblems) host.activity("warn", problem);
     return host;
@@ -292,12 +307,175 @@ export class Host implements HostApi {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // Debug terminals
+
+  async getDebugInfo(params: HostParams<"getDebugInfo">): Promise<DebugInfo> {
+    const { jobId } = params;
+    const user = agentUser(this.env);
+    const shell = debugShellName(loginShellOf(this.env));
+    const base = { jobId, user, home: this.home, shell };
+    const live = this.run?.agent.currentJobEnvFiles;
+    let found: { source: DebugInfo["source"]; envFiles: string[]; keptAt: number | null } | null = null;
+    if (live && live.jobId === jobId && live.paths.length > 0) {
+      found = { source: "running", envFiles: live.paths, keptAt: null };
+    } else {
+      const kept = this.keeper.get(jobId);
+      if (kept) found = { source: "kept", envFiles: kept.files, keptAt: kept.keptAt };
+    }
+    if (found === null) {
+      return { ...base, available: false, source: null, reason: this.noDebugReason(jobId), envFiles: [], manual: [], keptAt: null };
+    }
+    return {
+      ...base,
+      available: true,
+      reason: null,
+      ...found,
+      manual: manualEquivalent(user, user, found.envFiles, this.home),
+    };
+  }
+
+  async listKeptEnvs(_params: HostParams<"listKeptEnvs"> = {}): Promise<KeptEnvSummary[]> {
+    return this.keeper.list();
+  }
+
+  async forgetJobEnv(params: HostParams<"forgetJobEnv">): Promise<{ forgotten: boolean }> {
+    this.assertOpen();
+    const forgotten = this.keeper.forget(params.jobId);
+    if (forgotten) {
+      this.activity("info", `Forgot the kept env files of job ${params.jobId}.`);
+      this.keptEnvsChanged();
+    }
+    return { forgotten };
+  }
+
+  /**
+   * A window or browser tab: the whole API, with the debug terminals it opens owned by it and their
+   * output sent to `sink` only. dispose() kills them.
+   */
+  connect(sink: (event: HostEvent) => void): HostClient {
+    const owner: TerminalOwner = {
+      send(event) {
+        try {
+          sink(event);
+        } catch {
+          // A closed window or socket: its terminals are being disposed of.
+        }
+      },
+    };
+    let disposed = false;
+    const alive = () => {
+      if (disposed) throw new HostError("invalid-state", "This window is closed.");
+    };
+    return {
+      getSnapshot: (p) => this.getSnapshot(p),
+      startAgent: (p) => this.startAgent(p),
+      stopAgent: (p) => this.stopAgent(p),
+      getSettings: (p) => this.getSettings(p),
+      saveSettings: (p) => this.saveSettings(p),
+      importConfig: (p) => this.importConfig(p),
+      exportConfig: (p) => this.exportConfig(p),
+      listJobs: (p) => this.listJobs(p),
+      getJob: (p) => this.getJob(p),
+      readJobLog: (p) => this.readJobLog(p),
+      startDemo: (p) => this.startDemo(p),
+      stopDemo: (p) => this.stopDemo(p),
+      runExample: (p) => this.runExample(p),
+      getDebugInfo: (p) => this.getDebugInfo(p),
+      listKeptEnvs: (p) => this.listKeptEnvs(p),
+      forgetJobEnv: (p) => this.forgetJobEnv(p),
+      openTerminal: async (p) => {
+        alive();
+        return this.openTerminalFor(owner, p);
+      },
+      terminalInput: async (p) => {
+        this.terminals.input(owner, p.terminalId, p.data);
+        return { ok: true };
+      },
+      resizeTerminal: async (p) => {
+        this.terminals.resize(owner, p.terminalId, p.cols, p.rows);
+        return { ok: true };
+      },
+      ackTerminal: async (p) => {
+        this.terminals.ack(owner, p.terminalId, p.chars);
+        return { ok: true };
+      },
+      closeTerminal: async (p) => ({ closed: await this.terminals.close(owner, p.terminalId) }),
+      dispose: () => {
+        disposed = true;
+        void this.terminals.closeOwner(owner);
+      },
+    };
+  }
+
+  /** Quitting without waiting: hang up the debug shells (close() kills them thoroughly). */
+  hangUpDebugShells(): void {
+    this.terminals.hangUpAllNow();
+  }
+
+  /** Process ids of the open debug shells. */
+  get debugShellPids(): number[] {
+    return this.terminals.pids();
+  }
+
+  private async openTerminalFor(owner: TerminalOwner, params: HostParams<"openTerminal">): Promise<TerminalInfo> {
+    this.assertOpen();
+    const info = await this.getDebugInfo({ jobId: params.jobId });
+    if (!info.available || info.source === null) throw new HostError("invalid-state", info.reason ?? `No environment of job ${params.jobId} to debug.`);
+    const from = info.source === "running" ? "the running job's env files" : `the env files kept on ${new Date(info.keptAt ?? 0).toLocaleString()}`;
+    const count = info.envFiles.length;
+    const terminal = this.terminals.open(owner, {
+      jobId: params.jobId,
+      cols: params.cols,
+      rows: params.rows,
+      source: info.source,
+      envFiles: info.envFiles,
+      home: this.home,
+      loginShell: loginShellOf(this.env),
+      env: jobEnvironment(this.env),
+      banner: `Debug shell for job ${params.jobId}: sourced ${count} env file${count === 1 ? "" : "s"} (${from}), in ${this.home}. Type exit or close the panel to end it.`,
+    });
+    this.activity("info", `Opened a debug terminal for job ${params.jobId} (shell pid ${terminal.pid}).`);
+    return terminal;
+  }
+
+  private noDebugReason(jobId: string): string {
+    if (this.job?.id === jobId) return `Job ${jobId} has not exported its environment yet (its "Exporting environment variables" step).`;
+    if (this.history.get(jobId) === null) return `No job ${jobId} in the history.`;
+    const limit = this.keeper.limit;
+    if (limit === 0) return `The env files of job ${jobId} were not kept: keeping them is turned off in Settings.`;
+    return `The env files of job ${jobId} are not kept any more (only the last ${limit} jobs' are, and a kept copy can be forgotten).`;
+  }
+
+  /** The agent wrote one of a job's `.env-*` files: keep a private copy for debugging after the job. */
+  private keepEnvFile(jobId: string, path: string, content: Buffer): void {
+    try {
+      this.keeper.record(jobId, path, content);
+    } catch (error) {
+      this.activity("warn", `Could not keep a copy of an env file of job ${jobId} for debugging: ${(error as Error).message}`);
+      return;
+    }
+    this.keptEnvsChanged();
+  }
+
+  private keptEnvsChanged(): void {
+    this.batcher.pass({ type: "kept-envs", jobs: this.keeper.list() });
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // The agent
 
   private launch(config: AgentConfig, mode: AgentMode, endpointUrl: string): void {
-    const home = this.env.HOME ?? homedir();
+    const home = this.home;
     // Jobs start in the home folder: the app's own working directory means nothing to them.
-    const agent = new Agent({ config, timings: this.timings, env: this.env, cwd: home, home, tmpDir: this.env.TMPDIR || tmpdir() });
+    const agent = new Agent({
+      config,
+      timings: this.timings,
+      env: this.env,
+      cwd: home,
+      home,
+      tmpDir: this.env.TMPDIR || tmpdir(),
+      onJobEnvFile: (jobId, path, content) => this.keepEnvFile(jobId, path, content),
+    });
     const run: AgentRun = {
       agent,
       mode,
@@ -500,6 +678,7 @@ export class Host implements HostApi {
     const removed = this.history.setRetention(retentionOf(this.settings.current));
     this.batcher.pass({ type: "settings", settings: result.settings });
     if (removed.length > 0) this.historyChanged();
+    if (this.keeper.setLimit(result.settings.debugKeepJobs, this.job?.id ?? null).length > 0) this.keptEnvsChanged();
     if (!this.run) {
       this.snapshot.endpoint = endpointUrlOf(this.settings.current);
       this.agentChanged();
@@ -571,6 +750,8 @@ export class Host implements HostApi {
   }
 
   private async shutDown(timeoutMs: number): Promise<void> {
+    // No shell outlives the app.
+    await this.terminals.closeAll();
     const run = this.run;
     if (run) await this.stopRun(run, timeoutMs);
     await this.demo.stop().catch(() => undefined);

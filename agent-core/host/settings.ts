@@ -13,14 +13,15 @@ import type { AgentConfig } from "../config/types.js";
 import { renderConfigYaml } from "../config/yaml.js";
 import { HostError, SettingsInputSchema, type FieldError, type SaveSettingsResult, type SettingsInput, type SettingsView } from "./contract.js";
 import { writeFileAtomic } from "./atomic-file.js";
+import { DEFAULT_DEBUG_KEEP_JOBS } from "./env-keeper.js";
 import { plainFileCodec, readSecretFile, writeSecretFile, type SecretCodec } from "./secret-store.js";
 
 export const SETTINGS_FILE = "settings.json";
 export const TOKEN_FILE = "registration-token";
 
-/** The settings as stored: SettingsInput without the token. */
-export type StoredSettings = Omit<SettingsInput, "token">;
-const StoredSettingsSchema = SettingsInputSchema.omit({ token: true });
+/** The settings as stored: SettingsInput without the token, every field present. */
+const StoredSettingsSchema = SettingsInputSchema.omit({ token: true }).extend({ debugKeepJobs: z.number().int().min(0).max(1000) });
+export type StoredSettings = z.infer<typeof StoredSettingsSchema>;
 type StoredKey = keyof StoredSettings;
 
 const SettingsFileSchema = z.object({
@@ -39,6 +40,7 @@ export function defaultSettings(): StoredSettings {
     ...agentSettingFields(agent),
     historyMaxJobs: DEFAULT_HISTORY_MAX_JOBS,
     historyMaxMegabytes: DEFAULT_HISTORY_MAX_MEGABYTES,
+    debugKeepJobs: DEFAULT_DEBUG_KEEP_JOBS,
   };
 }
 
@@ -113,7 +115,8 @@ export class SettingsStore {
     errors.push(...agentChecks(candidate, errors));
     if (errors.length > 0) return { ok: false, errors };
 
-    const { token: _token, ...stored } = candidate;
+    const { token: _token, ...rest } = candidate;
+    const stored: StoredSettings = { ...rest, debugKeepJobs: rest.debugKeepJobs ?? this.settings.debugKeepJobs };
     // Token first: settings that claim a configured agent must never point at a token not yet written.
     if (newToken !== "") {
       writeSecretFile(this.tokenPath, this.codec, newToken);
@@ -169,6 +172,7 @@ export class SettingsStore {
       endpoint: hasEndpoint ? config.endpoint : "",
       historyMaxJobs: this.settings.historyMaxJobs,
       historyMaxMegabytes: this.settings.historyMaxMegabytes,
+      debugKeepJobs: this.settings.debugKeepJobs,
     };
     if (hasToken) input.token = config.token;
     return this.save(input);
@@ -248,7 +252,7 @@ export class SettingsStore {
 // Mapping between settings, AgentConfig and the official keys
 
 /** The settings that are agent config keys; they have the same names and types in AgentConfig. */
-type AgentSettingFields = Omit<StoredSettings, "historyMaxJobs" | "historyMaxMegabytes">;
+type AgentSettingFields = Omit<StoredSettings, "historyMaxJobs" | "historyMaxMegabytes" | "debugKeepJobs">;
 
 /**
  * Copies the agent-config settings out of an AgentConfig, StoredSettings or SettingsInput: one

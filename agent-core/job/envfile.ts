@@ -84,7 +84,11 @@ export function buildJobEnvironment(
  * for a moment, and never reuses a file another agent sharing the TMPDIR has just created.
  */
 export async function writeEnvFile(tmpDir: string, vars: EnvVars): Promise<string> {
-  const content = renderEnvFile(vars);
+  return writeEnvFileContent(tmpDir, renderEnvFile(vars));
+}
+
+/** {@link writeEnvFile} for content already rendered by {@link renderEnvFile}. */
+export async function writeEnvFileContent(tmpDir: string, content: Buffer): Promise<string> {
   for (let attempt = 0; ; attempt++) {
     const path = join(tmpDir, `.env-${wallClockNanoseconds()}`);
     let handle;

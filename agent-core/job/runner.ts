@@ -15,7 +15,7 @@ import type { JobCommand } from "../protocol/types.js";
 import { startShellSession } from "../shell/session.js";
 import type { CommandResult, ShellSession, ShellSessionOptions } from "../shell/types.js";
 import { unixSeconds, type JobLogEvent, type JobResult } from "./events.js";
-import { buildJobEnvironment, quoteEnvValue, sortEnvNames, writeEnvFile, type EnvVars } from "./envfile.js";
+import { buildJobEnvironment, quoteEnvValue, renderEnvFile, sortEnvNames, writeEnvFileContent, type EnvVars } from "./envfile.js";
 import { injectFiles } from "./files.js";
 import type { JobEnvFiles, JobRunnerOptions } from "./types.js";
 
@@ -204,12 +204,18 @@ export class JobRunner {
 
   private async createEnvFile(env: EnvVars): Promise<string | null> {
     let path: string;
+    const content = renderEnvFile(env);
     try {
-      path = await writeEnvFile(this.opts.tmpDir, env);
+      path = await writeEnvFileContent(this.opts.tmpDir, content);
     } catch {
       return null;
     }
     this.allEnvFiles.push(path);
+    try {
+      this.opts.onEnvFile?.(path, content);
+    } catch {
+      // The debug copy is a convenience: it never fails the job.
+    }
     if (this.stopRequested || this.closing) {
       // The stop's clean-up has already run; this file must not outlive it. Awaited, so that it is
       // gone before the step (and so the job) ends, not at some later point.

@@ -27,6 +27,11 @@ export interface JobRunnerOptions {
    * up to 100 ms): for live views only, never logged. The `cmd_output` events that follow repeat it.
    */
   preview?: (text: string) => void;
+  /**
+   * Each `.env-*` file right after it was written (spec §6), with its content, so the desktop app can
+   * keep a private copy for debugging after the job has ended. Must not throw; never logged.
+   */
+  onEnvFile?: (path: string, content: Buffer) => void;
 }
 
 /** Files of §6 that belong to one job, in creation order, so the debug terminal can source them. */
