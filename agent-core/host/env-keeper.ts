@@ -130,9 +130,11 @@ export class EnvKeeper {
   private prune(protect: string | null): string[] {
     const byAge = [...this.jobs.values()].sort((a, b) => b.meta.keptAt - a.meta.keptAt);
     const removed: string[] = [];
-    let kept = 0;
+    // The protected job takes one of the places, wherever it is in age.
+    let kept = protect !== null && this.jobs.has(protect) ? 1 : 0;
     for (const job of byAge) {
-      if (job.meta.jobId === protect || kept < this.maxJobs) {
+      if (job.meta.jobId === protect) continue;
+      if (kept < this.maxJobs) {
         kept++;
         continue;
       }
