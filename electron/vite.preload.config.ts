@@ -57,7 +57,7 @@ export default defineConfig({
       output: { exports: "none" },
       treeshake: {
         // The contract calls these at load time (z.string(), z.strictObject(...), ...).
-        manualPureFunctions: ["z", "string", "number", "boolean", "array", "strictObject", "object", "unknown", "_enum", "enum", "Object.keys"],
+        manualPureFunctions: ["z", "string", "number", "boolean", "array", "strictObject", "object", "unknown", "_enum", "enum", "regex", "Object.keys"],
       },
     },
   },

@@ -97,11 +97,14 @@ export function isAllowedNavigation(targetUrl: string, appUrl: string): boolean 
 }
 
 /**
- * Permissions (camera, notifications, geolocation, ...): all refused, except writing plain text to
- * the clipboard from our own page (copy in the log view and the terminal).
+ * Permissions (camera, notifications, geolocation, ...): all refused, except the clipboard from our
+ * own page: writing plain text (copy in the log view and the terminals) and reading it (Ctrl+Shift+V
+ * pastes into a debug terminal).
  */
+const ALLOWED_PERMISSIONS = new Set(["clipboard-sanitized-write", "clipboard-read"]);
+
 export function isPermissionAllowed(permission: string, requestingUrl: string | null | undefined, appUrl: string): boolean {
-  return permission === "clipboard-sanitized-write" && isTrustedSender(requestingUrl, appUrl);
+  return ALLOWED_PERMISSIONS.has(permission) && isTrustedSender(requestingUrl, appUrl);
 }
 
 /** Adds the CSP (replacing any the response had) to response headers of the app's own pages. */

@@ -9,12 +9,43 @@ export interface ProbeStats {
   writesPending: number;
 }
 
+/** Character counts (UTF-16 code units) of one debug terminal's output: the flow control's view. */
+export interface DebugTerminalProbeStats {
+  /** Arrived from the host. */
+  received: number;
+  /** Parsed by the terminal. */
+  parsed: number;
+  /** Acknowledged to the host (ackTerminal). */
+  acked: number;
+  /** Received and not parsed yet (waiting for the terminal to be mounted, or in xterm's queue). */
+  pending: number;
+}
+
 export interface SemaphoreAgentProbe {
   /** The job terminal's whole buffer: rows joined by "\n" (wrapped rows joined back), trailing spaces trimmed. */
   terminalText(): string;
   stats(): ProbeStats;
   /** `cb` runs after xterm parsed a write. Returns the unsubscribe. */
   onParsed(cb: () => void): () => void;
+  /** A debug terminal's buffer, like terminalText: the given one, or the tab shown; "" when none (or never shown). */
+  debugTerminalText(terminalId?: string): string;
+  /** A debug terminal's output counts: the given one, or the tab shown; all 0 when none. */
+  debugTerminalStats(terminalId?: string): DebugTerminalProbeStats;
+}
+
+/** What the debug terminals give the probe. */
+export interface DebugProbeSource {
+  text(terminalId: string | undefined): string;
+  stats(terminalId: string | undefined): DebugTerminalProbeStats | null;
+}
+
+let debugSource: DebugProbeSource | null = null;
+
+export function setDebugProbeSource(next: DebugProbeSource): () => void {
+  debugSource = next;
+  return () => {
+    if (debugSource === next) debugSource = null;
+  };
 }
 
 /** What the mounted job terminal gives the probe. */
@@ -80,6 +111,8 @@ export function installProbe(win: Window): void {
   const probe: SemaphoreAgentProbe = Object.freeze({
     terminalText: () => target?.text() ?? "",
     stats: () => ({ bytesWritten, writesPending: target?.writesPending() ?? 0 }),
+    debugTerminalText: (terminalId?: string) => debugSource?.text(terminalId) ?? "",
+    debugTerminalStats: (terminalId?: string) => debugSource?.stats(terminalId) ?? { received: 0, parsed: 0, acked: 0, pending: 0 },
     onParsed(cb: () => void) {
       const listener = () => cb();
       parsedListeners.add(listener);

@@ -294,7 +294,8 @@ export type SettingsInput = z.infer<typeof SettingsInputSchema>;
 
 const noParams = z.strictObject({});
 const terminalId = z.string().regex(/^[0-9a-f]{32}$/, "expected a terminal id (32 hex digits)");
-const terminalSize = { cols: z.number().int().min(2).max(1000), rows: z.number().int().min(1).max(500) };
+const terminalCols = z.number().int().min(2).max(1000);
+const terminalRows = z.number().int().min(1).max(500);
 
 /** Parameters of each HostApi method. The keys are the method names. */
 export const HostRequestParams = {
@@ -332,10 +333,10 @@ export const HostRequestParams = {
   /** Deletes the kept copy of a job's env files (its open terminals keep running). */
   forgetJobEnv: z.strictObject({ jobId }),
   /** Opens a debug shell in the job's environment, owned by this window or tab. */
-  openTerminal: z.strictObject({ jobId, ...terminalSize }),
+  openTerminal: z.strictObject({ jobId, cols: terminalCols, rows: terminalRows }),
   /** Keystrokes or pasted text. */
   terminalInput: z.strictObject({ terminalId, data: z.string().min(1).max(64 * 1024) }),
-  resizeTerminal: z.strictObject({ terminalId, ...terminalSize }),
+  resizeTerminal: z.strictObject({ terminalId, cols: terminalCols, rows: terminalRows }),
   /** `chars` more characters of output were parsed by the UI (see TERMINAL_HIGH_WATER). */
   ackTerminal: z.strictObject({ terminalId, chars: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }),
   /** Kills the shell and everything it started. */

@@ -2,7 +2,8 @@
 import type { KeyboardEvent } from "react";
 import { HISTORY_FILTERS, type HistoryFilter } from "../store/app-store.js";
 import { formatBytes, formatDateTime, formatDuration, resultWords } from "../view-model.js";
-import { HistoryIcon } from "./icons.js";
+import { useDebuggableJobs, useOpenDebugFor } from "./DebugPanel.js";
+import { HistoryIcon, TerminalIcon } from "./icons.js";
 import { useApp, useAppStore, useNow } from "./store-context.js";
 
 const FILTER_LABELS: Record<HistoryFilter, string> = {
@@ -20,6 +21,8 @@ export function HistoryView() {
   const filtered = useApp((s) => s.filteredHistory);
   const now = useNow();
   const rows = filter === "all" ? all : filtered;
+  const debuggable = useDebuggableJobs();
+  const openDebug = useOpenDebugFor();
 
   const open = (jobId: string) => store.getState().openJob(jobId);
   const onKey = (e: KeyboardEvent<HTMLTableRowElement>, jobId: string) => {
@@ -74,6 +77,9 @@ export function HistoryView() {
                 <th>Started</th>
                 <th className="num">Duration</th>
                 <th className="num">Log</th>
+                <th className="debug-col">
+                  <span className="sr-only">Debug</span>
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -108,6 +114,23 @@ export function HistoryView() {
                     <td className="sub">{formatDateTime(job.startedAt)}</td>
                     <td className="num">{duration !== null ? formatDuration(duration) : "—"}</td>
                     <td className="num">{formatBytes(job.bytes)}</td>
+                    <td className="debug-col">
+                      {debuggable(job.id) ? (
+                        <button
+                          type="button"
+                          className="btn small"
+                          data-testid="history-debug"
+                          title={job.result === "running" ? "Open a shell with the running job’s environment" : "Open a shell with the job’s kept environment"}
+                          onClick={(e) => {
+                            e.stopPropagation();
+                            openDebug(job.id);
+                          }}
+                          onKeyDown={(e) => e.stopPropagation()}
+                        >
+                          <TerminalIcon size={13} /> Debug
+                        </button>
+                      ) : null}
+                    </td>
                   </tr>
                 );
               })}

@@ -5,27 +5,10 @@ import { formatSeconds } from "../job-format.js";
 import type { JobPanel } from "../store/app-store.js";
 import { effectiveResult, formatDateTime, formatDuration, formatStarted, resultWords } from "../view-model.js";
 import { ArrowDownIcon, CheckIcon, ChevronDownIcon, ChevronUpIcon, CopyIcon, LockIcon, PauseIcon, SearchIcon, TerminalIcon } from "./icons.js";
+import { copyToClipboard } from "./clipboard.js";
+import { DebugJobSection, DebugOpenButton, DebugPanel } from "./DebugPanel.js";
 import { JobTerminal, type SearchResults } from "./job-terminal.js";
-import { useApp, useAppStore, useNow } from "./store-context.js";
-
-async function copyToClipboard(text: string): Promise<boolean> {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch {
-    // No clipboard permission (e.g. an unfocused page): the old way.
-    const area = document.createElement("textarea");
-    area.value = text;
-    area.setAttribute("readonly", "");
-    area.style.position = "fixed";
-    area.style.opacity = "0";
-    document.body.appendChild(area);
-    area.select();
-    const ok = document.execCommand("copy");
-    area.remove();
-    return ok;
-  }
-}
+import { useApp, useAppStore, useDebug, useDebugStore, useNow } from "./store-context.js";
 
 function JobHeader({ panel, terminal, follow, hasSelection, results }: { panel: JobPanel; terminal: JobTerminal | null; follow: boolean; hasSelection: boolean; results: SearchResults | null }) {
   const now = useNow();
@@ -70,6 +53,7 @@ function JobHeader({ panel, terminal, follow, hasSelection, results }: { panel: 
         {summary !== null ? <span>started {formatStarted(summary.startedAt, now)}</span> : null}
       </div>
       <div className="job-tools">
+        <DebugOpenButton jobId={panel.jobId} />
         <div className="search">
           <SearchIcon size={14} style={{ color: "var(--muted)" }} />
           <input
@@ -294,9 +278,17 @@ export function JobView() {
     [],
   );
 
+  const debug = useDebugStore();
+  const showDebug = useDebug((s) => s.terminals.length > 0 && !s.panelHidden);
+
   useEffect(() => {
     if (selected !== null && panel === undefined) store.getState().watchJob(selected);
   }, [store, selected, panel]);
+
+  // The shown job's DebugInfo (can a shell be opened, and the manual way); the host's events refresh it.
+  useEffect(() => {
+    debug.getState().watchJob(selected);
+  }, [debug, selected]);
 
   if (selected === null) return <NoJob />;
   if (panel === undefined) return <div className="loading" data-testid="view-job">Loading…</div>;
@@ -305,10 +297,14 @@ export function JobView() {
       <JobHeader key={panel.jobId} panel={panel} terminal={terminal} follow={follow} hasSelection={hasSelection} results={searchResults} />
       <PinnedNotice panel={panel} />
       <div className="job-body">
-        <TerminalPane key={panel.jobId} panel={panel} follow={follow} callbacks={callbacks} />
+        <div className={`job-main${showDebug ? " with-debug" : ""}`}>
+          <TerminalPane key={panel.jobId} panel={panel} follow={follow} callbacks={callbacks} />
+          {showDebug ? <DebugPanel /> : null}
+        </div>
         <aside className="job-side">
           <Commands panel={panel} />
           <EnvNames names={panel.envVarNames} />
+          <DebugJobSection jobId={panel.jobId} />
         </aside>
       </div>
     </div>

@@ -26,6 +26,7 @@ const SIMPLE_FIELDS = new Set([
   "interruptionGracePeriod",
   "historyMaxJobs",
   "historyMaxMegabytes",
+  "debugKeepJobs",
 ]);
 
 /** Errors grouped by field, in the order they came. */
@@ -453,6 +454,24 @@ function SettingsForm({ settings }: { settings: SettingsView }) {
             <span className="unit">jobs, and</span>
             <input className={`input${errors.has("historyMaxMegabytes") ? " invalid" : ""}`} data-testid="settings-history-max-mb" inputMode="numeric" value={draft.historyMaxMegabytes} onChange={(e) => set("historyMaxMegabytes", e.target.value)} />
             <span className="unit">MB of logs</span>
+          </div>
+        </Field>
+        <Field
+          label="Keep env files for debugging"
+          help="Copies of the jobs’ env files (they hold secrets) are kept owner-only in the app’s data folder; 0 keeps none."
+          error={errorFor("debugKeepJobs")}
+        >
+          <div className="inline">
+            <span className="unit">last</span>
+            <input
+              className={`input${errors.has("debugKeepJobs") ? " invalid" : ""}`}
+              data-testid="settings-debug-keep-jobs"
+              aria-label="Keep env files for debugging: last N jobs"
+              inputMode="numeric"
+              value={draft.debugKeepJobs}
+              onChange={(e) => set("debugKeepJobs", e.target.value)}
+            />
+            <span className="unit">jobs</span>
           </div>
         </Field>
       </section>

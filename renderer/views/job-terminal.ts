@@ -2,43 +2,14 @@
 // flow control. Plain DOM and xterm; the React component only creates and disposes it.
 import { FitAddon } from "@xterm/addon-fit";
 import { SearchAddon, type ISearchOptions } from "@xterm/addon-search";
-import { WebLinksAddon } from "@xterm/addon-web-links";
-import { WebglAddon } from "@xterm/addon-webgl";
+import type { WebglAddon } from "@xterm/addon-webgl";
 import { Terminal, type IDisposable } from "@xterm/xterm";
 import { notifyParsed, recordParsed, setProbeTarget } from "../probe.js";
 import type { TerminalFeed } from "../store/terminal-feed.js";
-import { safeExternalUrl } from "../view-model.js";
 import { TerminalTextReader } from "./terminal-text.js";
+import { fitToContainer, FrameCoalescer, loadWebglRenderer, TERMINAL_BASE_OPTIONS, webLinksAddon } from "./xterm-common.js";
 
 export const TERMINAL_SCROLLBACK = 10_000;
-
-const THEME = {
-  background: "#0c0f13",
-  foreground: "#d6dbe1",
-  cursor: "#0c0f13",
-  cursorAccent: "#0c0f13",
-  selectionBackground: "#2f4a6b",
-  selectionInactiveBackground: "#26384f",
-  scrollbarSliderBackground: "rgba(120, 135, 150, 0.25)",
-  scrollbarSliderHoverBackground: "rgba(120, 135, 150, 0.4)",
-  scrollbarSliderActiveBackground: "rgba(120, 135, 150, 0.5)",
-  black: "#2a3039",
-  red: "#f47067",
-  green: "#57c28a",
-  yellow: "#e3b341",
-  blue: "#6cb6ff",
-  magenta: "#dcbdfb",
-  cyan: "#56d4dd",
-  white: "#c9d1d9",
-  brightBlack: "#6e7781",
-  brightRed: "#ff938a",
-  brightGreen: "#7ee2a8",
-  brightYellow: "#f2cc60",
-  brightBlue: "#96d0ff",
-  brightMagenta: "#eedcff",
-  brightCyan: "#8ce9ee",
-  brightWhite: "#f0f3f6",
-};
 
 const SEARCH_DECORATIONS: ISearchOptions["decorations"] = {
   matchBackground: "#3a4a2a",
@@ -60,35 +31,6 @@ export interface JobTerminalEvents {
   selectionChanged(hasSelection: boolean): void;
 }
 
-/** A link from the log: https only; Electron's main process routes window.open, a browser opens a new tab. */
-export function openExternalLink(uri: string): void {
-  const url = safeExternalUrl(uri);
-  if (url !== null) window.open(url, "_blank", "noopener,noreferrer");
-}
-
-let softwareWebglCache: boolean | null = null;
-
-/** Whether WebGL here is emulated on the CPU. Asked once, on a throwaway canvas. */
-function softwareWebgl(): boolean {
-  if (softwareWebglCache !== null) return softwareWebglCache;
-  let software = false;
-  try {
-    const gl = document.createElement("canvas").getContext("webgl2");
-    if (gl === null) {
-      software = true; // no WebGL2 at all: the addon would fail anyway
-    } else {
-      const info = gl.getExtension("WEBGL_debug_renderer_info");
-      const renderer = String(gl.getParameter(info !== null ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
-      software = /swiftshader|llvmpipe|softpipe|software/i.test(renderer);
-      gl.getExtension("WEBGL_lose_context")?.loseContext();
-    }
-  } catch {
-    software = true;
-  }
-  softwareWebglCache = software;
-  return software;
-}
-
 export class JobTerminal {
   private readonly term: Terminal;
   private readonly fit = new FitAddon();
@@ -99,7 +41,7 @@ export class JobTerminal {
   private readonly releaseProbe: () => void;
   private readonly textReader: TerminalTextReader;
   private webgl: WebglAddon | null = null;
-  private fitFrame = 0;
+  private readonly fitSoon = new FrameCoalescer(() => this.refit());
   private following = true;
   /** The viewport row to hold once output arrives after follow was paused at the bottom. */
   private pinnedRow: number | null = null;
@@ -112,6 +54,7 @@ export class JobTerminal {
     private readonly events: JobTerminalEvents,
   ) {
     this.term = new Terminal({
+      ...TERMINAL_BASE_OPTIONS,
       convertEol: true,
       scrollback: TERMINAL_SCROLLBACK,
       disableStdin: true,
@@ -119,21 +62,10 @@ export class JobTerminal {
       cursorStyle: "bar",
       cursorWidth: 1,
       cursorInactiveStyle: "none",
-      fontFamily: 'ui-monospace, "SF Mono", SFMono-Regular, Menlo, Consolas, "Cascadia Mono", "DejaVu Sans Mono", "Liberation Mono", "Ubuntu Mono", monospace',
-      fontSize: 13,
-      lineHeight: 1.25,
-      allowProposedApi: true,
-      theme: THEME,
-      drawBoldTextInBrightColors: false,
-      minimumContrastRatio: 1,
-      // No overviewRuler: its renderer reads the layout on every frame, a tenth of the time of a flood.
     });
     this.term.loadAddon(this.fit);
     this.term.loadAddon(this.search);
-    this.term.loadAddon(new WebLinksAddon((event, uri) => {
-      event.preventDefault();
-      openExternalLink(uri);
-    }));
+    this.term.loadAddon(webLinksAddon());
     this.term.open(container);
     this.textReader = new TerminalTextReader(this.term);
     this.loadWebgl();
@@ -232,7 +164,7 @@ export class JobTerminal {
     this.detachFeed();
     this.releaseProbe();
     this.resizeObserver.disconnect();
-    cancelAnimationFrame(this.fitFrame);
+    this.fitSoon.cancel();
     cancelAnimationFrame(this.scrollCheckFrame);
     for (const d of this.disposables) d.dispose();
     this.textReader.dispose();
@@ -240,41 +172,19 @@ export class JobTerminal {
   }
 
   private loadWebgl(): void {
-    // WebGL drawn by the CPU (SwiftShader, llvmpipe: no GPU, remote desktops, headless) is several
-    // times slower than xterm's DOM renderer, so it only pays with a real GPU.
-    if (softwareWebgl()) return;
-    try {
-      const webgl = new WebglAddon();
-      this.disposables.push(
-        webgl.onContextLoss(() => {
-          // The GPU went away (driver reset, sleep): the DOM renderer takes over.
-          webgl.dispose();
-          if (this.webgl === webgl) this.webgl = null;
-          this.container.dataset.renderer = this.renderer;
-        }),
-      );
-      this.term.loadAddon(webgl);
-      this.webgl = webgl;
-    } catch {
-      this.webgl = null; // No WebGL2 here: xterm keeps its DOM renderer.
-    }
-  }
-
-  private scheduleFit(): void {
-    if (this.fitFrame !== 0 || this.disposed) return;
-    this.fitFrame = requestAnimationFrame(() => {
-      this.fitFrame = 0;
-      this.refit();
+    this.webgl = loadWebglRenderer(this.term, this.disposables, () => {
+      this.webgl = null;
+      this.container.dataset.renderer = this.renderer;
     });
   }
 
+  private scheduleFit(): void {
+    if (!this.disposed) this.fitSoon.request();
+  }
+
   private refit(): void {
-    if (this.disposed || this.container.clientWidth === 0 || this.container.clientHeight === 0) return;
-    try {
-      this.fit.fit();
-    } catch {
-      // Not measurable yet (hidden); the next resize fits it.
-    }
+    if (this.disposed) return;
+    fitToContainer(this.fit, this.container);
     if (this.following) this.term.scrollToBottom();
   }
 

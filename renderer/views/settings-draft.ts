@@ -28,6 +28,8 @@ export interface SettingsDraft {
   interruptionGracePeriod: string;
   historyMaxJobs: string;
   historyMaxMegabytes: string;
+  /** Keep the env files of this many most recent jobs for debug terminals. */
+  debugKeepJobs: string;
 }
 
 let rowKey = 0;
@@ -54,6 +56,7 @@ export function draftFrom(settings: SettingsView): SettingsDraft {
     interruptionGracePeriod: String(settings.interruptionGracePeriod),
     historyMaxJobs: String(settings.historyMaxJobs),
     historyMaxMegabytes: String(settings.historyMaxMegabytes),
+    debugKeepJobs: String(settings.debugKeepJobs),
   };
 }
 
@@ -73,22 +76,26 @@ export interface DraftConversion {
   fileLines: number[];
 }
 
+/** Whole-number fields: [field, min, max]. The host checks the bounds again (SettingsInputSchema). */
 const NUMBER_FIELDS = [
-  ["disconnectAfterIdleTimeout", 0],
-  ["interruptionGracePeriod", 0],
-  ["historyMaxJobs", 1],
-  ["historyMaxMegabytes", 1],
+  ["disconnectAfterIdleTimeout", 0, null],
+  ["interruptionGracePeriod", 0, null],
+  ["historyMaxJobs", 1, null],
+  ["historyMaxMegabytes", 1, null],
+  ["debugKeepJobs", 0, 1000],
 ] as const;
 
 export function toSettingsInput(draft: SettingsDraft): DraftConversion {
   const errors: FieldError[] = [];
   const numbers: Record<string, number> = {};
-  for (const [field, min] of NUMBER_FIELDS) {
+  for (const [field, min, max] of NUMBER_FIELDS) {
     const text = draft[field].trim();
     if (!/^\d+$/.test(text)) {
       errors.push({ field, message: "Enter a whole number" });
     } else if (Number(text) < min) {
       errors.push({ field, message: `Enter ${min} or more` });
+    } else if (max !== null && Number(text) > max) {
+      errors.push({ field, message: `Enter ${max} or less` });
     } else {
       numbers[field] = Number(text);
     }
@@ -122,6 +129,7 @@ export function toSettingsInput(draft: SettingsDraft): DraftConversion {
     interruptionGracePeriod: numbers.interruptionGracePeriod!,
     historyMaxJobs: numbers.historyMaxJobs!,
     historyMaxMegabytes: numbers.historyMaxMegabytes!,
+    debugKeepJobs: numbers.debugKeepJobs!,
   };
   if (draft.token !== "") input.token = draft.token;
   return { ...conversion, input };

@@ -145,8 +145,10 @@ describe("isTrustedSender", () => {
 });
 
 describe("isPermissionAllowed", () => {
-  it("refuses every permission except a clipboard write from our own page", () => {
-    for (const permission of ["media", "geolocation", "notifications", "midi", "openExternal", "clipboard-read", "fullscreen", "pointerLock", "hid", "serial", "usb"]) {
+  it("refuses every permission except the clipboard from our own page", () => {
+    expect(isPermissionAllowed("clipboard-read", APP_URL, APP_URL)).toBe(true);
+    expect(isPermissionAllowed("clipboard-read", "https://evil.example/", APP_URL)).toBe(false);
+    for (const permission of ["media", "geolocation", "notifications", "midi", "openExternal", "fullscreen", "pointerLock", "hid", "serial", "usb"]) {
       expect(isPermissionAllowed(permission, APP_URL, APP_URL), permission).toBe(false);
     }
     expect(isPermissionAllowed("clipboard-sanitized-write", APP_URL, APP_URL)).toBe(true);

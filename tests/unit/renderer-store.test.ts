@@ -43,6 +43,7 @@ const settings = (patch: Partial<SettingsView> = {}): SettingsView => ({
   interruptionGracePeriod: 0,
   historyMaxJobs: 500,
   historyMaxMegabytes: 1024,
+  debugKeepJobs: 10,
   configured: true,
   ...patch,
 });

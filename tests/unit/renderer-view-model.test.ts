@@ -85,6 +85,7 @@ describe("the settings form's draft", () => {
     interruptionGracePeriod: 30,
     historyMaxJobs: 500,
     historyMaxMegabytes: 1024,
+    debugKeepJobs: 10,
     configured: true,
   };
 
@@ -108,6 +109,7 @@ describe("the settings form's draft", () => {
       interruptionGracePeriod: 30,
       historyMaxJobs: 500,
       historyMaxMegabytes: 1024,
+      debugKeepJobs: 10,
     });
     expect(toSettingsInput({ ...draftFrom(view), token: "new-token" }).input?.token).toBe("new-token");
   });
@@ -132,6 +134,14 @@ describe("the settings form's draft", () => {
       { field: "interruptionGracePeriod", message: "Enter a whole number" },
       { field: "historyMaxJobs", message: "Enter 1 or more" },
     ]);
+  });
+
+  it("checks how many jobs' env files to keep: a whole number from 0 to 1000", () => {
+    expect(toSettingsInput({ ...draftFrom(view), debugKeepJobs: "0" }).input?.debugKeepJobs).toBe(0);
+    expect(toSettingsInput({ ...draftFrom(view), debugKeepJobs: " 1000 " }).input?.debugKeepJobs).toBe(1000);
+    expect(toSettingsInput({ ...draftFrom(view), debugKeepJobs: "1001" }).errors).toEqual([{ field: "debugKeepJobs", message: "Enter 1000 or less" }]);
+    expect(toSettingsInput({ ...draftFrom(view), debugKeepJobs: "-1" }).errors).toEqual([{ field: "debugKeepJobs", message: "Enter a whole number" }]);
+    expect(toSettingsInput({ ...draftFrom(view), debugKeepJobs: "" }).input).toBeNull();
   });
 
   it("tells edits from the saved settings", () => {
