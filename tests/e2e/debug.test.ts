@@ -112,6 +112,16 @@ async function shellPid(): Promise<number> {
   return pid;
 }
 
+/** To the History view and back to the job with its debug terminal; how long that took (ms). */
+async function viewRoundTrip(): Promise<number> {
+  const t0 = Date.now();
+  await byTestId("nav-history").click();
+  await byTestId("history-filter").waitFor({ timeout: 5000 });
+  await byTestId("nav-job").click();
+  await byTestId("debug-terminal").waitFor({ timeout: 5000 });
+  return Date.now() - t0;
+}
+
 function rssKb(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return match ? Number(match[1]) : 0;
@@ -182,14 +192,7 @@ describe("debug terminal (real console, agent, hub, Chromium)", () => {
     const consolePid = con.proc.pid;
     const rssBefore = rssKb(consolePid);
     const idleTrips: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const t0 = Date.now();
-      await byTestId("nav-history").click();
-      await byTestId("history-filter").waitFor({ timeout: 5000 });
-      await byTestId("nav-job").click();
-      await byTestId("debug-terminal").waitFor({ timeout: 5000 });
-      idleTrips.push(Date.now() - t0);
-    }
+    for (let i = 0; i < 3; i++) idleTrips.push(await viewRoundTrip());
 
     const heap = () => page.evaluate(() => (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0);
     const heapBefore = await heap();
@@ -203,12 +206,7 @@ describe("debug terminal (real console, agent, hub, Chromium)", () => {
     const clickTrips: number[] = [];
     while (Date.now() < end) {
       // The page still answers: switching views works while the flood runs.
-      const t0 = Date.now();
-      await byTestId("nav-history").click();
-      await byTestId("history-filter").waitFor({ timeout: 5000 });
-      await byTestId("nav-job").click();
-      await byTestId("debug-terminal").waitFor({ timeout: 5000 });
-      roundTrips.push(Date.now() - t0);
+      roundTrips.push(await viewRoundTrip());
       const t1 = Date.now();
       await page.evaluate(() => 1);
       evalTrips.push(Date.now() - t1);

@@ -2,8 +2,7 @@
 // real shells in real PTYs that source the job's env files (spec §6), while the job runs and, from
 // the kept copies, after it failed; ownership per client; flow control with acknowledgements; and no
 // shell left behind when a terminal, its client or the host closes.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeJobRequest, startHub, type Hub } from "../../hub/hub.js";
@@ -14,21 +13,15 @@ import { plainFileCodec } from "../../agent-core/host/secret-store.js";
 import { defaultSettings } from "../../agent-core/host/settings.js";
 import { DEFAULT_TIMINGS, type AgentTimings } from "../../agent-core/timings.js";
 import { isRunning, waitUntil } from "../helpers/jobs.js";
-import { delay, FAST_TIMINGS, ROOT } from "../helpers/processes.js";
+import { delay, FAST_TIMINGS, ROOT, stopAll, tempDir } from "../helpers/processes.js";
 
 const TIMINGS: AgentTimings = { ...DEFAULT_TIMINGS, ...FAST_TIMINGS, httpTimeoutMs: 5000, registerAttempts: 3 };
 const SECRET = "a b$c";
 /** Typed into terminals only: must never show up in the host's broadcast events or its files. */
 const TYPED_MARKER = "typed-only-in-the-terminal-7f3e";
 
-const dirs: string[] = [];
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+afterAll(async () => {
+  await stopAll();
 });
 
 const escapeRe = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -297,6 +290,15 @@ describe("debug terminals through the host", () => {
 // zsh users (the macOS default) get zsh: their own start-up files run, then the job's env files.
 const ZSH = ["/usr/bin/zsh", "/bin/zsh"].find((path) => statSync(path, { throwIfNoEntry: false }));
 
+/** A DebugTerminals of its own with one shell for a job kept in `home`, and the text it printed. */
+function bareShell(home: string, loginShell: string, envFiles: string[], env: Record<string, string>) {
+  const terminals = new DebugTerminals({ tmpRoot: home });
+  const out = { text: "" };
+  const owner = { send: (e: HostEvent) => (e.type === "terminal-output" ? void (out.text += e.data) : undefined) };
+  const info = terminals.open(owner, { jobId: "bare-job", cols: 200, rows: 30, source: "kept", envFiles, home, loginShell, env, banner: "Debug shell for job bare-job" });
+  return { terminals, owner, info, out };
+}
+
 describe.skipIf(ZSH === undefined)("a zsh login shell as the debug shell", () => {
   it("reads the user's zsh files, then the job's env files win; ZDOTDIR is left as it was", async () => {
     const home = tempDir("sa-debug-zsh-");
@@ -306,52 +308,29 @@ describe.skipIf(ZSH === undefined)("a zsh login shell as the debug shell", () =>
     writeFileSync(join(home, ".zlogin"), "export FROM_ZLOGIN=1\n");
     const envFile = join(home, ".env-1");
     writeFileSync(envFile, "export MY_SECRET='a b$c'\n", { mode: 0o600 });
-    const terminals = new DebugTerminals({ tmpRoot: home });
-    let text = "";
-    const owner = { send: (e: HostEvent) => (e.type === "terminal-output" ? void (text += e.data) : undefined) };
-    const info = terminals.open(owner, {
-      jobId: "zsh-job",
-      cols: 100,
-      rows: 30,
-      source: "kept",
-      envFiles: [envFile],
-      home,
-      loginShell: ZSH!,
-      env: { PATH: process.env.PATH ?? "", HOME: home, LANG: "C.UTF-8" },
-      banner: "Debug shell for job zsh-job",
-    });
+    const { terminals, owner, info, out } = bareShell(home, ZSH!, [envFile], { PATH: process.env.PATH ?? "", HOME: home, LANG: "C.UTF-8" });
     try {
       expect(info.shell).toBe("zsh");
-      await waitUntil(() => text.includes("Debug shell for job zsh-job"), 15_000, "the banner");
+      await waitUntil(() => out.text.includes("Debug shell for job bare-job"), 15_000, "the banner");
       terminals.input(owner, info.terminalId, `printf '%s|' "$MY_SECRET" $FROM_ZSHENV $FROM_ZPROFILE $FROM_ZLOGIN "\${ZDOTDIR-unset}"; pwd\r`);
-      await waitUntil(() => line(`a b$c|1|1|1|unset|${home}`).test(text), 15_000, `the zsh answer; got ${JSON.stringify(text.slice(-300))}`);
+      await waitUntil(() => line(`a b$c|1|1|1|unset|${home}`).test(out.text), 15_000, "the zsh answer");
     } finally {
       await terminals.closeAll();
     }
     expect(isGone(info.pid)).toBe(true);
   });
+});
 
-  it("a login shell that cannot source the files (fish) gets bash, and the banner says so", async () => {
+describe("a login shell that cannot source the env files", () => {
+  it("fish gets bash, and the banner says so", async () => {
     const home = tempDir("sa-debug-fish-");
-    const terminals = new DebugTerminals({ tmpRoot: home });
-    let text = "";
-    const owner = { send: (e: HostEvent) => (e.type === "terminal-output" ? void (text += e.data) : undefined) };
-    const info = terminals.open(owner, {
-      jobId: "fish-job",
-      cols: 200,
-      rows: 30,
-      source: "kept",
-      envFiles: [],
-      home,
-      loginShell: "/usr/bin/fish",
-      env: { PATH: process.env.PATH ?? "", HOME: home },
-      banner: "Debug shell for job fish-job",
-    });
+    const { terminals, info, out } = bareShell(home, "/usr/bin/fish", [], { PATH: process.env.PATH ?? "", HOME: home });
     try {
       expect(info.shell).toBe("bash");
-      await waitUntil(() => /your login shell fish cannot source the job's env files, so this is bash/.test(text), 15_000, "the banner's note");
+      await waitUntil(() => /your login shell fish cannot source the job's env files, so this is bash/.test(out.text), 15_000, "the banner's note");
     } finally {
       await terminals.closeAll();
     }
+    expect(isGone(info.pid)).toBe(true);
   });
 });
