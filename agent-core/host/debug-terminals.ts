@@ -11,7 +11,7 @@
 // Terminal input and output never go to a log: this module has no logger, and the events carry
 // them to the owner only.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { IDisposable, IPty } from "node-pty";
@@ -56,6 +56,9 @@ export interface DebugTerminalsOptions {
   lowWater?: number;
 }
 
+/** How often a paused terminal checks whether its shell has exited. */
+const EXIT_WATCH_MS = 20;
+
 /** The marker variable each debug shell's processes inherit, for the whole-tree kill. */
 const DEBUG_MARKER_VAR = "SEMAPHORE_AGENT_DEBUG_MARKER";
 
@@ -70,6 +73,12 @@ class DebugTerminal {
   /** Characters read from the PTY and not yet acknowledged by the owner. */
   private unacked = 0;
   private paused = false;
+  /** While paused: watches for the shell's exit (see onData). */
+  private exitWatch: NodeJS.Timeout | null = null;
+  /** The shell has exited: what is left in the PTY is read without pausing again. */
+  private shellGone = false;
+  /** Our own descriptor of the PTY's slave side (see holdSlave). */
+  private slaveFd: number | null;
   private killing: Promise<void> | null = null;
   private ended = false;
   readonly exited: Promise<void>;
@@ -85,6 +94,7 @@ class DebugTerminal {
   ) {
     this.info = { terminalId: this.id, pid: pty.pid, ...info };
     this.startTime = processStartTime(pty.pid);
+    this.slaveFd = holdSlave(pty);
     (pty as unknown as { on(event: "error", listener: (err: unknown) => void): void }).on("error", () => {});
     let resolveExited: () => void = () => {};
     this.exited = new Promise((resolve) => {
@@ -118,10 +128,15 @@ class DebugTerminal {
 
   ack(chars: number): void {
     this.unacked = Math.max(0, this.unacked - chars);
-    if (this.paused && this.unacked <= this.limits.lowWater && !this.ended) {
-      this.paused = false;
-      this.pty.resume();
-    }
+    if (this.paused && this.unacked <= this.limits.lowWater) this.resumeReading();
+  }
+
+  private resumeReading(): void {
+    if (this.exitWatch) clearInterval(this.exitWatch);
+    this.exitWatch = null;
+    if (!this.paused || this.ended) return;
+    this.paused = false;
+    this.pty.resume();
   }
 
   hangUp(): void {
@@ -159,9 +174,19 @@ class DebugTerminal {
     this.pending.push(data);
     this.pendingChars += data.length;
     this.unacked += data.length;
-    if (!this.paused && this.unacked >= this.limits.highWater) {
+    if (!this.paused && !this.shellGone && this.unacked >= this.limits.highWater) {
       this.paused = true;
       this.pty.pause();
+      // node-pty gives a paused PTY 200 ms after the shell exits, then destroys it with what it
+      // still holds: the end of the output (`yes | head; echo done; exit`) would be lost whenever
+      // the page acks later than that. Once the shell is gone what is left is bounded (the
+      // kernel's PTY buffer), so reading resumes then, acked or not.
+      this.exitWatch ??= setInterval(() => {
+        if (isProcessAlive(this.info.pid)) return;
+        this.shellGone = true;
+        this.resumeReading();
+      }, EXIT_WATCH_MS);
+      this.exitWatch.unref();
     }
     if (this.pendingChars >= TERMINAL_BATCH_CHARS) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), TERMINAL_BATCH_MS);
@@ -182,10 +207,14 @@ class DebugTerminal {
   private end(): void {
     if (this.ended) return;
     this.ended = true;
+    if (this.exitWatch) clearInterval(this.exitWatch);
+    this.exitWatch = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     // The exit listener stays until it has fired (it resolves `exited` and tells the owner).
     this.dataSubscription.dispose();
+    if (this.slaveFd !== null) closeSync(this.slaveFd);
+    this.slaveFd = null;
     rmSync(this.initDir, { recursive: true, force: true });
   }
 }
@@ -314,6 +343,39 @@ export class DebugTerminals {
       throw new HostError("not-found", `No open debug terminal ${terminalId}.`);
     }
     return terminal;
+  }
+}
+
+/**
+ * Opens the PTY's slave side and keeps it open until the terminal ends. On Linux, once the last
+ * descriptor of the slave closes (the shell exited), reading the master fails with EIO even while
+ * output is still buffered in the kernel, and node-pty then drops it: the last lines a shell printed
+ * before `exit` were sometimes lost. Held open, the master stays readable until node-pty, told of
+ * the exit, has read what is left. Best effort: without it the terminal still works.
+ */
+function holdSlave(pty: IPty): number | null {
+  const name = (pty as unknown as { ptsName?: unknown }).ptsName;
+  if (typeof name !== "string" || !name.startsWith("/dev/")) return null;
+  try {
+    return openSync(name, constants.O_RDWR | constants.O_NOCTTY);
+  } catch {
+    return null;
+  }
+}
+
+/** Alive and not a zombie (node-pty reaps its child itself). */
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return true; // no /proc (macOS): signal 0 answered
   }
 }
 

@@ -334,3 +334,33 @@ describe("a login shell that cannot source the env files", () => {
     expect(isGone(info.pid)).toBe(true);
   });
 });
+
+describe("a shell that exits while its output waits for acknowledgement", () => {
+  it("loses nothing: the end of the output and the exit both arrive, however late the acks", async () => {
+    const home = tempDir("sa-debug-late-ack-");
+    // A small window, so a few hundred KB of `yes` pause the PTY; the page acks 400 ms late.
+    const terminals = new DebugTerminals({ tmpRoot: home, highWater: 64 * 1024, lowWater: 16 * 1024 });
+    try {
+      for (let round = 0; round < 3; round++) {
+        let text = "";
+        let exited = false;
+        const owner = {
+          send: (e: HostEvent) => {
+            if (e.type === "terminal-exit") exited = true;
+            if (e.type !== "terminal-output") return;
+            text += e.data;
+            const chars = e.data.length;
+            setTimeout(() => terminals.ack(owner, info.terminalId, chars), 400);
+          },
+        };
+        const info = terminals.open(owner, { jobId: "late-ack", cols: 80, rows: 24, source: "kept", envFiles: [], home, loginShell: "/bin/bash", env: { PATH: process.env.PATH ?? "", HOME: home }, banner: "late-ack" });
+        terminals.input(owner, info.terminalId, "yes | head -c 300000; echo LAST-LINE-$((6*7)); exit\r");
+        await waitUntil(() => exited, 30_000, "the shell's exit");
+        expect(text).toMatch(line("LAST-LINE-42"));
+        expect(text.split("y\r\n").length - 1).toBeGreaterThanOrEqual(150_000);
+      }
+    } finally {
+      await terminals.closeAll();
+    }
+  });
+});
