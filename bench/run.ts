@@ -4,15 +4,19 @@
 //   (b) pickup latency: schedule at the hub -> first user command starts, over 50 jobs
 //   (c) idle agent: RSS and CPU over 60 s
 //   (ui) the web console in Chromium: line latency, a 50 MB flood rendered, page memory (bench/console.ts)
-// Options: --only a|b|c|ui (repeatable), --mb N (size for a), --jobs N (for b), --idle-seconds N (for c),
-// --ui-mb N (flood size for ui), --ui-lines N (latency lines for ui).
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+//   (debug) the debug terminal in Chromium: a 50 MB `yes` flood vs. the PTY floor, the page meanwhile,
+//           memory and flow control, Ctrl-C of an unbounded `yes` (bench/debug.ts)
+// Options: --only a|b|c|ui|debug (repeatable), --mb N (size for a), --jobs N (for b), --idle-seconds N
+// (for c), --ui-mb N (flood size for ui), --ui-lines N (latency lines for ui), --debug-mb N (flood size
+// for debug), --debug-yes-seconds N (how long debug's unbounded `yes` runs before Ctrl-C).
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { quantile, sleep, waitFor } from "./util.js";
+import { cpuTicks, ptyFloorSeconds, quantile, rssMB, sleep, ticksPerSecond, waitFor } from "./util.js";
 import { startHub, type Hub } from "../hub/hub.js";
 import { consoleBenchmarks } from "./console.js";
+import { debugBenchmarks } from "./debug.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const CLI = join(ROOT, "bin/semaphore-agent");
@@ -24,10 +28,12 @@ interface Options {
   idleSeconds: number;
   uiMb: number;
   uiLines: number;
+  debugMb: number;
+  debugYesSeconds: number;
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { only: new Set(), mb: 200, jobs: 50, idleSeconds: 60, uiMb: 50, uiLines: 100 };
+  const o: Options = { only: new Set(), mb: 200, jobs: 50, idleSeconds: 60, uiMb: 50, uiLines: 100, debugMb: 50, debugYesSeconds: 5 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => Number(argv[++i]);
@@ -37,6 +43,8 @@ function parseOptions(argv: string[]): Options {
     else if (a === "--idle-seconds") o.idleSeconds = next();
     else if (a === "--ui-mb") o.uiMb = next();
     else if (a === "--ui-lines") o.uiLines = next();
+    else if (a === "--debug-mb") o.debugMb = next();
+    else if (a === "--debug-yes-seconds") o.debugYesSeconds = next();
     else throw new Error(`unknown option ${a}`);
   }
   return o;
@@ -107,10 +115,7 @@ async function throughput(o: Options): Promise<Record<string, number>> {
   const command = `yes '${line}' | head -n ${lines}`;
   const bytes = lines * 100;
 
-  const floorStart = process.hrtime.bigint();
-  const floor = spawnSync("script", ["-qc", command, "/dev/null"], { stdio: ["ignore", "ignore", "inherit"] });
-  const floorSeconds = Number(process.hrtime.bigint() - floorStart) / 1e9;
-  if (floor.status !== 0) throw new Error(`script exited with ${floor.status}`);
+  const floorSeconds = ptyFloorSeconds(command);
 
   const hub = await startHub({ nextSyncAfter: 1000 });
   const agent = new AgentProcess(hub);
@@ -220,24 +225,13 @@ async function pickup(o: Options): Promise<Record<string, number>> {
 // ---------------------------------------------------------------------------------------------
 // (c) idle agent
 
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]); // utime + stime
-}
-
-function rssMB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
 async function idle(o: Options): Promise<Record<string, number>> {
   const hub = await startHub({ nextSyncAfter: 1000 });
   const agent = new AgentProcess(hub);
   try {
     await waitForIdleAgent(hub, agent);
     await sleep(2000); // let start-up allocations settle
-    const ticksPerSecond = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+    const ticks = ticksPerSecond();
     const t0 = Date.now();
     const c0 = cpuTicks(agent.pid);
     let maxRss = rssMB(agent.pid);
@@ -246,7 +240,7 @@ async function idle(o: Options): Promise<Record<string, number>> {
       maxRss = Math.max(maxRss, rssMB(agent.pid));
     }
     const seconds = (Date.now() - t0) / 1000;
-    const cpuPercent = ((cpuTicks(agent.pid) - c0) / ticksPerSecond / seconds) * 100;
+    const cpuPercent = ((cpuTicks(agent.pid) - c0) / ticks / seconds) * 100;
     const endRss = rssMB(agent.pid);
     const syncs = hub.agents().find((a) => a.register.pid === agent.pid)?.sync_count ?? 0;
     console.log(`\n(c) idle agent — ${seconds.toFixed(0)} s waiting for jobs, syncing every second (${syncs} syncs in total)`);
@@ -272,6 +266,30 @@ async function consoleUi(o: Options): Promise<Record<string, Record<string, numb
   return r;
 }
 
+async function debugTerminal(o: Options): Promise<Record<string, Record<string, number | string>>> {
+  console.log(`\n(debug) debug terminal in Chromium: \`yes | head -c ${Math.round(o.debugMb * 1e6)}\` typed into it, then \`yes\` for ${o.debugYesSeconds} s and Ctrl-C`);
+  const started = Date.now();
+  const r = await debugBenchmarks({ floodMb: o.debugMb, yesSeconds: o.debugYesSeconds });
+  const f = (n: number | string | undefined, d = 1) => (typeof n !== "number" || Number.isNaN(n) ? "n/a" : n.toFixed(d));
+  const fl = r["debug-flood"] ?? {};
+  const cc = r["debug-ctrl-c"] ?? {};
+  const mem = r["debug-memory"] ?? {};
+  console.log(`  xterm renderer: ${fl.renderer}; terminal opened (click -> banner shown) in ${f(fl.openMs, 0)} ms`);
+  console.log(`  floor  script -qc CMD /dev/null > /dev/null : ${f(fl.floorSeconds, 2)} s  ${f(fl.floorMBps)} MB/s`);
+  console.log(`  debug terminal  Enter -> marker after the flood shown : ${f(fl.seconds, 2)} s  ${f(fl.mbPerSecond)} MB/s  (${f((fl.charsParsed as number) / 1e6)} M chars parsed)`);
+  console.log(`  ratio  debug terminal / floor = ${f(fl.ratio, 2)}`);
+  const cores = (await import("node:os")).cpus().length;
+  console.log(`  CPU in the flood (${f(fl.seconds, 1)} s x ${cores} cores = ${f((fl.seconds as number) * cores, 1)} CPU-s): console process ${f(fl.consoleCpuSeconds)} s, Chromium (${fl.chromiumProcesses} processes) ${f(fl.chromiumCpuSeconds)} s`);
+  console.log(`  page during the flood: main-thread lag (10 ms timer) median ${f(fl.mainThreadLagMedianMs, 0)} / p95 ${f(fl.mainThreadLagP95Ms, 0)} / max ${f(fl.mainThreadLagMaxMs, 0)} ms; frame gaps median ${f(fl.frameGapMedianMs, 0)} / p95 ${f(fl.frameGapP95Ms, 0)} / max ${f(fl.frameGapMaxMs, 0)} ms over ${fl.frames} frames`);
+  console.log(`                         ${fl.clicks} clicks (input event -> handler -> next frame): median ${f(fl.clickMedianMs, 0)} ms, max ${f(fl.clickMaxMs, 0)} ms; page.evaluate round trip median ${f(fl.evalMedianMs, 0)} ms, max ${f(fl.evalMaxMs, 0)} ms   (target: every click < 200 ms)`);
+  console.log(`  flow control: max unacknowledged ${mem.maxUnacked} chars (received - acked, page side) vs TERMINAL_HIGH_WATER ${mem.highWater} (+ one batch: ${mem.maxUnackedBound}); max unparsed ${mem.maxPending} chars`);
+  console.log(`  console RSS: ${f(mem.rssBeforeMB)} MB before, peak ${f(fl.rssPeakFloodMB)} MB in the flood, ${f(mem.rssPeakMB)} MB in all, ${f(mem.rssAfterMB)} MB after`);
+  console.log(`  page JS heap: performance.memory ${f(mem.perfMemoryBeforeMB)} -> ${f(mem.perfMemoryAfterMB)} MB; after GC ${f(mem.heapBeforeMB)} -> ${f(mem.heapAfterMB)} MB, peak seen ${f(mem.heapPeakLiveMB)} MB (no GC); DOM nodes ${mem.domNodesBefore} -> ${mem.domNodesAfter}`);
+  console.log(`  unbounded yes: ${f(cc.yesMBps)} MB/s for ${f(cc.yesSeconds)} s; Ctrl-C -> prompt shown ${f(cc.ctrlCToPromptMs, 0)} ms (${cc.charsAfterCtrlC} chars still came); ${cc.charsAfterPrompt} chars in the second after the prompt`);
+  console.log(`  (this part took ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  return r;
+}
+
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const want = (k: string) => o.only.size === 0 || o.only.has(k);
@@ -281,6 +299,7 @@ async function main(): Promise<void> {
   if (want("b")) results.pickup = await pickup(o);
   if (want("c")) results.idle = await idle(o);
   if (want("ui")) results.console = await consoleUi(o);
+  if (want("debug")) results.debug = await debugTerminal(o);
   mkdirSync(join(ROOT, "bench/out"), { recursive: true });
   writeFileSync(join(ROOT, "bench/out/results.json"), `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwritten to bench/out/results.json`);
