@@ -300,6 +300,13 @@ describe("debug terminal (real console, agent, hub, Chromium)", () => {
       expect(await other.call("resizeTerminal", { terminalId, cols: 1e9, rows: 1 })).toMatchObject({ ok: false, error: { message: expect.stringMatching(/cols/) } });
       expect(isRunning(pid)).toBe(true);
       expect(other.events.filter((e) => e.type === "terminal-output")).toEqual([]);
+      // Acknowledgements come as fast as a page parses: they are exempt from the rate limit (which
+      // still answers a burst of other requests with "too many requests").
+      const acks = await Promise.all(Array.from({ length: 400 }, () => other.call("ackTerminal", { terminalId, chars: 1 })));
+      expect(acks.filter((a) => !a.ok)).toEqual([]);
+      const burst = await Promise.all(Array.from({ length: 300 }, () => other.call("getDebugInfo", { jobId })));
+      expect(burst.filter((a) => !a.ok).length).toBeGreaterThan(0);
+      expect(burst.find((a) => !a.ok)).toMatchObject({ error: { message: expect.stringMatching(/too many requests/) } });
     } finally {
       other.close();
     }
