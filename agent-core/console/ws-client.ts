@@ -227,8 +227,7 @@ const ACK_PREFIX = /^\{"id":\d{1,15},"method":"ackTerminal",/;
 
 /** A message as the UI writes an ackTerminal request (its exact prefix; anything else pays the rate). */
 function isTerminalAck(data: unknown): boolean {
-  const head = Buffer.isBuffer(data) ? data.subarray(0, 64).toString("latin1") : textOf(data).slice(0, 64);
-  return ACK_PREFIX.test(head);
+  return ACK_PREFIX.test(headOf(data));
 }
 
 function textOf(data: unknown): string {
@@ -239,9 +238,13 @@ function textOf(data: unknown): string {
   return String(data);
 }
 
+/** The first 64 characters of a message, without decoding all of it (prefix checks before any parse). */
+function headOf(data: unknown): string {
+  return Buffer.isBuffer(data) ? data.subarray(0, 64).toString("latin1") : textOf(data).slice(0, 64);
+}
+
 /** The id of a rate-limited message, when it is cheap to find (a leading `{"id":N`). */
 function idOf(data: unknown): number | null {
-  const head = Buffer.isBuffer(data) ? data.subarray(0, 64).toString("latin1") : textOf(data).slice(0, 64);
-  const match = /^\s*\{\s*"id"\s*:\s*(\d{1,15})\s*[,}]/.exec(head);
+  const match = /^\s*\{\s*"id"\s*:\s*(\d{1,15})\s*[,}]/.exec(headOf(data));
   return match ? Number(match[1]) : null;
 }

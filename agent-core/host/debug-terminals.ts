@@ -11,11 +11,11 @@
 // Terminal input and output never go to a log: this module has no logger, and the events carry
 // them to the owner only.
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, constants, mkdtempSync, openSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { IDisposable, IPty } from "node-pty";
-import { killProcessTree, processStartTime } from "../shell/kill.js";
+import { isProcessRunning, killProcessTree, processStartTime } from "../shell/kill.js";
 import { nodePty } from "../shell/pty-module.js";
 import {
   HostError,
@@ -154,13 +154,7 @@ class DebugTerminal {
         await killProcessTree(this.info.pid, {
           rootStartTime: this.startTime,
           envMarker: `${DEBUG_MARKER_VAR}=${this.marker}`,
-          beforeKill: () => {
-            try {
-              this.pty.kill("SIGHUP");
-            } catch {
-              // Already gone.
-            }
-          },
+          beforeKill: () => this.hangUp(),
         });
       }
       // node-pty reports the exit once it has reaped the child; do not wait forever for it.
@@ -182,7 +176,7 @@ class DebugTerminal {
       // the page acks later than that. Once the shell is gone what is left is bounded (the
       // kernel's PTY buffer), so reading resumes then, acked or not.
       this.exitWatch ??= setInterval(() => {
-        if (isProcessAlive(this.info.pid)) return;
+        if (isProcessRunning(this.info.pid)) return;
         this.shellGone = true;
         this.resumeReading();
       }, EXIT_WATCH_MS);
@@ -360,22 +354,6 @@ function holdSlave(pty: IPty): number | null {
     return openSync(name, constants.O_RDWR | constants.O_NOCTTY);
   } catch {
     return null;
-  }
-}
-
-/** Alive and not a zombie (node-pty reaps its child itself). */
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X";
-  } catch {
-    return true; // no /proc (macOS): signal 0 answered
   }
 }
 

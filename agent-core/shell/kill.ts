@@ -192,15 +192,41 @@ function containsEntry(environ: Buffer, entry: Buffer, complete: boolean): boole
   return false;
 }
 
+/**
+ * The fields of a `/proc/<pid>/stat` line after the command name, from the state on:
+ * "pid (comm) state ppid pgrp session ... starttime(22) ..."; comm may contain spaces and ')'.
+ */
+function statFields(stat: string): string[] | null {
+  const close = stat.lastIndexOf(")");
+  return close < 0 ? null : stat.slice(close + 2).split(" ");
+}
+
+function readStatFields(pid: number | string): string[] | null {
+  try {
+    return statFields(readFileSync(`/proc/${pid}/stat`, "latin1"));
+  } catch {
+    return null; // exited, or no /proc
+  }
+}
+
+const isZombieState = (state: string | undefined): boolean => state === "Z" || state === "X";
+
 /** Start time of `pid` (Linux: clock ticks since boot), undefined where it cannot be read. */
 export function processStartTime(pid: number): string | undefined {
   if (process.platform !== "linux") return undefined;
+  return readStatFields(pid)?.[19];
+}
+
+/** Alive and not a zombie (a zombie has exited, only not yet been reaped). */
+export function isProcessRunning(pid: number): boolean {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    process.kill(pid, 0);
   } catch {
-    return undefined;
+    return false;
   }
+  if (process.platform !== "linux") return true; // signal 0 answered; no /proc to tell a zombie
+  const fields = readStatFields(pid);
+  return fields !== null && !isZombieState(fields[0]);
 }
 
 async function listProcesses(): Promise<ProcInfo[]> {
@@ -219,22 +245,14 @@ function listProc(): ProcInfo[] {
   for (const name of readdirSync("/proc")) {
     const c = name.charCodeAt(0);
     if (c < 0x30 || c > 0x39) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${name}/stat`, "latin1");
-    } catch {
-      continue; // exited meanwhile
-    }
-    // "pid (comm) state ppid pgrp session ... starttime(22) ..."; comm may contain spaces and ')'.
-    const close = stat.lastIndexOf(")");
-    if (close < 0) continue;
-    const f = stat.slice(close + 2).split(" ");
+    const f = readStatFields(name);
+    if (f === null) continue; // exited meanwhile
     out.push({
       pid: Number(name),
       ppid: Number(f[1]),
       sid: Number(f[3]),
       start: f[19] ?? "",
-      zombie: f[0] === "Z" || f[0] === "X",
+      zombie: isZombieState(f[0]),
     });
   }
   return out;
