@@ -78,12 +78,9 @@ export function sourceLines(envFiles: readonly string[], home: string): string[]
   return [...envFiles.map((file) => `source ${shellQuote(file)}`), `cd ${shellQuote(home)}`];
 }
 
-/** What a person types to get the same environment in a terminal of their own. */
-export function manualEquivalent(user: string, currentUser: string, envFiles: readonly string[], home: string): string[] {
-  const lines: string[] = [];
-  lines.push(user === currentUser ? "bash --login" : `sudo -iu ${shellQuote(user)} bash --login`);
-  lines.push(...sourceLines(envFiles, home));
-  return lines;
+/** What a person types, as the agent's user (DebugInfo.user), to get the same environment in a terminal of their own. */
+export function manualEquivalent(envFiles: readonly string[], home: string): string[] {
+  return ["bash --login", ...sourceLines(envFiles, home)];
 }
 
 export function planDebugShell(input: DebugShellInput): DebugShellPlan {

@@ -106,6 +106,9 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   private readonly timings: AgentTimings;
   /** Where jobs start (the agent's HOME), and so the debug shells. */
   private readonly home: string;
+  /** The user the agent runs as and their login shell (the password database's; they do not change). */
+  private readonly user: string;
+  private readonly loginShell: string;
   private readonly terminals = new DebugTerminals();
   private run: AgentRun | null = null;
   private job: CurrentJob | null = null;
@@ -129,6 +132,8 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   ) {
     this.env = options.env ?? process.env;
     this.home = this.env.HOME ?? homedir();
+    this.user = agentUser(this.env);
+    this.loginShell = loginShellOf(this.env);
     this.timings = options.timings ?? { ...DEFAULT_TIMINGS };
     this.batcher = new LiveBatcher((event) => this.deliver(event));
     this.snapshot = idleAgentSnapshot({ endpoint: endpointUrlOf(settings.current) });
@@ -311,9 +316,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
 
   async getDebugInfo(params: HostParams<"getDebugInfo">): Promise<DebugInfo> {
     const { jobId } = params;
-    const user = agentUser(this.env);
-    const shell = debugShellName(loginShellOf(this.env));
-    const base = { jobId, user, home: this.home, shell };
+    const base = { jobId, user: this.user, home: this.home, shell: debugShellName(this.loginShell) };
     const live = this.run?.agent.currentJobEnvFiles;
     let found: { source: DebugInfo["source"]; envFiles: string[]; keptAt: number | null } | null = null;
     if (live && live.jobId === jobId && live.paths.length > 0) {
@@ -330,7 +333,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       available: true,
       reason: null,
       ...found,
-      manual: manualEquivalent(user, user, found.envFiles, this.home),
+      manual: manualEquivalent(found.envFiles, this.home),
     };
   }
 
@@ -430,7 +433,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       source: info.source,
       envFiles: info.envFiles,
       home: this.home,
-      loginShell: loginShellOf(this.env),
+      loginShell: this.loginShell,
       env: jobEnvironment(this.env),
       banner: `Debug shell for job ${params.jobId}: sourced ${count} env file${count === 1 ? "" : "s"} (${from}), in ${this.home}. Type exit or close the panel to end it.`,
     });

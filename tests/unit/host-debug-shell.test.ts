@@ -49,14 +49,13 @@ describe("debug shell", () => {
     expect(plan.files[0]!.content).toContain("(your login shell fish cannot source");
   });
 
-  it("the manual equivalent: the same user or sudo to the agent's, then the same source and cd lines", () => {
-    expect(manualEquivalent("alice", "alice", input.envFiles, "/home/alice")).toEqual([
+  it("the manual equivalent: a login bash, then the same source and cd lines", () => {
+    expect(manualEquivalent(input.envFiles, "/home/alice")).toEqual([
       "bash --login",
       "source /tmp/.env-1",
       "source '/tmp/dir with space/.env-2'",
       "cd /home/alice",
     ]);
-    expect(manualEquivalent("ci-runner", "alice", ["/tmp/.env-1"], "/home/ci-runner")[0]).toBe("sudo -iu ci-runner bash --login");
     expect(sourceLines([], "/root")).toEqual(["cd /root"]);
   });
 });
