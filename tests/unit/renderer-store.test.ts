@@ -12,41 +12,19 @@ import type {
   JobLogEvent,
   JobLogPage,
   JobSummary,
-  SettingsView,
 } from "../../agent-core/host/contract.js";
 import { HostCallError, type ConnectionState, type RendererBridge } from "../../renderer/bridge/types.js";
 import { JobLogFormatter } from "../../renderer/job-format.js";
 import { createAppStore, fieldErrorsOf, MAX_ACTIVITY, type AppStore } from "../../renderer/store/app-store.js";
 import type { TerminalWriter } from "../../renderer/store/terminal-feed.js";
+import { settingsView } from "../helpers/settings-view.js";
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 
 const agent = (patch: Partial<AgentSnapshot> = {}): AgentSnapshot => idleAgentSnapshot({ endpoint: "acme.semaphoreci.com", ...patch });
 
-const settings = (patch: Partial<SettingsView> = {}): SettingsView => ({
-  endpoint: "acme.semaphoreci.com",
-  tokenSet: true,
-  tokenStorage: "file",
-  name: "",
-  noHttps: false,
-  envVars: [],
-  files: [],
-  preJobHookPath: "",
-  postJobHookPath: "",
-  shutdownHookPath: "",
-  failOnPreJobHookError: false,
-  sourcePreJobHook: false,
-  uploadJobLogs: "never",
-  disconnectAfterJob: false,
-  disconnectAfterIdleTimeout: 0,
-  interruptionGracePeriod: 0,
-  historyMaxJobs: 500,
-  historyMaxMegabytes: 1024,
-  debugKeepJobs: 10,
-  configured: true,
-  ...patch,
-});
+const settings = settingsView;
 
 const summary = (id: string, patch: Partial<JobSummary> = {}): JobSummary => ({
   id,

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { idleAgentSnapshot, type AgentSnapshot, type SettingsView } from "../../agent-core/host/contract.js";
 import { draftFrom, newEnvRow, sameDraft, toSettingsInput } from "../../renderer/views/settings-draft.js";
 import { agentErrorText, agentStatus, countsText, effectiveResult, formatAgo, formatDuration, safeExternalUrl } from "../../renderer/view-model.js";
+import { settingsView } from "../helpers/settings-view.js";
 
 const agent = (patch: Partial<AgentSnapshot> = {}): AgentSnapshot => idleAgentSnapshot({ counts: { passed: 3, failed: 1, stopped: 0 }, ...patch });
 
@@ -66,28 +67,14 @@ describe("the agent's state in words", () => {
 });
 
 describe("the settings form's draft", () => {
-  const view: SettingsView = {
-    endpoint: "acme.semaphoreci.com",
-    tokenSet: true,
+  const view: SettingsView = settingsView({
     tokenStorage: "safe-storage",
     name: "gpu-box-agent",
-    noHttps: false,
     envVars: [{ name: "GPU_COUNT", value: "2" }],
     files: ["/a:/b"],
-    preJobHookPath: "",
-    postJobHookPath: "",
-    shutdownHookPath: "",
-    failOnPreJobHookError: false,
-    sourcePreJobHook: false,
-    uploadJobLogs: "never",
-    disconnectAfterJob: false,
-    disconnectAfterIdleTimeout: 0,
     interruptionGracePeriod: 30,
-    historyMaxJobs: 500,
-    historyMaxMegabytes: 1024,
-    debugKeepJobs: 10,
-    configured: true,
-  };
+  });
+
 
   it("round-trips the settings, keeping the stored token when none is typed", () => {
     const { input, errors } = toSettingsInput(draftFrom(view));
