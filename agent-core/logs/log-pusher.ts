@@ -3,6 +3,9 @@
 // so nothing is lost or duplicated. Deviation from the Go agent (semaphoreci/agent#231): while a
 // backlog exists the next batch goes out as soon as the previous one is answered, so a large log
 // reaches the server within the flush window; with no backlog the spec's cadence applies.
+// After a failed push the next try always waits the tick delay, counted from the failure: neither
+// the switch to flush mode at the job's end nor a backlog wakes the pusher early (flush mode only
+// shortens the wait to the flush delay), so a server in trouble is never hit again at once.
 import type { ApiClient } from "../protocol/client.js";
 import { randomBetween, type AgentTimings } from "../timings.js";
 import { WakeableSleep } from "../util/sleep.js";
@@ -48,6 +51,8 @@ export class LogPusher {
   private readonly ticker = new WakeableSleep();
   private loop: Promise<void> | null = null;
   private waitingForTick = false;
+  /** When the last push failed (performance.now()), while its retry is pending; null otherwise. */
+  private failedAt: number | null = null;
   private unsubscribe: (() => void) | null = null;
 
   constructor(private readonly options: LogPusherOptions) {
@@ -114,7 +119,10 @@ export class LogPusher {
     const { log, client, timings, onNotice } = this.options;
     let backlog = false;
     while (!this.stopped) {
-      if (!backlog) {
+      if (this.failedAt !== null) {
+        await this.waitAfterFailure(this.failedAt);
+        if (this.stopped) return;
+      } else if (!backlog) {
         const delay = this.flushing
           ? randomBetween(timings.logFlushMinMs, timings.logFlushMaxMs)
           : randomBetween(timings.logPushMinMs, timings.logPushMaxMs);
@@ -138,6 +146,7 @@ export class LogPusher {
         message = (error as Error).message;
       }
       if (this.stopped) return;
+      this.failedAt = status === 200 || status === 422 ? null : performance.now();
       if (status === 200) {
         this.startFrom += batch.lines;
         this.options.onAccepted?.(this.startFrom);
@@ -166,4 +175,21 @@ export class LogPusher {
     }
   }
 
+  /**
+   * The tick delay after a failed push, counted from the failure. Wakes (the flush starting, a
+   * backlog, a stop) only make it re-check: the flush shortens the wait to a flush delay, never
+   * below it; a stop ends it.
+   */
+  private async waitAfterFailure(failedAt: number): Promise<void> {
+    const { timings } = this.options;
+    const tickDelay = randomBetween(timings.logPushMinMs, timings.logPushMaxMs);
+    const flushDelay = randomBetween(timings.logFlushMinMs, timings.logFlushMaxMs);
+    while (!this.stopped) {
+      const delay = this.flushing ? Math.min(tickDelay, flushDelay) : tickDelay;
+      const remaining = failedAt + delay - performance.now();
+      if (remaining <= 0) return;
+      // Rounded up: a timer may fire up to a millisecond before its time.
+      await this.ticker.sleep(Math.ceil(remaining) + 1);
+    }
+  }
 }
