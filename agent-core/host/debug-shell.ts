@@ -11,6 +11,7 @@
 import { userInfo } from "node:os";
 import { basename, join } from "node:path";
 import { quoteEnvValue } from "../job/envfile.js";
+import { TOOLBOX_BASH_LINE, TOOLBOX_ZSH_LINE } from "../toolbox/shell-snippet.js";
 
 /** What the debug terminal must start. `files` are written 0600 into the init folder first. */
 export interface DebugShellPlan {
@@ -89,8 +90,10 @@ export function planDebugShell(input: DebugShellInput): DebugShellPlan {
   const note = shell === loginName ? null : `your login shell ${loginName} cannot source the job's env files, so this is bash`;
   const banner = note === null ? input.banner : `${input.banner} (${note})`;
   // Sourced after the user's start-up files; the shell's history is not saved (a job running as the
-  // same user could read what was typed here).
+  // same user could read what was typed here). The toolbox comes first, as in the job, whose shell
+  // loads it in its bootstrap before the env files are sourced.
   const tail = [
+    shell === "zsh" ? TOOLBOX_ZSH_LINE : TOOLBOX_BASH_LINE,
     ...sourceLines(input.envFiles, input.home),
     "unset HISTFILE",
     `printf '\\033[1;35m%s\\033[0m\\n' ${shellQuote(banner)}`,

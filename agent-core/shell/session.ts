@@ -12,16 +12,20 @@ import { killProcessTree, processStartTime } from "./kill.js";
 import { MarkerScanner, PROMPT_COMMAND_LINE, PROMPT_MARKER, commandLine, commandMarkers } from "./markers.js";
 import { OutputChunker } from "./output.js";
 import { nodePty } from "./pty-module.js";
+import { TOOLBOX_BASH_LINE } from "../toolbox/shell-snippet.js";
 import type { CommandResult, ShellSession, ShellSessionOptions } from "./types.js";
 
 const BOOT_MARKER = "87d140552e404df69f6472729d2b2c3";
-// The spec's bootstrap (§5.2) plus one line of ours: the prompt marker (see PROMPT_MARKER), so a
-// command line that bash abandons after a SIGINT ends the command instead of hanging the job.
+// The spec's bootstrap (§5.2) plus two lines of ours: the Semaphore toolbox when `~/.toolbox` has
+// one (sourced silently: the official install does it from ~/.bash_profile, which we never edit;
+// see toolbox/shell-snippet.ts), and the prompt marker (see PROMPT_MARKER), so a command line that
+// bash abandons after a SIGINT ends the command instead of hanging the job.
 const BOOT_LINES =
   "export PS1=''\n" +
   "stty -echo\n" +
   "echo stty `stty -g` > /tmp/restore-tty\n" +
   "cd ~\n" +
+  `${TOOLBOX_BASH_LINE}\n` +
   `${PROMPT_COMMAND_LINE}\n` +
   `echo '${BOOT_MARKER}'\n`;
 const BOOT_ECHO = new Set(BOOT_LINES.split("\n"));

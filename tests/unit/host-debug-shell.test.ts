@@ -2,6 +2,7 @@
 // manual equivalent shown to the user. (Real shells run these plans in tests/integration/host-debug.)
 import { describe, expect, it } from "vitest";
 import { debugShellName, manualEquivalent, planDebugShell, sourceLines } from "../../agent-core/host/debug-shell.js";
+import { TOOLBOX_BASH_LINE, TOOLBOX_ZSH_LINE } from "../../agent-core/toolbox/shell-snippet.js";
 
 const input = {
   loginShell: "/bin/bash",
@@ -41,6 +42,17 @@ describe("debug shell", () => {
     const zlogin = plan.files.find((f) => f.name === ".zlogin")!.content;
     expect(zlogin.indexOf("source /tmp/.env-1")).toBeGreaterThan(zlogin.indexOf(".zlogin"));
     expect(plan.files.filter((f) => f.content.includes("source /tmp/.env-1"))).toHaveLength(1);
+  });
+
+  it("loads the Semaphore toolbox as the job shell does: after the login files, before the env files", () => {
+    const rc = planDebugShell(input).files[0]!.content.split("\n");
+    expect(rc.indexOf(TOOLBOX_BASH_LINE)).toBeGreaterThan(rc.findIndex((l) => l.includes(".bash_profile")));
+    expect(rc.indexOf(TOOLBOX_BASH_LINE)).toBeLessThan(rc.indexOf("source /tmp/.env-1"));
+    const zsh = planDebugShell({ ...input, loginShell: "/bin/zsh" });
+    const zlogin = zsh.files.find((f) => f.name === ".zlogin")!.content.split("\n");
+    expect(zlogin.indexOf(TOOLBOX_ZSH_LINE)).toBeGreaterThan(zlogin.findIndex((l) => l.includes('"$ZDOTDIR/.zlogin"')));
+    expect(zlogin.indexOf(TOOLBOX_ZSH_LINE)).toBeLessThan(zlogin.indexOf("source /tmp/.env-1"));
+    expect(zsh.files.filter((f) => f.content.includes(".toolbox"))).toHaveLength(1);
   });
 
   it("another shell: bash, and the banner says why", () => {
