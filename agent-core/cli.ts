@@ -1,4 +1,4 @@
-// `semaphore-agent start | console | hub | run`: the command-line face of the agent.
+// `semaphore-agent start | console | hub | run | toolbox`: the command-line face of the agent.
 import { appendFileSync, closeSync, openSync } from "node:fs";
 import { Agent } from "./agent/agent.js";
 import { loadAgentConfig } from "./config/load.js";
@@ -24,6 +24,11 @@ Usage:
       Start the local hub (a stand-in for Semaphore's control plane) on 127.0.0.1.
   semaphore-agent run JOB.yaml
       Run one job on this machine through an embedded hub and agent, printing its log live.
+  semaphore-agent toolbox install [--version vX.Y.Z] [--from FILE|URL] [--home DIR]
+      Install Semaphore's self-hosted toolbox (checkout, artifact, cache, ...) into DIR/.toolbox
+      (default $HOME) without sudo: verified, replaced atomically; job shells load it.
+  semaphore-agent toolbox status [--home DIR] [--config-file FILE]
+      What of the toolbox works for jobs on this machine, and the fix for what does not.
   semaphore-agent version | help
 `;
 
@@ -39,6 +44,8 @@ export async function main(argv: string[]): Promise<number> {
       return await runHubCommand(rest);
     case "run":
       return await runJobFileCommand(rest);
+    case "toolbox":
+      return await (await import("./cli/toolbox-command.js")).runToolboxCommand(rest);
     case "version":
     case "--version":
       process.stdout.write(`${AGENT_VERSION}\n`);
