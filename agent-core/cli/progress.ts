@@ -65,7 +65,7 @@ export class ProgressReporter {
   }
 
   private draw(p: ToolboxInstallProgress): void {
-    const width = Math.max(10, Math.min(40, (this.opts.columns ?? 80) - 40));
+    const width = Math.max(10, Math.min(40, (this.opts.columns || 80) - 40));
     const text = `downloading ${progressBar(p.receivedBytes, p.totalBytes, width)}`;
     if (text === this.lastDrawn) return;
     this.lastDrawn = text;

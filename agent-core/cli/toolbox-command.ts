@@ -80,7 +80,7 @@ async function install(argv: string[]): Promise<number> {
     write: (text) => process.stderr.write(text),
   });
   try {
-    process.stderr.write(`Installing the Semaphore toolbox ${esc(version ?? "(latest release)")} into ${esc(home)}/.toolbox${from ? ` from ${esc(from)}` : ""}\n`);
+    process.stderr.write(`Installing the Semaphore toolbox ${from ? `from ${esc(from)}` : esc(version ?? "(latest release)")} into ${esc(home)}/.toolbox\n`);
     const result = await installToolbox({ home, version, from, onProgress: reporter.update, signal: controller.signal });
     reporter.finish();
     process.stdout.write(describeInstall(result));
@@ -88,7 +88,6 @@ async function install(argv: string[]): Promise<number> {
   } catch (error) {
     reporter.finish();
     if (!(error instanceof ToolboxError)) throw error;
-    if (error.code === "usage") throw new UsageError(error.message);
     if (error.code === "aborted") {
       process.stderr.write("semaphore-agent toolbox install: interrupted; the toolbox was not changed\n");
       return 130;
