@@ -12,10 +12,12 @@ import { AGENT_VERSION } from "./version.js";
 const USAGE = `semaphore-agent ${AGENT_VERSION} — a Semaphore CI self-hosted agent
 
 Usage:
-  semaphore-agent start [--config-file FILE] [--endpoint HOST] [--token TOKEN] [flags]
+  semaphore-agent start [--config-file FILE] [--endpoint HOST] [--token-file FILE] [flags]
       Run the agent headless: register with Semaphore, sync, run jobs. Flags are the official
       agent's (see README: --name, --no-https, --env-vars A=1,B=2, --disconnect-after-job, ...);
-      each can also come from SEMAPHORE_AGENT_<KEY> or from the YAML config file.
+      each can also come from SEMAPHORE_AGENT_<KEY> or from the YAML config file. The token:
+      SEMAPHORE_AGENT_TOKEN, 'token:' in the config file, or --token-file (--token TOKEN works
+      too, but shows the token to every user of this machine in ps).
   semaphore-agent console [--port N] [--data-dir DIR]
       Serve the desktop app's UI to a browser on this machine (127.0.0.1 only): prints one line,
       "Web console: http://127.0.0.1:PORT/?token=...", the URL to open. Settings, history and the
@@ -67,7 +69,8 @@ async function startCommand(argv: string[]): Promise<number> {
   let agent: Agent;
   try {
     level = parseLogLevel(process.env.SEMAPHORE_AGENT_LOG_LEVEL);
-    const { config, configFile } = loadAgentConfig({ argv, env: process.env });
+    const { config, configFile, warnings } = loadAgentConfig({ argv, env: process.env });
+    for (const warning of warnings) process.stderr.write(`semaphore-agent: warning: ${warning}\n`);
     agent = new Agent({ config, timings: timingsFromEnv(process.env), env: process.env });
     process.stderr.write(
       `semaphore-agent ${AGENT_VERSION}: starting${configFile ? ` with ${configFile}` : ""} for ${config.noHttps ? "http" : "https"}://${config.endpoint}\n`,

@@ -35,7 +35,8 @@ export async function runHubCommand(argv: string[]): Promise<number> {
       `Local hub listening on ${hub.url}`,
       `registration token: ${hub.registrationToken}`,
       `Start an agent against it:`,
-      `  semaphore-agent start --endpoint ${hub.endpoint} --no-https --token ${hub.registrationToken}`,
+      // The token goes in the environment: on the command line, `ps` would show it to every user.
+      `  SEMAPHORE_AGENT_TOKEN=${hub.registrationToken} semaphore-agent start --endpoint ${hub.endpoint} --no-https`,
       `Schedule a job:  curl -X POST ${hub.url}/private/jobs -d '{"commands":[{"directive":"echo hello"}]}'`,
       `Harness API: see hub/README.md. Ctrl-C stops the hub.`,
       "",

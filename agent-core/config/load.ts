@@ -1,6 +1,12 @@
 // Loads the agent configuration of spec §9: CLI flags > SEMAPHORE_AGENT_* env vars > YAML file >
 // defaults, then validates the merged result. Every check throws a ConfigError whose one-line
 // message names the key and where the bad value came from.
+//
+// Besides the official keys, `--token-file FILE` / SEMAPHORE_AGENT_TOKEN_FILE read the token from a
+// file, so that it never has to be on a command line (where `ps` shows it to every local user). It
+// is a flag and a variable only, not a config.yaml key (the file can hold `token:` itself), and it
+// stands at the level it was given on: `--token-file` like `--token`, the variable like
+// SEMAPHORE_AGENT_TOKEN. Giving both on one level is an error.
 import { readFileSync } from "node:fs";
 import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document } from "yaml";
 import { ConfigError, type ConfigSource } from "./errors.js";
@@ -28,6 +34,8 @@ export interface LoadAgentConfigInput {
 
 export interface LoadedAgentConfig {
   config: AgentConfig;
+  /** Advice for whoever started the agent (e.g. `--token` given on the command line); never secrets. */
+  warnings: string[];
   /** The `--config-file` path as given, or null when no file was read. */
   configFile: string | null;
   /** For every key of §9.2 (including `config-file`): which source its value came from. */
@@ -50,6 +58,9 @@ export function loadAgentConfig(input: LoadAgentConfigInput): LoadedAgentConfig 
   const readFile = input.readFile ?? ((path: string) => readFileSync(path, "utf8"));
   const flags = parseArgv(input.argv);
   const env = readEnv(input.env);
+  const warnings: string[] = [];
+  if (flags.has("token")) warnings.push(TOKEN_ON_COMMAND_LINE);
+  readTokenFile(flags, env, readFile);
 
   const configFileFlag = flags.get("config-file");
   // `--config-file=` means "no file", as in the Go agent.
@@ -77,7 +88,56 @@ export function loadAgentConfig(input: LoadAgentConfigInput): LoadedAgentConfig 
   }
 
   const config = validate(merged, input.env);
-  return { config, configFile, sources };
+  return { config, configFile, sources, warnings };
+}
+
+const TOKEN_FILE = "token-file";
+
+export const TOKEN_ON_COMMAND_LINE =
+  "--token is visible to other users of this machine (ps); use SEMAPHORE_AGENT_TOKEN, --token-file or the config file";
+
+/**
+ * Replaces `--token-file` / SEMAPHORE_AGENT_TOKEN_FILE by the token it names, as a `token` entry on
+ * the same level (flags or env), so the usual precedence applies. The file is read only when that
+ * level is the one that counts (`--token` beats the variable's file).
+ */
+function readTokenFile(flags: Map<string, Sourced>, env: Map<string, Sourced>, readFile: (path: string) => string): void {
+  const fromFlag = flags.get(TOKEN_FILE);
+  const fromEnv = env.get(TOKEN_FILE);
+  flags.delete(TOKEN_FILE);
+  env.delete(TOKEN_FILE);
+  if (fromFlag && flags.has("token")) {
+    throw new ConfigError(TOKEN_FILE, "--token and --token-file cannot be used together: give the token one way", "flag");
+  }
+  if (fromEnv && env.has("token")) {
+    throw new ConfigError(
+      TOKEN_FILE,
+      `${envVarName("token")} and ${envVarName(TOKEN_FILE)} cannot both be set: give the token one way`,
+      "env",
+    );
+  }
+  const entry = fromFlag ?? (flags.has("token") ? undefined : fromEnv);
+  if (!entry) return;
+  const level = fromFlag ? flags : env;
+  const path = String(entry.value);
+  const where = prefix(TOKEN_FILE, entry.origin);
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new ConfigError(TOKEN_FILE, `${where} cannot read ${JSON.stringify(path)} (${reason})`, entry.origin.source as ConfigSource);
+  }
+  // One trailing newline is how editors and `echo` end a file; anything else is part of the token.
+  const token = text.replace(/\r?\n$/, "");
+  // The content is never echoed: it is the token, or something that was meant to be.
+  if (token === "") {
+    throw new ConfigError(TOKEN_FILE, `${where} ${JSON.stringify(path)} is empty (it must hold the agent type's registration token)`, entry.origin.source as ConfigSource);
+  }
+  if (/[\r\n]/.test(token)) {
+    throw new ConfigError(TOKEN_FILE, `${where} ${JSON.stringify(path)} must hold the token on a single line`, entry.origin.source as ConfigSource);
+  }
+  level.set("token", { value: token, origin: entry.origin });
 }
 
 function rawDefault(spec: ConfigKeySpec): RawValue {
@@ -157,7 +217,7 @@ function parseArgv(argv: readonly string[]): Map<string, Sourced> {
     const eq = body.indexOf("=");
     const name = eq >= 0 ? body.slice(0, eq) : body;
     const inline = eq >= 0 ? body.slice(eq + 1) : undefined;
-    const spec = findConfigKey(name);
+    const spec = name === TOKEN_FILE ? TOKEN_FILE_FLAG : findConfigKey(name);
     if (!arg.startsWith("--")) {
       const hint = spec ? ` (write --${name})` : "";
       throw new ConfigError(name, `unknown flag: -${name}${hint}`, "flag");
@@ -202,6 +262,9 @@ function parseArgv(argv: readonly string[]): Map<string, Sourced> {
   }
   return out;
 }
+
+/** `--token-file` is parsed like a string key, but is none of §9.2 (see readTokenFile). */
+const TOKEN_FILE_FLAG: ConfigKeySpec = { key: TOKEN_FILE, type: "string", prop: null, default: "", cliOnly: true };
 
 function unexpectedArgument(arg: string, previousBool: string | null): ConfigError {
   const hint = previousBool ? ` (a boolean flag takes its value only as --${previousBool}=${arg})` : "";
@@ -284,6 +347,8 @@ function readEnv(env: NodeJS.ProcessEnv): Map<string, Sourced> {
     }
     out.set(spec.key, { value, origin });
   }
+  const tokenFile = env[envVarName(TOKEN_FILE)];
+  if (tokenFile !== undefined && tokenFile !== "") out.set(TOKEN_FILE, { value: tokenFile, origin });
   return out;
 }
 

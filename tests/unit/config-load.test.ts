@@ -512,6 +512,93 @@ describe("validation after merging", () => {
   });
 });
 
+describe("--token-file and SEMAPHORE_AGENT_TOKEN_FILE (the token kept off the command line)", () => {
+  const ENDPOINT = ["--endpoint", "x.example.com"];
+
+  it("reads the token from the file, trimming one trailing newline, at the level it was given on", () => {
+    const flag = load([...ENDPOINT, "--token-file", "/run/secrets/token"], {}, { "/run/secrets/token": "t0k3n\n" });
+    expect(flag.config.token).toBe("t0k3n");
+    expect(flag.sources.token).toBe("flag");
+    expect(flag.warnings).toEqual([]);
+    expect(load([...ENDPOINT, "--token-file=tok"], {}, { tok: "a b\r\n" }).config.token).toBe("a b");
+    expect(load([...ENDPOINT, "--token-file", "tok"], {}, { tok: "t0k3n" }).config.token).toBe("t0k3n");
+    // Only one newline goes; whitespace is part of the token.
+    expect(load([...ENDPOINT, "--token-file", "tok"], {}, { tok: " t0k3n \n" }).config.token).toBe(" t0k3n ");
+
+    const env = load(ENDPOINT, { SEMAPHORE_AGENT_TOKEN_FILE: "tok" }, { tok: "from-env-file\n" });
+    expect(env.config.token).toBe("from-env-file");
+    expect(env.sources.token).toBe("env");
+  });
+
+  it("keeps flag > env > file: the token file beats the levels below it and loses to those above", () => {
+    const files = { tok: "from-token-file\n", "config.yaml": "token: from-config-yaml\n" };
+    const yaml = ["--config-file", "config.yaml"];
+    expect(load([...ENDPOINT, ...yaml, "--token-file", "tok"], { SEMAPHORE_AGENT_TOKEN: "from-env" }, files).config.token).toBe("from-token-file");
+    expect(load([...ENDPOINT, ...yaml], { SEMAPHORE_AGENT_TOKEN_FILE: "tok" }, files).config.token).toBe("from-token-file");
+    // --token beats the variable's file, which is then not even read.
+    const flag = load([...ENDPOINT, ...yaml, "--token", "from-flag"], { SEMAPHORE_AGENT_TOKEN_FILE: "missing" }, files);
+    expect(flag.config.token).toBe("from-flag");
+    // An empty variable counts as unset, as for every other key.
+    expect(load([...ENDPOINT, ...yaml], { SEMAPHORE_AGENT_TOKEN_FILE: "" }, files).config.token).toBe("from-config-yaml");
+  });
+
+  it("a missing, unreadable or empty file is an error naming the flag (or variable) and the path, never the content", () => {
+    const missing = configError(() => load([...ENDPOINT, "--token-file", "/nope/token"]));
+    expect(missing.field).toBe("token-file");
+    expect(missing.source).toBe("flag");
+    expect(missing.message).toBe('--token-file: cannot read "/nope/token" (ENOENT)');
+
+    const unreadable = configError(() =>
+      loadAgentConfig({
+        argv: [...ENDPOINT, "--token-file", "/root/token"],
+        env: {},
+        readFile: () => {
+          throw Object.assign(new Error("EACCES: permission denied"), { code: "EACCES" });
+        },
+      }),
+    );
+    expect(unreadable.message).toBe('--token-file: cannot read "/root/token" (EACCES)');
+
+    const fromEnv = configError(() => load(ENDPOINT, { SEMAPHORE_AGENT_TOKEN_FILE: "gone" }));
+    expect(fromEnv.source).toBe("env");
+    expect(fromEnv.message).toBe('SEMAPHORE_AGENT_TOKEN_FILE: cannot read "gone" (ENOENT)');
+
+    for (const empty of ["", "\n", "\r\n"]) {
+      const err = configError(() => load([...ENDPOINT, "--token-file", "tok"], {}, { tok: empty }));
+      expect(err.message).toBe(`--token-file: "tok" is empty (it must hold the agent type's registration token)`);
+    }
+    const twoLines = configError(() => load([...ENDPOINT, "--token-file", "tok"], {}, { tok: "SECRET-1\nSECRET-2\n" }));
+    expect(twoLines.message).toBe('--token-file: "tok" must hold the token on a single line');
+    expect(twoLines.message).not.toContain("SECRET");
+
+    expect(configError(() => load([...ENDPOINT, "--token-file"])).message).toBe("--token-file: flag needs an argument");
+  });
+
+  it("refuses --token together with --token-file (and both variables together)", () => {
+    const files = { tok: "t\n" };
+    const both = configError(() => load([...ENDPOINT, "--token", "SECRET", "--token-file", "tok"], {}, files));
+    expect(both.field).toBe("token-file");
+    expect(both.message).toBe("--token and --token-file cannot be used together: give the token one way");
+    expect(both.message).not.toContain("SECRET");
+    const bothEnv = configError(() => load(ENDPOINT, { SEMAPHORE_AGENT_TOKEN: "SECRET", SEMAPHORE_AGENT_TOKEN_FILE: "tok" }, files));
+    expect(bothEnv.message).toBe("SEMAPHORE_AGENT_TOKEN and SEMAPHORE_AGENT_TOKEN_FILE cannot both be set: give the token one way");
+  });
+
+  it("is no config.yaml key: the official keys stay as they are", () => {
+    const err = configError(() => load([...REQUIRED, "--config-file", "c.yaml"], {}, { "c.yaml": "token-file: /run/token\n" }));
+    expect(err.message).toBe("c.yaml: Unrecognized option 'token-file'");
+    expect(CONFIG_KEYS.map((k) => k.key)).not.toContain("token-file");
+    expect(Object.keys(load([...ENDPOINT, "--token-file", "tok"], {}, { tok: "t" }).sources)).not.toContain("token-file");
+  });
+
+  it("warns once, without the token, when --token is on the command line", () => {
+    const warning = "--token is visible to other users of this machine (ps); use SEMAPHORE_AGENT_TOKEN, --token-file or the config file";
+    expect(load([...ENDPOINT, "--token", "SECRET", "--token=SECRET2"]).warnings).toEqual([warning]);
+    expect(load(ENDPOINT, { SEMAPHORE_AGENT_TOKEN: "SECRET" }).warnings).toEqual([]);
+    expect(load([...ENDPOINT, "--config-file", "c.yaml"], {}, { "c.yaml": "token: SECRET\n" }).warnings).toEqual([]);
+  });
+});
+
 describe("renderConfigYaml", () => {
   const full: AgentConfig = {
     endpoint: "myorg.semaphoreci.com:8443",
