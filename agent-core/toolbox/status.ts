@@ -94,9 +94,21 @@ export async function toolboxStatus(opts: ToolboxStatusOptions): Promise<Toolbox
   });
   const platform = opts.platform ?? process.platform;
   const pathEnv = opts.pathEnv ?? opts.env.PATH ?? "";
+  // What a job runs for `name`: our bin folder comes first on its PATH; an install made by the
+  // official script has its links in /usr/local/bin instead, found on the PATH.
+  const commandPath = async (name: string): Promise<string | null> => {
+    const linked = join(dir, TOOLBOX_BIN_DIR_NAME, name);
+    return (await isExecutable(linked)) ? linked : await lookPath(name, pathEnv);
+  };
+  const unlinked = (name: string): Pick<ToolboxFeature, "works" | "detail" | "fix"> => ({
+    works: false,
+    detail: `${join(dir, name)} is neither linked in ${join(dir, TOOLBOX_BIN_DIR_NAME)} nor on the PATH jobs get`,
+    fix: TOOLBOX_INSTALL_COMMAND,
+  });
 
   const cache = async (): Promise<Pick<ToolboxFeature, "works" | "detail" | "fix">> => {
     if (!(await has("cache"))) return missing("cache command");
+    if ((await commandPath("cache")) === null) return unlinked("cache");
     const backend = opts.env.SEMAPHORE_CACHE_BACKEND ?? "";
     if (backend === "") return { works: false, detail: "no cache backend configured: SEMAPHORE_CACHE_BACKEND is not set", fix: CACHE_FIX };
     const known = CACHE_BACKEND_VARS[backend];
@@ -123,11 +135,16 @@ export async function toolboxStatus(opts: ToolboxStatusOptions): Promise<Toolbox
     if (!installed || !(await isFile(join(dir, "libcheckout")))) return missing("libcheckout");
     const git = await lookPath("git", pathEnv);
     if (git === null) return { works: false, detail: "git is not on the PATH jobs get", fix: gitInstallCommand(platform, opts.osRelease) };
+    // checkout runs `retry git clone …`.
+    if ((await commandPath("retry")) === null) return (await has("retry")) ? unlinked("retry") : missing("retry command (checkout uses it)");
     return { works: true, detail: `checkout from ${join(dir, "libcheckout")}, using ${git}`, fix: null };
   };
 
-  const cli = async (name: string, what: string): Promise<Pick<ToolboxFeature, "works" | "detail" | "fix">> =>
-    (await has(name)) ? { works: true, detail: `${join(dir, TOOLBOX_BIN_DIR_NAME, name)} (${what})`, fix: null } : missing(`${name} command`);
+  const cli = async (name: string, what: string): Promise<Pick<ToolboxFeature, "works" | "detail" | "fix">> => {
+    if (!(await has(name))) return missing(`${name} command`);
+    const path = await commandPath(name);
+    return path === null ? unlinked(name) : { works: true, detail: `${path} (${what})`, fix: null };
+  };
 
   const features: ToolboxFeature[] = [
     { id: "cache", name: "Using the cache", selfHosted: "optional", ...(await cache()) },

@@ -90,6 +90,25 @@ describe("toolboxStatus", () => {
     expect(feature(await toolboxStatus({ home, env: { PATH: gitOnlyPath }, pathEnv: noGitPath }), "checkout").works).toBe(false);
   });
 
+  it("an install whose commands are not on the jobs' PATH (no bin link) does not count; reinstalling links them", async () => {
+    await installFixtureToolbox(home);
+    rmSync(join(home, ".toolbox", "bin"), { recursive: true });
+    const s = await toolboxStatus({ home, env: { PATH: gitOnlyPath } });
+    expect(feature(s, "artifacts")).toMatchObject({
+      works: false,
+      detail: `${join(home, ".toolbox", "artifact")} is neither linked in ${join(home, ".toolbox", "bin")} nor on the PATH jobs get`,
+      fix: "semaphore-agent toolbox install",
+    });
+    expect(feature(s, "checkout")).toMatchObject({ works: false, detail: expect.stringContaining(join(home, ".toolbox", "retry")) });
+    // The official install links them into a folder on the PATH instead: that counts.
+    const usrLocalBin = join(base, "usr-local-bin");
+    mkdirSync(usrLocalBin);
+    for (const name of ["artifact", "retry"]) symlinkSync(join(home, ".toolbox", name), join(usrLocalBin, name));
+    const official = await toolboxStatus({ home, env: { PATH: `${usrLocalBin}:${gitOnlyPath}` } });
+    expect(feature(official, "artifacts")).toMatchObject({ works: true, detail: expect.stringContaining(join(usrLocalBin, "artifact")) });
+    expect(feature(official, "checkout").works).toBe(true);
+  });
+
   it("names the git install command per system", () => {
     expect(gitInstallCommand("darwin")).toBe("xcode-select --install (or: brew install git)");
     expect(gitInstallCommand("linux", 'ID=ubuntu\nID_LIKE=debian\n')).toBe("sudo apt-get install -y git");
