@@ -103,6 +103,22 @@ describe("DataDirLock", () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it.runIf(spawnSync("ps", ["-o", "lstart=", "-p", String(process.pid)]).status === 0)(
+    "tells a reused pid by ps's start time too (how macOS locks record it)",
+    async () => {
+      const dir = dataDir();
+      const stranger = await liveStranger();
+      const lstart = spawnSync("ps", ["-o", "lstart=", "-p", String(stranger)], { encoding: "utf8", env: { ...process.env, LC_ALL: "C" } })
+        .stdout.trim()
+        .replace(/\s+/g, " ");
+      writeFileSync(join(dir, "host.lock"), `${stranger}\nps:${lstart}\n${NONCE}\n`);
+      expect(refusal(() => acquire(dir)).message).toContain(`(pid ${stranger})`);
+      writeFileSync(join(dir, "host.lock"), `${stranger}\nps:Thu Jan 1 00:00:00 1970\n${NONCE}\n`);
+      acquire(dir).release();
+      expect(readdirSync(dir)).toEqual([]);
+    },
+  );
+
   it("takes over the lock of a dead process, also after a takeover that crashed halfway", () => {
     const dir = dataDir();
     const dead = deadPid();
