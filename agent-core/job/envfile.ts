@@ -10,8 +10,24 @@ import { wallClockNanoseconds } from "../util/clock.js";
 
 export type EnvValue = string | Uint8Array;
 
-/** Variables of one export step; names are written unquoted and unvalidated (spec §5.5). */
+/**
+ * Variables of one export step. Names are written unquoted (spec §5.5), so every name must be a
+ * shell identifier: unlike the Go agent, which writes them unvalidated, a job whose variable is
+ * named `X=1; touch /tmp/pwned; Y` fails its env step instead of running that command.
+ */
 export type EnvVars = ReadonlyMap<string, EnvValue>;
+
+const SHELL_VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** True for a name `export NAME=…` can take as it is: letters, digits and `_`, not starting with a digit. */
+export function isShellVariableName(name: string): boolean {
+  return SHELL_VARIABLE_NAME.test(name);
+}
+
+/** The reason a name is refused, naming the field it came from; JSON quoting shows any control character escaped. */
+function badName(field: string, name: string): string {
+  return `${field}: ${JSON.stringify(name)} is not a valid shell variable name`;
+}
 
 const SAFE_BYTES = new Uint8Array(256);
 for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_@%+=:,./-") {
@@ -50,32 +66,38 @@ export function sortEnvNames(names: Iterable<string>): string[] {
   return [...names].sort((a, b) => Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8")));
 }
 
-/** One `export NAME=<quoted>\n` line per variable, sorted by name. */
+/** One `export NAME=<quoted>\n` line per variable, sorted by name. Throws for a name that is not a shell identifier. */
 export function renderEnvFile(vars: EnvVars): Buffer {
   const lines: Buffer[] = [];
   for (const name of sortEnvNames(vars.keys())) {
+    if (!isShellVariableName(name)) throw new Error(badName("env file", name));
     lines.push(Buffer.from(`export ${name}=`, "utf8"), quoteEnvValueBytes(vars.get(name) ?? ""), Buffer.from("\n"));
   }
   return Buffer.concat(lines);
 }
 
+export type JobEnvironment = { ok: true; env: Map<string, EnvValue> } | { ok: false; reason: string };
+
 /**
  * Environment of the first export step: job variables (base64) in order, then the agent's
- * `env-vars` (raw), later entries winning (spec §5.5, P-12). Null when any job value is not valid
- * base64, which fails the step before anything is exported.
+ * `env-vars` (raw), later entries winning (spec §5.5, P-12). Fails, with a reason naming the first
+ * bad field, when a job value is not valid base64 or a name is not a shell identifier: either
+ * fails the step before anything is exported or written. (Config validation already refuses bad
+ * `env-vars` names; they are checked again for configs built in code.)
  */
-export function buildJobEnvironment(
-  jobVars: readonly JobEnvVar[],
-  agentVars: readonly EnvVarSetting[],
-): Map<string, EnvValue> | null {
+export function buildJobEnvironment(jobVars: readonly JobEnvVar[], agentVars: readonly EnvVarSetting[]): JobEnvironment {
   const env = new Map<string, EnvValue>();
-  for (const v of jobVars) {
+  for (const [index, v] of jobVars.entries()) {
+    if (!isShellVariableName(v.name)) return { ok: false, reason: badName(`env_vars[${index}].name`, v.name) };
     const decoded = decodeBase64Strict(v.value);
-    if (decoded === null) return null;
+    if (decoded === null) return { ok: false, reason: `env_vars[${index}].value (${v.name}): not valid base64` };
     env.set(v.name, decoded);
   }
-  for (const v of agentVars) env.set(v.name, v.value);
-  return env;
+  for (const [index, v] of agentVars.entries()) {
+    if (!isShellVariableName(v.name)) return { ok: false, reason: badName(`env-vars[${index}]`, v.name) };
+    env.set(v.name, v.value);
+  }
+  return { ok: true, env };
 }
 
 /**

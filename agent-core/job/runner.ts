@@ -15,7 +15,15 @@ import type { JobCommand } from "../protocol/types.js";
 import { startShellSession } from "../shell/session.js";
 import type { CommandResult, ShellSession, ShellSessionOptions } from "../shell/types.js";
 import { unixSeconds, type JobLogEvent, type JobResult } from "./events.js";
-import { buildJobEnvironment, quoteEnvValue, renderEnvFile, sortEnvNames, writeEnvFileContent, type EnvVars } from "./envfile.js";
+import {
+  buildJobEnvironment,
+  quoteEnvValue,
+  renderEnvFile,
+  sortEnvNames,
+  writeEnvFileContent,
+  type EnvVars,
+  type JobEnvironment,
+} from "./envfile.js";
 import { injectFiles } from "./files.js";
 import type { JobEnvFiles, JobRunnerOptions } from "./types.js";
 
@@ -147,8 +155,8 @@ export class JobRunner {
   }
 
   private async runRegularPhase(): Promise<JobResult> {
-    const env = buildJobEnvironment(this.opts.request.env_vars, this.opts.config.envVars);
-    if ((await this.exportEnvStep(env)) !== 0) return "failed";
+    const environment = buildJobEnvironment(this.opts.request.env_vars, this.opts.config.envVars);
+    if ((await this.exportEnvStep(environment)) !== 0) return "failed";
     if ((await this.injectFilesStep()) !== 0) return "failed";
     if (!(await this.runPreJobHook())) return "failed";
 
@@ -164,7 +172,7 @@ export class JobRunner {
   }
 
   private async runEpilogues(result: JobResult): Promise<void> {
-    await this.exportEnvStep(new Map([["SEMAPHORE_JOB_RESULT", result]]));
+    await this.exportEnvStep({ ok: true, env: new Map([["SEMAPHORE_JOB_RESULT", result]]) });
     const request = this.opts.request;
     if (!this.stopRequested) await this.runUntilFirstFailure(request.epilogue_always_commands);
     if (!this.stopRequested) {
@@ -185,12 +193,19 @@ export class JobRunner {
     return exitCode;
   }
 
-  /** Step "Exporting environment variables"; `env` null means a job value was not valid base64. */
-  private async exportEnvStep(env: EnvVars | null): Promise<number> {
+  /**
+   * Step "Exporting environment variables". An environment that could not be built (a value not
+   * valid base64, a name that is not a shell identifier) fails it with 1: one output line with the
+   * reason (not in the Go agent, which says nothing), no `Exporting` lines, no env file, no shell.
+   */
+  private async exportEnvStep(environment: JobEnvironment): Promise<number> {
     const startedAt = unixSeconds();
     this.emitStarted(ENV_STEP_DIRECTIVE);
     let exitCode = 1;
-    if (env !== null) {
+    if (!environment.ok) {
+      this.emitOutput(`${environment.reason}\n`);
+    } else {
+      const env: EnvVars = environment.env;
       for (const name of sortEnvNames(env.keys())) this.emitOutput(`Exporting ${name}\n`);
       const path = await this.createEnvFile(env);
       if (path !== null) {
@@ -204,8 +219,9 @@ export class JobRunner {
 
   private async createEnvFile(env: EnvVars): Promise<string | null> {
     let path: string;
-    const content = renderEnvFile(env);
+    let content: Buffer;
     try {
+      content = renderEnvFile(env);
       path = await writeEnvFileContent(this.opts.tmpDir, content);
     } catch {
       return null;

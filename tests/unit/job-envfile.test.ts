@@ -111,13 +111,31 @@ describe("buildJobEnvironment", () => {
       ],
       [{ name: "B", value: "from-agent" }, { name: "HOST", value: "raw $value" }],
     );
-    expect(env).not.toBeNull();
-    const text = Object.fromEntries([...env!].map(([k, v]) => [k, Buffer.from(v).toString()]));
+    if (!env.ok) throw new Error(env.reason);
+    const text = Object.fromEntries([...env.env].map(([k, v]) => [k, Buffer.from(v).toString()]));
     expect(text).toEqual({ A: "VALUE_A2", B: "from-agent", HOST: "raw $value" });
   });
 
-  it("returns null when any job value is not strict base64", () => {
-    expect(buildJobEnvironment([{ name: "A", value: b64("ok") }, { name: "B", value: "abc" }], [])).toBeNull();
+  it("fails, naming the field, when any job value is not strict base64", () => {
+    expect(buildJobEnvironment([{ name: "A", value: b64("ok") }, { name: "B", value: "abc" }], [])).toEqual({
+      ok: false,
+      reason: "env_vars[1].value (B): not valid base64",
+    });
+  });
+
+  it("fails, naming the field, when a job or agent name is not a shell identifier", () => {
+    expect(buildJobEnvironment([{ name: "A", value: b64("ok") }, { name: "X=1; touch /tmp/pwned; Y", value: b64("v") }], [])).toEqual({
+      ok: false,
+      reason: 'env_vars[1].name: "X=1; touch /tmp/pwned; Y" is not a valid shell variable name',
+    });
+    expect(buildJobEnvironment([], [{ name: "OK", value: "1" }, { name: "$(id)", value: "v" }])).toEqual({
+      ok: false,
+      reason: 'env-vars[1]: "$(id)" is not a valid shell variable name',
+    });
+  });
+
+  it("renderEnvFile refuses a name that is not a shell identifier", () => {
+    expect(() => renderEnvFile(new Map([["A;id", "v"]]))).toThrow(/not a valid shell variable name/);
   });
 });
 

@@ -84,6 +84,8 @@ interface Harness {
   runners: JobRunner[];
   /** Called for every event as it is emitted (synchronously, like the agent's event log). */
   onEvent: ((e: JobLogEvent) => void) | null;
+  /** What the runner's onEnvFile callback received (the debug terminal's kept copies come from it). */
+  envFileCopies: Array<{ path: string; content: string }>;
 }
 
 let h: Harness;
@@ -96,7 +98,7 @@ beforeEach(async () => {
   await mkdir(home);
   await mkdir(tmp);
   await mkdir(work, { mode: 0o700 });
-  h = { base, home, tmp, events: [], runners: [], onEvent: null };
+  h = { base, home, tmp, events: [], runners: [], onEvent: null, envFileCopies: [] };
 });
 
 afterEach(async () => {
@@ -142,6 +144,7 @@ function makeRunner(req: JobRequest, config: Partial<JobHookConfig> = {}, startS
         h.events.push(e);
         h.onEvent?.(e);
       },
+      onEnvFile: (path, content) => h.envFileCopies.push({ path, content: content.toString("latin1") }),
     },
     startShell,
   );
@@ -607,6 +610,7 @@ describe("JobRunner failure paths", () => {
     expectSequence(h.events, [
       "job_started",
       `started(${ENV})`,
+      "out(env_vars[1].value (BAD): not valid base64\n)",
       `finished(${ENV}, 1)`,
       ...RESULT_EXPORT(0),
       "started(echo -n $SEMAPHORE_JOB_RESULT)",
@@ -871,5 +875,71 @@ describe("JobRunner env files and close()", () => {
     expect(runner.envFiles).toEqual([]);
     expect(runner.recordedEnvFiles).toEqual(files);
     expect(() => process.kill(pid, 0)).toThrow();
+  });
+});
+
+describe("JobRunner env var names that are not shell identifiers", () => {
+  // Each would run a command if it reached `export NAME=…` unquoted. The marker file says whether one did.
+  const hostile = (marker: string): Array<[string, string]> => [
+    ["a command after ';'", `X=1; touch ${marker}; Y`],
+    ["a command substitution", `$(touch ${marker})`],
+    ["a newline", `A\ntouch ${marker}\nB`],
+    ["backticks", `\`touch ${marker}\``],
+    ["a leading digit", "1ABC"],
+    ["an empty name", ""],
+    ["a terminal escape", "A\x1b]0;pwned\x07"],
+  ];
+  for (const [title, name] of hostile("MARKER")) {
+    it(`${title}: the env step fails with 1 and names the field; nothing runs, no env file has it`, async () => {
+      const marker = join(h.base, "pwned");
+      const hostileName = name.replaceAll("MARKER", marker);
+      const runner = makeRunner(
+        request({
+          env_vars: [
+            { name: "GOOD", value: b64("fine") },
+            { name: "ALSO_GOOD", value: b64("fine") },
+            { name: hostileName, value: b64("v") },
+          ],
+          commands: cmds(`touch ${marker}-command`),
+          epilogue_always_commands: cmds("echo -n $SEMAPHORE_JOB_RESULT"),
+        }),
+      );
+      expect(await runner.run()).toBe("failed");
+      expectSequence(h.events, [
+        "job_started",
+        `started(${ENV})`,
+        `out(env_vars[2].name: ${JSON.stringify(hostileName)} is not a valid shell variable name\n)`,
+        `finished(${ENV}, 1)`,
+        ...RESULT_EXPORT(0),
+        "started(echo -n $SEMAPHORE_JOB_RESULT)",
+        "out(failed)",
+        "finished(echo -n $SEMAPHORE_JOB_RESULT, 0)",
+        "job_finished(failed)",
+      ]);
+      // One cmd_output event with the reason, no Exporting lines.
+      const outputs = h.events.filter((e) => e.event === "cmd_output").map((e) => (e as { output: string }).output);
+      expect(outputs.filter((o) => o.includes("not a valid shell variable name"))).toHaveLength(1);
+      expect(outputs.filter((o) => o.startsWith("Exporting ") && o !== "Exporting SEMAPHORE_JOB_RESULT\n")).toEqual([]);
+      expect(await exists(marker)).toBe(false);
+      expect(await exists(`${marker}-command`)).toBe(false);
+      // Only the SEMAPHORE_JOB_RESULT file was written, and only it reached the kept-copy callback.
+      expect(runner.recordedEnvFiles).toHaveLength(1);
+      expect(h.envFileCopies.map((c) => c.content)).toEqual(["export SEMAPHORE_JOB_RESULT=failed\n"]);
+      for (const path of runner.envFiles) expect(await readFile(path, "utf8")).toBe("export SEMAPHORE_JOB_RESULT=failed\n");
+    });
+  }
+
+  it("an agent env-vars name that is not an identifier (config built without validation) fails the step too", async () => {
+    const marker = join(h.base, "pwned-agent");
+    const runner = makeRunner(request({ commands: cmds("echo never") }), {
+      envVars: [{ name: `Z=1; touch ${marker}; W`, value: "v" }],
+    });
+    expect(await runner.run()).toBe("failed");
+    const reasons = h.events.filter((e) => e.event === "cmd_output" && e.output.includes("not a valid shell variable name"));
+    expect(reasons).toEqual([
+      expect.objectContaining({ output: `env-vars[0]: ${JSON.stringify(`Z=1; touch ${marker}; W`)} is not a valid shell variable name\n` }),
+    ]);
+    expect(await exists(marker)).toBe(false);
+    expect(h.envFileCopies.map((c) => c.content)).toEqual(["export SEMAPHORE_JOB_RESULT=failed\n"]);
   });
 });
