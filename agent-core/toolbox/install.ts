@@ -9,6 +9,7 @@
 // after. Any failure or cancellation removes what this run made and leaves the old install as it
 // was; leftovers of a run that was killed outright are removed by the next one.
 
+import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { lstat, mkdir, readdir, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
@@ -290,7 +291,32 @@ async function linkCommands(dir: string, files: readonly string[]): Promise<stri
     await symlink(`../${name}`, link);
     linked.push(name);
   }
+  // The Linux tarballs carry `when` once per Erlang release (when_otp_24, …); like the official
+  // install-toolbox, link the one that matches this machine's Erlang, when there is one.
+  if (!linked.includes("when") && files.some((f) => f.startsWith("when_otp_"))) {
+    const otp = await erlangRelease();
+    const binary = otp === null ? null : `when_otp_${otp}`;
+    if (binary !== null && files.includes(binary) && !(await lstat(join(bin, "when")).then(() => true, () => false))) {
+      await symlink(`../${binary}`, join(bin, "when"));
+      linked.push("when");
+    }
+  }
   return linked;
+}
+
+/** The OTP release of the `erl` on PATH ("26"), or null without Erlang (bounded: 10 s). */
+function erlangRelease(): Promise<string | null> {
+  return new Promise((resolvePromise) => {
+    execFile(
+      "erl",
+      ["-noshell", "-eval", 'io:format("~s", [erlang:system_info(otp_release)]), halt().'],
+      { timeout: 10_000, encoding: "utf8" },
+      (error, stdout) => {
+        const release = stdout.trim();
+        resolvePromise(!error && /^\d+$/.test(release) ? release : null);
+      },
+    );
+  });
 }
 
 /** old → aside, new → in place, aside removed; a failed second rename puts the old one back. */

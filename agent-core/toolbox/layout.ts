@@ -17,8 +17,8 @@ export const TOOLBOX_BIN_DIR_NAME = "bin";
 export const TOOLBOX_METADATA_FILE = ".semaphore-agent.json";
 /**
  * The commands the official install-toolbox puts on PATH, linked into our bin folder when the
- * tarball has them. (`when` ships as when_otp_<erlang release> binaries in the Linux tarballs; the
- * official script picks one with `erl`, which we do not; a tarball with a plain `when` gets it.)
+ * tarball has them. (`when` ships as when_otp_<erlang release> binaries in the Linux tarballs: the
+ * one matching the `erl` on PATH at install time is linked as `when`, as the official script does.)
  */
 export const TOOLBOX_COMMANDS = ["cache", "artifact", "test-results", "retry", "spc", "sem-context", "when"] as const;
 export type ToolboxCommand = (typeof TOOLBOX_COMMANDS)[number];

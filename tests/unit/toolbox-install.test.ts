@@ -271,6 +271,29 @@ describe("installToolbox", () => {
     expect(toolboxWorks()).toBe("function");
   });
 
+  it("links `when` to the when_otp_<release> of this machine's Erlang, as install-toolbox does; none without Erlang", async () => {
+    const files = { when_otp_25: "#!/bin/sh\necho when 25\n", when_otp_26: "#!/bin/sh\necho when 26\n" };
+    mkdirSync(join(base, "erl"));
+    const withWhen = buildToolboxFixture(join(base, "erl"), { files });
+    const fakeErl = join(base, "fake-erl-bin");
+    mkdirSync(fakeErl);
+    writeFileSync(join(fakeErl, "erl"), "#!/bin/sh\nprintf 26\n", { mode: 0o755 });
+    const path = process.env.PATH;
+    process.env.PATH = `${fakeErl}:${path}`;
+    try {
+      expect((await installToolbox({ home, from: withWhen.tarballPath })).commands).toContain("when");
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(readlinkSync(join(home, ".toolbox", "bin", "when"))).toBe("../when_otp_26");
+    process.env.PATH = "/nonexistent";
+    try {
+      expect((await installToolbox({ home, from: withWhen.tarballPath })).commands).not.toContain("when");
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+
   it("replaces an older install atomically and says which it replaced", async () => {
     await installToolbox({ home, from: fixture.tarballPath, version: "v1.0.0" });
     writeFileSync(join(home, ".toolbox", "stale-file-of-the-old-install"), "x");
