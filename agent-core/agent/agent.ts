@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { AgentConfig } from "../config/types.js";
 import { resolveAgentName } from "../config/name.js";
 import { unixSeconds, type JobResult } from "../job/events.js";
+import { isShellVariableName } from "../job/envfile.js";
 import { decodeBase64Strict, decodeJobRequest } from "../job/request.js";
 import { JobRunner } from "../job/runner.js";
 import type { JobEnvFiles } from "../job/types.js";
@@ -336,10 +337,15 @@ export class Agent {
     let trimmed = false;
     let unsent = 0;
     try {
-      const request = await this.fetchJob(job);
+      const fetched = await this.fetchJob(job);
       // A job that could not be fetched or built is reported without log events (spec §3.5):
-      // `failed`, or `stopped` when the server already asked to stop it.
-      if (!request) return this.finishJob(job, job.stopRequested ? "stopped" : "failed", false, 0);
+      // `failed`, or `stopped` when the server already asked to stop it. Semaphore's log says
+      // nothing, so the reason goes on the agent's own stream (job-rejected).
+      if (!fetched.ok) {
+        const result = job.stopRequested ? "stopped" : "failed";
+        return this.finishJob(job, result, false, 0, fetched.reason ?? undefined);
+      }
+      const request = fetched.request;
       if (request.job_id && request.job_id !== job.id) {
         this.log("warn", `job request carries job_id ${request.job_id}, the server assigned ${job.id}`);
       }
@@ -393,33 +399,39 @@ export class Agent {
     if (!job.aborted) this.finishJob(job, result, trimmed, unsent);
   }
 
-  private async fetchJob(job: ActiveJob): Promise<JobRequest | null> {
+  /** The decoded job request, or why there is none (null: the agent is shutting down). */
+  private async fetchJob(job: ActiveJob): Promise<{ ok: true; request: JobRequest } | { ok: false; reason: string | null }> {
     const attempts = this.timings.getJobAttempts;
+    let lastError = "";
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      if (job.aborted) return null;
+      if (job.aborted) return { ok: false, reason: null };
       try {
         const raw = await this.client.getJob(job.id);
         const decoded = decodeJobRequest(raw);
         if (!decoded.ok) {
           // A job that cannot be built is reported failed without log events (spec §3.5).
           this.error("job", `job ${job.id} cannot run: ${decoded.error}`, null);
-          return null;
+          return { ok: false, reason: decoded.error };
         }
         this.emit({ type: "job-request", at: Date.now(), jobId: job.id, envVarNames: decoded.request.env_vars.map((v) => v.name) });
-        return decoded.request;
+        return { ok: true, request: decoded.request };
       } catch (error) {
-        if (job.aborted || this.aborting) return null;
+        if (job.aborted || this.aborting) return { ok: false, reason: null };
+        lastError = (error as Error).message;
         const last = attempt === attempts;
         const retryAt = last ? null : Date.now() + this.timings.getJobDelayMs;
         this.error("job", `fetching job ${job.id}: ${(error as Error).message} (attempt ${attempt}/${attempts})`, retryAt);
         if (!last) await this.retrySleep.sleep(this.timings.getJobDelayMs);
       }
     }
-    return null;
+    if (job.aborted || this.aborting) return { ok: false, reason: null };
+    return { ok: false, reason: `could not fetch the job: ${lastError}` };
   }
 
-  private finishJob(job: ActiveJob, result: JobResult, trimmed: boolean, unsentEvents: number): void {
+  /** `rejected`: why the job never ran (spec §3.5), emitted as job-rejected just before job-finished. */
+  private finishJob(job: ActiveJob, result: JobResult, trimmed: boolean, unsentEvents: number, rejected?: string): void {
     if (this.job !== job || this.shuttingDown) return;
+    if (rejected !== undefined) this.emit({ type: "job-rejected", at: Date.now(), jobId: job.id, reason: rejected });
     this.job = null;
     this.state = "finished-job";
     this.jobResult = result;
@@ -569,6 +581,8 @@ export class Agent {
 function decodedJobEnv(request: JobRequest): Map<string, string> {
   const env = new Map<string, string>();
   for (const variable of request.env_vars) {
+    // A name that is not a shell identifier failed the job's env step; it goes nowhere else either.
+    if (!isShellVariableName(variable.name)) continue;
     const value = decodeBase64Strict(variable.value);
     if (value) env.set(variable.name, value.toString("utf8"));
   }

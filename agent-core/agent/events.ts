@@ -28,6 +28,13 @@ export type AgentEvent =
   /** Output read from the PTY but still held by the chunking (spec §5.4): the next job-log outputs repeat it. For live views. */
   | { type: "job-output-preview"; at: number; jobId: string; text: string }
   | { type: "job-finished"; at: number; jobId: string; result: JobResult; trimmed: boolean; unsentEvents: number }
+  /**
+   * The job never ran: it could not be fetched (`could not fetch the job: <last error>`) or built
+   * (`executor: unknown executor 'k8s'`, `commands[1].directive: expected a string`, …). Semaphore
+   * gets no log events for it (spec §3.5), so this reason, which names the field, is the only word
+   * of what was wrong. Comes just before the job's job-finished (`failed`, or `stopped`).
+   */
+  | { type: "job-rejected"; at: number; jobId: string; reason: string }
   | { type: "interrupted"; at: number; interruptedAt: number }
   | { type: "error"; at: number; scope: ErrorScope; message: string; retryAt: number | null }
   | { type: "log"; at: number; level: "info" | "warn"; message: string }

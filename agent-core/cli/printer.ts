@@ -69,6 +69,9 @@ export function formatAgentEvent(event: AgentEvent, level: LogLevel): string | n
       return null; // for the desktop app; the CLI's "job assigned" line says enough
     case "job-log":
       return atLeast(level, "debug") ? `${at}  [${event.jobId}] ${JSON.stringify(event.event)}` : null;
+    case "job-rejected":
+      // The only word of what was wrong: Semaphore's log for the job stays empty (spec §3.5).
+      return atLeast(level, "error") ? `${at}  job ${event.jobId} rejected, not run: ${event.reason}` : null;
     case "job-finished": {
       if (!atLeast(level, "info")) return null;
       const extra = event.trimmed ? " (log trimmed by the server)" : event.unsentEvents > 0 ? ` (${event.unsentEvents} log events undelivered)` : "";

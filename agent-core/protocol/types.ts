@@ -84,14 +84,32 @@ export type JobCommand = z.infer<typeof CommandSchema>;
 export type JobEnvVar = z.infer<typeof EnvVarSchema>;
 export type JobFile = z.infer<typeof FileSchema>;
 
-/** Turns a zod error into one line that names the offending field, e.g. `files[0].mode: expected string`. */
+const EXPECTED_IN_WORDS: Record<string, string> = {
+  string: "a string",
+  number: "a number",
+  int: "an integer",
+  boolean: "a boolean",
+  array: "an array",
+  object: "an object",
+};
+
+/** What the issue says, in words: a wrong type says what was expected (`expected a string`). */
+function issueText(issue: z.core.$ZodIssue): string {
+  if (issue.code === "invalid_type") {
+    const words = EXPECTED_IN_WORDS[issue.expected];
+    if (words) return `expected ${words}`;
+  }
+  return issue.message;
+}
+
+/** Turns a zod error into one line that names the offending field, e.g. `commands[1].directive: expected a string`. */
 export function describeZodError(error: z.ZodError): string {
   return error.issues
     .map((issue) => {
       const path = issue.path
         .map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
         .join("");
-      return `${path || "(root)"}: ${issue.message}`;
+      return `${path || "(root)"}: ${issueText(issue)}`;
     })
     .join("; ");
 }

@@ -24,6 +24,7 @@ import {
 } from "../helpers/jobs.js";
 
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const envFilesIn = (dir: string) => readdirSync(dir).filter((f) => f.startsWith(".env-")).sort();
 
 describe("job semantics: env vars, files, .env-* files, malformed requests", () => {
@@ -254,7 +255,7 @@ describe("job semantics: env vars, files, .env-* files, malformed requests", () 
       ["a character outside the base64 alphabet", "%%%%"],
       ["missing padding", "YWI"],
     ] as const) {
-      it(`an env value with ${title} fails the env step with 1, no Exporting lines, then the job`, async () => {
+      it(`an env value with ${title} fails the env step with 1, no Exporting lines, one line naming the field, then the job`, async () => {
         const request = job({ commands: ["echo never"], onFail: ["echo -n on-fail $SEMAPHORE_JOB_RESULT"] });
         request.env_vars = [
           { name: "GOOD", value: b64("fine") },
@@ -265,6 +266,7 @@ describe("job semantics: env vars, files, .env-* files, malformed requests", () 
         expect(summarize(events)).toEqual([
           "job_started",
           "started(Exporting environment variables)",
+          'out("env_vars[1].value (BAD): not valid base64\\n")',
           "finished(Exporting environment variables, 1)",
           ...resultExport(),
           "started(echo -n on-fail $SEMAPHORE_JOB_RESULT)",
@@ -272,19 +274,61 @@ describe("job semantics: env vars, files, .env-* files, malformed requests", () 
           "finished(echo -n on-fail $SEMAPHORE_JOB_RESULT, 0)",
           "job_finished(failed)",
         ]);
+        expect(rawOutputs(events, "Exporting environment variables")).toEqual(["env_vars[1].value (BAD): not valid base64\n"]);
         expect(envFilesIn(agent.tmp)).toEqual([]);
         await expectNoViolations(hub);
       });
     }
 
-    const unbuildable: Array<[string, Record<string, unknown>]> = [
-      ["an unknown executor (docker)", { executor: "docker" }],
-      ["the dockercompose executor", { executor: "dockercompose" }],
-      ["a push logger without url", { logger: { method: "push", url: "", token: "x" } }],
+    it("an env var name that is not a shell identifier fails the env step, names the field, and never reaches a shell or an env file", async () => {
+      const marker = join(agent.tmp, "pwned");
+      const hostile = `X=1; touch ${marker}; Y`;
+      const request = job({ commands: [`touch ${marker}-command`], always: ["ls -A $TMPDIR | grep '^[.]env-' | xargs -I{} cat $TMPDIR/{}"] });
+      request.env_vars = [
+        { name: "GOOD", value: b64("fine") },
+        { name: "ALSO_GOOD", value: b64("fine") },
+        { name: hostile, value: b64("v") },
+      ];
+      const { view, events } = await runJob(hub, request);
+      expect(view.result).toBe("failed");
+      const reason = `env_vars[2].name: ${JSON.stringify(hostile)} is not a valid shell variable name\n`;
+      expect(summarize(events)).toEqual([
+        "job_started",
+        "started(Exporting environment variables)",
+        `out(${JSON.stringify(reason)})`,
+        "finished(Exporting environment variables, 1)",
+        ...resultExport(),
+        "started(ls -A $TMPDIR | grep '^[.]env-' | xargs -I{} cat $TMPDIR/{})",
+        'out("export SEMAPHORE_JOB_RESULT=failed\\n")',
+        "finished(ls -A $TMPDIR | grep '^[.]env-' | xargs -I{} cat $TMPDIR/{}, 0)",
+        "job_finished(failed)",
+      ]);
+      // Exactly one event with the reason, no Exporting line.
+      expect(rawOutputs(events, "Exporting environment variables")).toEqual([reason]);
+      expect(existsSync(marker)).toBe(false);
+      expect(existsSync(`${marker}-command`)).toBe(false);
+      expect(envFilesIn(agent.tmp)).toEqual([]);
+      await expectNoViolations(hub);
+    });
+
+    const unbuildable: Array<[string, Record<string, unknown>, string]> = [
+      ["an unknown executor (docker)", { executor: "docker" }, "executor: unknown executor 'docker'"],
+      ["an unknown executor (k8s)", { executor: "k8s" }, "executor: unknown executor 'k8s'"],
+      ["the dockercompose executor", { executor: "dockercompose" }, "executor: 'dockercompose' is not supported by this shell agent"],
+      ["a push logger without url", { logger: { method: "push", url: "", token: "x" } }, "logger.url: missing"],
+      ["a logger with a relative url", { logger: { method: "push", url: "/logs/1", token: "x" } }, "logger.url: not an absolute URL: '/logs/1'"],
+      [
+        "an unsupported logger method",
+        { logger: { method: "pull", token: "x" } },
+        "logger.method: 'pull' is not supported (only 'push' is supported)",
+      ],
+      ["a directive that is not a string", { commands: [{ directive: "echo ok" }, { directive: 5 }] }, "commands[1].directive: expected a string"],
     ];
-    for (const [title, override] of unbuildable) {
-      it(`${title}: finished-job failed without any log event, then the next job passes`, async () => {
+    for (const [title, override, reason] of unbuildable) {
+      it(`${title}: finished-job failed without any log event, the reason on the agent's stderr, then the next job passes`, async () => {
         const bad = await runJob(hub, { ...job({ commands: ["echo never"] }), ...override });
+        // Spec §3.5: nothing reaches Semaphore's log; the agent's own log says what was wrong.
+        await agent.waitForOutput(new RegExp(`job ${bad.id} rejected, not run: ${escapeRegExp(reason)}\n`), 10_000);
         expect(bad.view.result).toBe("failed");
         expect(bad.view.fetch_count).toBeGreaterThanOrEqual(1);
         expect(bad.view.event_count).toBe(0);

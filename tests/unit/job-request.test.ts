@@ -90,6 +90,19 @@ describe("decodeJobRequest", () => {
     expect(result.error).toContain("files[0].mode");
   });
 
+  it("says what was expected, in words, with the field's path", () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ commands: [{ directive: "echo ok" }, { directive: 5 }] }, "commands[1].directive: expected a string"],
+      [{ commands: [{ directive: "a", alias: ["x"] }] }, "commands[0].alias: expected a string"],
+      [{ commands: "echo hi" }, "commands: expected an array"],
+      [{ epilogue_on_fail_commands: ["echo"] }, "epilogue_on_fail_commands[0]: expected an object"],
+      [{ env_vars: [{ name: 1, value: "" }] }, "env_vars[0].name: expected a string"],
+      [{ logger: { ...validLogger, max_size_in_bytes: 1.5 } }, "logger.max_size_in_bytes: expected an integer"],
+      [{ logger: "push" }, "logger: expected an object"],
+    ];
+    for (const [overrides, error] of cases) expect(decode(overrides)).toEqual({ ok: false, error });
+  });
+
   it("rejects a body that is not an object", () => {
     for (const raw of [null, "job", 42, []]) expect(decodeJobRequest(raw).ok).toBe(false);
   });
