@@ -208,7 +208,7 @@ export async function installToolbox(opts: ToolboxInstallOptions): Promise<Toolb
     if (signal?.aborted) throw aborted();
     throw new ToolboxError("io", `cannot install the toolbox into ${join(home, TOOLBOX_DIR_NAME)}: ${(error as Error).message}`);
   } finally {
-    await dispatcher?.close().catch(() => undefined);
+    await dispatcher?.destroy().catch(() => undefined);
     lock.release();
   }
 }
