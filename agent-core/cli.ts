@@ -7,6 +7,7 @@ import { formatAgentEvent, parseLogLevel } from "./cli/printer.js";
 import { runHubCommand } from "./cli/hub-command.js";
 import { runJobFileCommand } from "./cli/run-command.js";
 import { timingsFromEnv } from "./timings.js";
+import { terminalLine } from "./util/terminal-text.js";
 import { AGENT_VERSION } from "./version.js";
 
 const USAGE = `semaphore-agent ${AGENT_VERSION} — a Semaphore CI self-hosted agent
@@ -67,24 +68,30 @@ export async function main(argv: string[]): Promise<number> {
 async function startCommand(argv: string[]): Promise<number> {
   let level;
   let agent: Agent;
+  // Every line start prints or logs carries text from outside (the server's answers, job ids, the
+  // config): tokens are redacted and control characters escaped, so a server cannot make it print
+  // the token it was sent or drive the terminal.
+  let secrets: () => string[] = () => [];
+  const print = (text: string) => process.stderr.write(`${terminalLine(text, secrets())}\n`);
   try {
     level = parseLogLevel(process.env.SEMAPHORE_AGENT_LOG_LEVEL);
     const { config, configFile, warnings } = loadAgentConfig({ argv, env: process.env });
-    for (const warning of warnings) process.stderr.write(`semaphore-agent: warning: ${warning}\n`);
-    agent = new Agent({ config, timings: timingsFromEnv(process.env), env: process.env });
-    process.stderr.write(
-      `semaphore-agent ${AGENT_VERSION}: starting${configFile ? ` with ${configFile}` : ""} for ${config.noHttps ? "http" : "https"}://${config.endpoint}\n`,
-    );
+    for (const warning of warnings) print(`semaphore-agent: warning: ${warning}`);
+    const started = new Agent({ config, timings: timingsFromEnv(process.env), env: process.env });
+    agent = started;
+    secrets = () => started.secrets;
+    print(`semaphore-agent ${AGENT_VERSION}: starting${configFile ? ` with ${configFile}` : ""} for ${config.noHttps ? "http" : "https"}://${config.endpoint}`);
   } catch (error) {
     const message = error instanceof ConfigError || error instanceof Error ? error.message : String(error);
-    process.stderr.write(`semaphore-agent: ${message}\n`);
+    print(`semaphore-agent: ${message}`);
     return 1;
   }
   // SEMAPHORE_AGENT_LOG_FILE_PATH (spec §9.3): the same lines are appended to that file too.
   const logFile = process.env.SEMAPHORE_AGENT_LOG_FILE_PATH ? openLogFile(process.env.SEMAPHORE_AGENT_LOG_FILE_PATH) : null;
   const unsubscribe = agent.on((event) => {
-    const line = formatAgentEvent(event, level);
-    if (!line) return;
+    const formatted = formatAgentEvent(event, level);
+    if (!formatted) return;
+    const line = terminalLine(formatted, agent.secrets);
     process.stderr.write(`${line}\n`);
     if (logFile !== null) {
       try {
@@ -113,7 +120,8 @@ function openLogFile(path: string): number | null {
   try {
     return openSync(path, "a", 0o600);
   } catch (error) {
-    process.stderr.write(`semaphore-agent: cannot open SEMAPHORE_AGENT_LOG_FILE_PATH ${path}: ${(error as Error).message}; logging to stderr only\n`);
+    const message = `semaphore-agent: cannot open SEMAPHORE_AGENT_LOG_FILE_PATH ${path}: ${(error as Error).message}; logging to stderr only`;
+    process.stderr.write(`${terminalLine(message, [])}\n`);
     return null;
   }
 }

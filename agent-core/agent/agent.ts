@@ -103,6 +103,8 @@ export class Agent {
   /** Started with the first job, reused by later ones, ended with the agent. */
   private logWorker: LogWorker | null = null;
   private started: Promise<AgentExit> | null = null;
+  /** Logger tokens of the last jobs (for `secrets`), oldest first. */
+  private readonly loggerTokens: string[] = [];
 
   constructor(private readonly options: AgentOptions) {
     this.timings = options.timings ?? { ...DEFAULT_TIMINGS };
@@ -135,6 +137,15 @@ export class Agent {
       lastSyncAt: this.lastSyncAt,
       nextSyncAt: this.nextSyncAt,
     };
+  }
+
+  /**
+   * Every secret this agent sends that a server could echo back into an error message: the
+   * registration token, the access token, and the logger tokens of recent jobs (as the job requests
+   * gave them). For redacting what is printed or logged (util/redact.ts).
+   */
+  get secrets(): string[] {
+    return [this.options.config.token, this.client.connection.accessToken, ...this.loggerTokens].filter((s) => s !== "");
   }
 
   /** The `.env-*` files of the running job, for the debug terminal (spec §6). */
@@ -414,6 +425,7 @@ export class Agent {
           return { ok: false, reason: decoded.error };
         }
         this.emit({ type: "job-request", at: Date.now(), jobId: job.id, envVarNames: decoded.request.env_vars.map((v) => v.name) });
+        this.rememberLoggerToken(decoded.request.logger.token);
         return { ok: true, request: decoded.request };
       } catch (error) {
         if (job.aborted || this.aborting) return { ok: false, reason: null };
@@ -426,6 +438,12 @@ export class Agent {
     }
     if (job.aborted || this.aborting) return { ok: false, reason: null };
     return { ok: false, reason: `could not fetch the job: ${lastError}` };
+  }
+
+  private rememberLoggerToken(token: string): void {
+    if (token === "" || this.loggerTokens.includes(token)) return;
+    this.loggerTokens.push(token);
+    if (this.loggerTokens.length > 8) this.loggerTokens.shift();
   }
 
   /** `rejected`: why the job never ran (spec §3.5), emitted as job-rejected just before job-finished. */

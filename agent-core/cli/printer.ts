@@ -1,6 +1,9 @@
-// Human-readable rendering of the agent's event stream for the terminal.
+// Human-readable rendering of the agent's event stream for the terminal. Lines carry text from the
+// server (job ids, error bodies): whoever writes them passes them through util/terminal-text.ts's
+// terminalLine first, which redacts tokens and escapes control characters.
 import type { AgentEvent } from "../agent/events.js";
 import type { JobLogEvent } from "../job/events.js";
+import { escapeControlChars } from "../util/control-chars.js";
 
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "panic";
 const LEVELS: LogLevel[] = ["trace", "debug", "info", "warn", "error", "fatal", "panic"];
@@ -93,7 +96,11 @@ export function formatAgentEvent(event: AgentEvent, level: LogLevel): string | n
 
 const useColor = (stream: NodeJS.WriteStream) => stream.isTTY === true && !process.env.NO_COLOR;
 
-/** Renders a job's log as sections: a header per command, its output, and its exit code and time. */
+/**
+ * Renders a job's log as sections: a header per command, its output, and its exit code and time.
+ * The output is the job's own, written as it came (colours included, as in a terminal); the
+ * headers are ours, so a directive's control characters (newlines included) are shown escaped.
+ */
 export class JobLogPrinter {
   private startedAt = 0;
   private commandStartedAt = 0;
@@ -122,7 +129,7 @@ export class JobLogPrinter {
         break;
       case "cmd_started":
         this.commandStartedAt = now;
-        this.write(`${this.paint("1;36", `▶ ${event.directive}`)}\n`);
+        this.write(`${this.paint("1;36", `▶ ${escapeControlChars(event.directive)}`)}\n`);
         break;
       case "cmd_output":
         this.write(event.output);

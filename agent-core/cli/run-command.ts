@@ -5,6 +5,7 @@ import { Agent } from "../agent/agent.js";
 import { defaultAgentConfig } from "../config/keys.js";
 import type { JobResult } from "../job/events.js";
 import { timingsFromEnv } from "../timings.js";
+import { terminalLine } from "../util/terminal-text.js";
 import { UsageError, parseFlags } from "./args.js";
 import { JobFileError, readJobFile } from "./job-file.js";
 import { JobLogPrinter, formatAgentEvent } from "./printer.js";
@@ -19,7 +20,7 @@ export async function runJobFileCommand(argv: string[]): Promise<number> {
     request = readJobFile(path);
   } catch (error) {
     if (error instanceof UsageError || error instanceof JobFileError) {
-      process.stderr.write(`semaphore-agent run: ${error.message}\n`);
+      process.stderr.write(`${terminalLine(`semaphore-agent run: ${error.message}`, [])}\n`);
       return 1;
     }
     throw error;
@@ -40,13 +41,23 @@ export async function runJobFileCommand(argv: string[]): Promise<number> {
     env: process.env,
   });
   const printer = new JobLogPrinter(process.stdout);
+  // The job's output is printed as it came; run's own lines (the agent's messages, which quote job
+  // ids and server text) are redacted and escaped.
+  const say = (text: string) => process.stderr.write(`${terminalLine(text, agent.secrets)}\n`);
   let result: JobResult | null = null;
+  let rejected = false;
   agent.on((event) => {
     if (event.type === "job-log" && event.jobId === jobId) printer.print(event.event);
-    else if (event.type === "job-finished" && event.jobId === jobId) result = event.result;
-    else if (event.type === "error") {
+    else if (event.type === "job-rejected" && event.jobId === jobId) {
+      // Not run, so no log: the reason is all there is to say, before the result.
+      rejected = true;
+      say(`semaphore-agent run: the job was not run: ${event.reason}`);
+    } else if (event.type === "job-finished" && event.jobId === jobId) {
+      result = event.result;
+      if (rejected) process.stdout.write(`Job ${event.result} (not run)\n`);
+    } else if (event.type === "error") {
       const line = formatAgentEvent(event, "error");
-      if (line) process.stderr.write(`${line}\n`);
+      if (line) say(line);
     }
   });
   let interrupts = 0;
@@ -62,7 +73,7 @@ export async function runJobFileCommand(argv: string[]): Promise<number> {
   try {
     const exit = await agent.start();
     if (exit.exitCode !== 0 && result === null) {
-      process.stderr.write(`semaphore-agent run: the agent stopped before the job finished (${exit.reason})\n`);
+      say(`semaphore-agent run: the agent stopped before the job finished (${exit.reason})`);
       return 1;
     }
   } finally {

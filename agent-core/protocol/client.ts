@@ -2,6 +2,7 @@
 // policies of §1.4 live with the callers, which know what a failure means for them.
 import { Agent as UndiciAgent, interceptors, request, type Dispatcher } from "undici";
 import type { z } from "zod";
+import { redactSecrets } from "../util/redact.js";
 import { USER_AGENT } from "../version.js";
 import {
   RefreshResponseSchema,
@@ -158,7 +159,11 @@ export class ApiClient {
     try {
       const res = await request(url, { method, headers, body: body ?? undefined, signal, dispatcher: this.dispatcher });
       const text = await res.body.text();
-      return { status: res.statusCode, body: text };
+      // An error body is only shown, never decoded. One that echoes the credential it was sent
+      // (the Authorization header) must not carry it into messages, where the snippet's cut could
+      // also leave a part of it that no later redaction recognises.
+      const failed = res.statusCode < 200 || res.statusCode > 299;
+      return { status: res.statusCode, body: failed && token !== "" ? redactSecrets(text, [token]) : text };
     } catch (error) {
       if (signal.aborted) {
         throw new ApiError(`${method} ${redactUrl(url)}: no answer within ${this.options.timeoutMs / 1000} s`, null, "timeout");
