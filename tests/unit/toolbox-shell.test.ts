@@ -13,7 +13,8 @@ import type { JobLogEvent, JobResult } from "../../agent-core/job/events.js";
 import { JobRunner } from "../../agent-core/job/runner.js";
 import { planDebugShell } from "../../agent-core/host/debug-shell.js";
 import { JobRequestSchema } from "../../agent-core/protocol/types.js";
-import { TOOLBOX_BASH_LINE } from "../../agent-core/toolbox/index.js";
+import { TOOLBOX_BASH_LINE, TOOLBOX_ZSH_LINE } from "../../agent-core/toolbox/index.js";
+import { TOOLBOX_BIN_DIR_NAME, TOOLBOX_DIR_NAME } from "../../agent-core/toolbox/layout.js";
 import { installFixtureToolbox, readFixtureRecord } from "../helpers/toolbox-fixture.js";
 
 let base: string;
@@ -155,6 +156,14 @@ describe("the toolbox in job shells", () => {
     expect(shape(withNoisy.events)).toEqual(shape(without.events));
     expect(withNoisy.events.length).toBe(without.events.length);
     expect(JSON.stringify(withNoisy.events)).not.toContain("NOISE");
+  });
+
+  it("the snippets spell the install's layout (the toolbox file and our bin folder)", () => {
+    for (const line of [TOOLBOX_BASH_LINE, TOOLBOX_ZSH_LINE]) {
+      expect(line).toContain(`"$HOME/${TOOLBOX_DIR_NAME}/toolbox"`);
+      expect(line).toContain(`export PATH="$HOME/${TOOLBOX_DIR_NAME}/${TOOLBOX_BIN_DIR_NAME}:$PATH"`);
+      expect(line).not.toContain("\n");
+    }
   });
 
   it("a HOME without a toolbox: nothing is loaded, nothing is added to PATH", async () => {
