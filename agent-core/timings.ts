@@ -21,6 +21,9 @@ export interface AgentTimings {
   logFlushChecks: number;
   logFlushCheckMs: number;
   logBatchLines: number;
+  /** The desktop app's registration back-off (not the spec's: the app never gives up): first wait and cap. */
+  appRetryFirstMs: number;
+  appRetryMaxMs: number;
 }
 
 export const DEFAULT_TIMINGS: Readonly<AgentTimings> = Object.freeze({
@@ -41,6 +44,8 @@ export const DEFAULT_TIMINGS: Readonly<AgentTimings> = Object.freeze({
   logFlushChecks: 60,
   logFlushCheckMs: 1000,
   logBatchLines: 2000,
+  appRetryFirstMs: 5_000,
+  appRetryMaxMs: 5 * 60_000,
 });
 
 export const TEST_TIMINGS_ENV = "SEMAPHORE_AGENT_TEST_TIMINGS";

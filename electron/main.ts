@@ -8,6 +8,7 @@ import {
   ipcMain,
   Menu,
   Notification,
+  powerMonitor,
   safeStorage,
   session,
   shell,
@@ -134,6 +135,11 @@ async function start(): Promise<void> {
   tray = new AppTray(paths.assets, opened.agentSnapshot, (action) => void onTrayAction(action));
 
   ipcMain.handle(IPC_CALL_CHANNEL, (event, raw: unknown) => onIpcCall(event, raw));
+  // Back from sleep: an agent waiting out a back-off against an unreachable server tries at once.
+  powerMonitor.on("resume", () => {
+    if (!opened.agentSnapshot.error) return;
+    void opened.retryNow({}).catch(() => undefined);
+  });
   createWindow();
 }
 

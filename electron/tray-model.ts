@@ -1,6 +1,6 @@
 // What the tray shows for an agent snapshot: icon, tooltip and menu, as plain data. tray.ts turns it
 // into Electron objects; unit tests check it without Electron.
-import { isAgentIdle, trayStateOf, type AgentSnapshot, type TrayState } from "../agent-core/host/contract.js";
+import { isAgentIdle, jobTitle, refText, shortSha, trayStateOf, type AgentSnapshot, type TrayState } from "../agent-core/host/contract.js";
 
 export const TRAY_STATES: readonly TrayState[] = ["stopped", "waiting", "running", "stopping", "error"];
 
@@ -38,7 +38,7 @@ export function trayTooltip(agent: AgentSnapshot, state: TrayState, quitting: bo
     case "waiting":
       return `${APP}: waiting for jobs${where}`;
     case "running":
-      return `${APP}: running job ${agent.jobId ?? ""}${where}`.replace(/ +$/, "");
+      return `${APP}: running ${runningJobText(agent)}${where}`.replace(/ +$/, "");
     case "stopping":
       return agent.stopAfterJob && agent.jobId !== null ? `${APP}: stopping after the current job${where}` : `${APP}: stopping${where}`;
     case "error": {
@@ -46,6 +46,18 @@ export function trayTooltip(agent: AgentSnapshot, state: TrayState, quitting: bo
       return `${APP}: error — ${shorten(message)}`;
     }
   }
+}
+
+/** "api-server · Unit tests, branch main @ 1a2b3c4 by Alice", or "job <id>" when the job names nothing. */
+function runningJobText(agent: AgentSnapshot): string {
+  const id = agent.jobId ?? "";
+  const identity = agent.jobIdentity;
+  if (identity === null) return `job ${id}`.trim();
+  const ref = refText(identity);
+  const sha = shortSha(identity.sha);
+  const author = identity.commitAuthor ?? identity.committer;
+  const origin = [ref, sha !== null ? `@ ${sha}` : null, author !== null ? `by ${author}` : null].filter((p) => p !== null).join(" ");
+  return shorten(origin === "" ? jobTitle(identity, id) : `${jobTitle(identity, id)}, ${origin}`);
 }
 
 function shorten(text: string): string {

@@ -5,7 +5,7 @@ import { formatSeconds } from "./job-format.js";
 export type Tone = "idle" | "ok" | "running" | "busy" | "warn" | "error";
 
 export interface AgentStatus {
-  /** "Stopped", "Registering…", "Waiting for jobs", "Running job <id>", "Stopping…", "Disconnected", "Error". */
+  /** "Stopped", "Connecting…", "Waiting for jobs", "Running job <id>", "Stopping…", "Disconnected", "Error". */
   words: string;
   tone: Tone;
   /** Whether the agent runs (Stop is offered) or not (Start is offered). */
@@ -25,10 +25,11 @@ export function agentStatus(agent: AgentSnapshot | null): AgentStatus {
     const failed = agent.lastExit !== null && agent.lastExit.exitCode !== 0;
     return { words: failed ? "Error" : "Stopped", tone: failed ? "error" : "idle", running: false };
   }
-  if (agent.error !== null && (agent.error.scope === "register" || agent.error.scope === "sync")) {
+  // Before the first successful registration it is connecting, whatever failed: never "Disconnected".
+  if (agent.phase === "registering") return { words: "Connecting…", tone: agent.error !== null ? "warn" : "busy", running: true };
+  if (agent.error !== null && agent.error.scope === "sync") {
     return { words: "Disconnected", tone: "error", running: true };
   }
-  if (agent.phase === "registering") return { words: "Registering…", tone: "busy", running: true };
   const job = agent.jobId !== null ? ` ${agent.jobId}` : "";
   // The job is over; the agent is telling the server its result (spec §3.2's finished-job).
   if (agent.phase === "finished-job" && agent.jobId !== null) return { words: `Finishing job${job}`, tone: "running", running: true };
@@ -53,7 +54,9 @@ export function agentErrorText(agent: AgentSnapshot | null, now: number): string
 
 export function retryText(retryAt: number, now: number): string {
   const seconds = Math.ceil((retryAt - now) / 1000);
-  return seconds <= 0 ? "retrying now" : `retrying in ${seconds} s`;
+  if (seconds <= 0) return "retrying now";
+  if (seconds < 60) return `retrying in ${seconds} s`;
+  return `next try at ${formatTime(retryAt).slice(0, 5)} (in ${formatSeconds(seconds)})`;
 }
 
 export function countsText(counts: AgentSnapshot["counts"]): string {

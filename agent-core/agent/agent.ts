@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { AgentConfig } from "../config/types.js";
 import { resolveAgentName } from "../config/name.js";
 import { unixSeconds, type JobResult } from "../job/events.js";
+import { jobIdentityOf } from "../job/identity.js";
 import { isShellVariableName } from "../job/envfile.js";
 import { decodeBase64Strict, decodeJobRequest } from "../job/request.js";
 import { JobRunner } from "../job/runner.js";
@@ -14,7 +15,7 @@ import type { JobEnvFiles } from "../job/types.js";
 import { shouldUpload, uploadJobLog } from "../logs/artifact.js";
 import type { PusherNotice } from "../logs/log-pusher.js";
 import { LogWorker, type JobLogSink } from "../logs/log-sink.js";
-import { ApiClient } from "../protocol/client.js";
+import { ApiClient, ApiError } from "../protocol/client.js";
 import type { AgentState, JobRequest, SyncRequest, SyncResponse } from "../protocol/types.js";
 import { DEFAULT_TIMINGS, randomBetween, type AgentTimings } from "../timings.js";
 import { AGENT_VERSION } from "../version.js";
@@ -24,6 +25,7 @@ import {
   type AgentEvent,
   type AgentEventListener,
   type AgentPhase,
+  type CallProblem,
   type ErrorScope,
   type ShutdownReason,
 } from "./events.js";
@@ -44,6 +46,12 @@ export interface AgentOptions {
    * debug terminal, which keeps a private copy. Not an AgentEvent on purpose: the content is secret.
    */
   onJobEnvFile?: (jobId: string, path: string, content: Buffer) => void;
+  /**
+   * How long to wait after the `failures`-th failed registration before the next one, or null to
+   * give up (UNABLE_TO_REGISTER). Default: the spec's 30 attempts, registerDelayMs apart. The
+   * desktop app never gives up while the owner has the agent switched on.
+   */
+  registerBackoff?: (failures: number) => number | null;
 }
 
 export interface AgentExit {
@@ -96,6 +104,8 @@ export class Agent {
   /** abort() was called: end without waiting for the server. */
   private aborting = false;
   private lastSuccessfulSync = 0;
+  /** The last sync failed: the next one is an error back-off that retryNow() may cut short. */
+  private syncFailing = false;
   private lastSyncAt: number | null = null;
   private nextSyncAt: number | null = null;
   private job: ActiveJob | null = null;
@@ -169,6 +179,16 @@ export class Agent {
   }
 
   /**
+   * The network is back or the machine woke up: a registration waiting for its next attempt, or a
+   * sync waiting after a failure, goes now. Does nothing while the agent is connected and well.
+   */
+  retryNow(): void {
+    if (this.aborting || this.shuttingDown) return;
+    if (this.phase === "registering") this.retrySleep.wake();
+    else if (this.syncFailing) this.syncSleep.wake();
+  }
+
+  /**
    * Ends the agent without waiting for the server, for when interrupt() cannot finish: the server
    * is unreachable or hangs (the desktop app is quitting), or the agent is not even registered yet.
    * In-flight calls are dropped, a running job is stopped, no disconnect is sent (the server learns
@@ -217,7 +237,9 @@ export class Agent {
       job_id: config.jobId,
     };
     const attempts = this.timings.registerAttempts;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
+    const backoff =
+      this.options.registerBackoff ?? ((failures: number) => (failures < attempts ? this.timings.registerDelayMs : null));
+    for (let attempt = 1; ; attempt++) {
       try {
         const response = await this.client.register(body);
         this.name = response.name; // replaced unconditionally, even by "" (P-4)
@@ -225,14 +247,15 @@ export class Agent {
         return true;
       } catch (error) {
         if (this.aborting) return false;
-        const last = attempt === attempts;
-        const retryAt = last ? null : Date.now() + this.timings.registerDelayMs;
-        this.error("register", `${(error as Error).message} (attempt ${attempt}/${attempts})`, retryAt);
-        if (!last) await this.retrySleep.sleep(this.timings.registerDelayMs);
+        const delay = backoff(attempt);
+        const retryAt = delay === null ? null : Date.now() + delay;
+        const counted = this.options.registerBackoff ? "" : ` (attempt ${attempt}/${attempts})`;
+        this.error("register", `${(error as Error).message}${counted}`, retryAt, callProblemOf(error));
+        if (delay === null) return false;
+        await this.retrySleep.sleep(delay);
         if (this.aborting) return false;
       }
     }
-    return false;
   }
 
   private async syncLoop(): Promise<AgentExit> {
@@ -252,6 +275,7 @@ export class Agent {
         const response = await this.client.sync(request);
         this.lastSuccessfulSync = Date.now();
         this.lastSyncAt = this.lastSuccessfulSync;
+        this.syncFailing = false;
         waitMs =
           response.next_sync_after > 0
             ? response.next_sync_after
@@ -262,16 +286,17 @@ export class Agent {
         if (exit) return exit;
       } catch (error) {
         if (this.aborting) continue; // the dropped call is no sync failure
+        this.syncFailing = true;
         waitMs = randomBetween(this.timings.syncIntervalMinMs, this.timings.syncIntervalMaxMs);
         this.nextSyncAt = Date.now() + waitMs;
         const message = (error as Error).message;
         this.emit({ type: "sync", at: Date.now(), request, response: null, error: message, nextSyncAt: this.nextSyncAt });
         // Only a failed sync checks the window, and only "more than" counts (spec §3.8, P-9).
         if (Date.now() - this.lastSuccessfulSync > this.timings.unableToSyncMs) {
-          this.error("sync", `${message}; no successful sync for ${Math.round(this.timings.unableToSyncMs / 1000)} s, shutting down`, null);
+          this.error("sync", `${message}; no successful sync for ${Math.round(this.timings.unableToSyncMs / 1000)} s, shutting down`, null, callProblemOf(error));
           return await this.shutdown("UNABLE_TO_SYNC", 1);
         }
-        this.error("sync", message, this.nextSyncAt);
+        this.error("sync", message, this.nextSyncAt, callProblemOf(error));
       }
       if (this.forceSyncPending) continue; // the state changed while the request was in flight
       await this.syncSleep.sleep(waitMs);
@@ -424,7 +449,13 @@ export class Agent {
           this.error("job", `job ${job.id} cannot run: ${decoded.error}`, null);
           return { ok: false, reason: decoded.error };
         }
-        this.emit({ type: "job-request", at: Date.now(), jobId: job.id, envVarNames: decoded.request.env_vars.map((v) => v.name) });
+        this.emit({
+          type: "job-request",
+          at: Date.now(),
+          jobId: job.id,
+          envVarNames: decoded.request.env_vars.map((v) => v.name),
+          identity: jobIdentityOf(decodedJobEnv(decoded.request)),
+        });
         this.rememberLoggerToken(decoded.request.logger.token);
         return { ok: true, request: decoded.request };
       } catch (error) {
@@ -581,8 +612,8 @@ export class Agent {
     this.emit({ type: "log", at: Date.now(), level, message });
   }
 
-  private error(scope: ErrorScope, message: string, retryAt: number | null): void {
-    this.emit({ type: "error", at: Date.now(), scope, message, retryAt });
+  private error(scope: ErrorScope, message: string, retryAt: number | null, problem?: CallProblem): void {
+    this.emit(problem ? { type: "error", at: Date.now(), scope, message, retryAt, problem } : { type: "error", at: Date.now(), scope, message, retryAt });
   }
 
   private emit(event: AgentEvent): void {
@@ -594,6 +625,10 @@ export class Agent {
       }
     }
   }
+}
+
+function callProblemOf(error: unknown): CallProblem | undefined {
+  return error instanceof ApiError ? { kind: error.kind, status: error.status, code: error.code } : undefined;
 }
 
 function decodedJobEnv(request: JobRequest): Map<string, string> {

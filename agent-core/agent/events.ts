@@ -1,5 +1,6 @@
 // The agent's observable stream: everything the CLI prints and the desktop app shows comes from here.
 import type { JobLogEvent, JobResult } from "../job/events.js";
+import type { JobIdentity } from "../job/identity.js";
 import type { AgentState, SyncRequest, SyncResponse } from "../protocol/types.js";
 
 /** Lifecycle of the agent process around the protocol states of spec §3.2. */
@@ -22,8 +23,11 @@ export type AgentEvent =
       nextSyncAt: number;
     }
   | { type: "job-assigned"; at: number; jobId: string }
-  /** The job request was fetched and decoded. Names only: values may be secrets and never leave the agent. */
-  | { type: "job-request"; at: number; jobId: string; envVarNames: string[] }
+  /**
+   * The job request was fetched and decoded. Names only: values may be secrets and never leave the
+   * agent, except the identity variables (project, branch, commit, author; job/identity.ts).
+   */
+  | { type: "job-request"; at: number; jobId: string; envVarNames: string[]; identity: JobIdentity | null }
   | { type: "job-log"; at: number; jobId: string; index: number; event: JobLogEvent }
   /** Output read from the PTY but still held by the chunking (spec §5.4): the next job-log outputs repeat it. For live views. */
   | { type: "job-output-preview"; at: number; jobId: string; text: string }
@@ -36,9 +40,26 @@ export type AgentEvent =
    */
   | { type: "job-rejected"; at: number; jobId: string; reason: string }
   | { type: "interrupted"; at: number; interruptedAt: number }
-  | { type: "error"; at: number; scope: ErrorScope; message: string; retryAt: number | null }
+  | {
+      type: "error";
+      at: number;
+      scope: ErrorScope;
+      message: string;
+      retryAt: number | null;
+      /** For a failed call to the server: what kind of failure, for words a person understands. */
+      problem?: CallProblem;
+    }
   | { type: "log"; at: number; level: "info" | "warn"; message: string }
   | { type: "shutdown"; at: number; reason: ShutdownReason; exitCode: number };
+
+/** What went wrong with a call to the server (protocol/client.ts's ApiError, without its text). */
+export interface CallProblem {
+  kind: "network" | "timeout" | "status" | "decode";
+  /** The HTTP status, for kind "status" (and "decode" of a 2xx). */
+  status: number | null;
+  /** The system or TLS error code (ENOTFOUND, ECONNREFUSED, CERT_HAS_EXPIRED, …), for kind "network". */
+  code: string | null;
+}
 
 export type AgentEventListener = (event: AgentEvent) => void;
 

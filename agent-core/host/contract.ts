@@ -5,8 +5,11 @@
 import { z } from "zod";
 import type { AgentPhase, ErrorScope, ShutdownReason } from "../agent/events.js";
 import type { JobLogEvent, JobResult } from "../job/events.js";
+import type { JobIdentity } from "../job/identity.js";
 
-export type { AgentPhase, ErrorScope, ShutdownReason, JobLogEvent, JobResult };
+export type { AgentPhase, ErrorScope, ShutdownReason, JobLogEvent, JobResult, JobIdentity };
+// Pure helpers the UI shares with the host: how a job's identity reads, its Semaphore link.
+export { IDENTITY_VARIABLES, jobOrigin, jobTitle, refText, semaphoreJobUrl, shortSha } from "../job/identity.js";
 
 /** IPC channel names (Electron). The only two; nothing else crosses the process boundary. */
 export const IPC_CALL_CHANNEL = "semaphore-agent:call";
@@ -38,6 +41,8 @@ export interface AgentSnapshot {
   nextSyncAt: number | null;
   /** The job being run, or null. */
   jobId: string | null;
+  /** Whose job it is (project, branch, commit, author), once its request is known; null otherwise. */
+  jobIdentity: JobIdentity | null;
   /** "Stop after current job" was asked and is pending. */
   stopAfterJob: boolean;
   /** A stop was asked (now, or after the job once that job ended); the agent is winding down. */
@@ -61,6 +66,7 @@ export function idleAgentSnapshot(patch: Partial<AgentSnapshot> = {}): AgentSnap
     lastSyncAt: null,
     nextSyncAt: null,
     jobId: null,
+    jobIdentity: null,
     stopAfterJob: false,
     stopping: false,
     error: null,
@@ -105,6 +111,22 @@ export interface JobSummary {
   events: number;
   /** Bytes of the local log (the JSON lines of the events). */
   bytes: number;
+  /** Whose job it was: project, job name, branch, commit, author; null when the job named none. */
+  identity: JobIdentity | null;
+  /**
+   * Why the job could not run at all (the agent rejected its payload, or could not fetch it), naming
+   * the field; such a job has no log events (spec §3.5). Null otherwise.
+   */
+  problem: string | null;
+}
+
+/** Which jobs listJobs returns: by result, project name, branch, or a free-text search of the identity. */
+export interface HistoryQuery {
+  result?: HistoryResult;
+  project?: string;
+  branch?: string;
+  search?: string;
+  limit?: number;
 }
 
 export interface JobDetail {
@@ -172,6 +194,38 @@ export interface DemoSnapshot {
   /** The embedded hub's URL while running. */
   hubUrl: string | null;
   examples: ExampleJob[];
+}
+
+/** One row of the toolbox table (the seed's "Supported toolbox features", for this machine). */
+export interface ToolboxFeatureView {
+  id: "cache" | "artifacts" | "test-results" | "checkout" | "debug" | "sem-version" | "sem-service";
+  name: string;
+  /** What Semaphore supports on self-hosted agents. */
+  selfHosted: "yes" | "optional" | "no";
+  works: boolean;
+  detail: string;
+  /** The exact fix for what is missing, or null. */
+  fix: string | null;
+}
+
+/** Semaphore's toolbox on this machine (checkout, cache, artifact, test-results), and an install in progress. */
+export interface ToolboxView {
+  installed: boolean;
+  version: string | null;
+  /** Where the jobs find it: `~/.toolbox` of the job's HOME. */
+  path: string;
+  installedAt: string | null;
+  features: ToolboxFeatureView[];
+  install: {
+    running: boolean;
+    phase: "download" | "checksum" | "extract" | "install" | null;
+    receivedBytes: number;
+    totalBytes: number | null;
+    /** The last install's error, in words naming the URL; null after a success. */
+    error: string | null;
+    /** What the last successful install verified, e.g. "sha256 matches checksums.txt". */
+    verified: string | null;
+  };
 }
 
 /** Everything the UI needs to draw itself after a (re)load. */
@@ -302,6 +356,8 @@ export const HostRequestParams = {
   getSnapshot: noParams,
   /** Start the agent with the saved settings (mode "semaphore"). */
   startAgent: noParams,
+  /** The agent cannot reach the server: try again now instead of at the next retry time. */
+  retryNow: noParams,
   /** "now": interrupt (spec §3.3: the server stops a running job after the grace period). "after-job": once the running job ends. */
   stopAgent: z.strictObject({ when: z.enum(["now", "after-job"]) }),
   getSettings: noParams,
@@ -312,6 +368,12 @@ export const HostRequestParams = {
   exportConfig: noParams,
   listJobs: z.strictObject({
     result: z.enum(HISTORY_RESULTS).optional(),
+    /** Exactly this SEMAPHORE_PROJECT_NAME. */
+    project: z.string().min(1).max(200).optional(),
+    /** Exactly this SEMAPHORE_GIT_BRANCH. */
+    branch: z.string().min(1).max(200).optional(),
+    /** Any identity value (project, job, branch, tag, PR, commit, people) or the job id containing this text. */
+    search: z.string().max(200).optional(),
     limit: z.number().int().min(1).max(1000).optional(),
   }),
   getJob: z.strictObject({ jobId }),
@@ -332,6 +394,10 @@ export const HostRequestParams = {
   listKeptEnvs: noParams,
   /** Deletes the kept copy of a job's env files (its open terminals keep running). */
   forgetJobEnv: z.strictObject({ jobId }),
+  /** The toolbox table for this machine (reads the disk and PATH anew). */
+  getToolbox: noParams,
+  /** Install or update the toolbox (latest, or `version`); progress arrives as toolbox events. */
+  installToolbox: z.strictObject({ version: z.string().regex(/^v\d+\.\d+\.\d+$/, "expected a version like v1.20.5").optional() }),
   /** Opens a debug shell in the job's environment, owned by this window or tab. */
   openTerminal: z.strictObject({ jobId, cols: terminalCols, rows: terminalRows }),
   /** Keystrokes or pasted text. */
@@ -350,6 +416,7 @@ export type HostParams<M extends HostMethod> = z.infer<(typeof HostRequestParams
 export interface HostResults {
   getSnapshot: HostSnapshot;
   startAgent: AgentSnapshot;
+  retryNow: AgentSnapshot;
   stopAgent: AgentSnapshot;
   getSettings: SettingsView;
   saveSettings: SaveSettingsResult;
@@ -364,6 +431,8 @@ export interface HostResults {
   getDebugInfo: DebugInfo;
   listKeptEnvs: KeptEnvSummary[];
   forgetJobEnv: { forgotten: boolean };
+  getToolbox: ToolboxView;
+  installToolbox: ToolboxView;
   openTerminal: TerminalInfo;
   terminalInput: { ok: true };
   resizeTerminal: { ok: true };
@@ -422,6 +491,8 @@ export type HostEvent =
   | { type: "activity"; at: number; level: "info" | "warn" | "error"; message: string }
   /** The set of jobs with kept env files changed (a job ended, retention, forget). */
   | { type: "kept-envs"; jobs: KeptEnvSummary[] }
+  /** The toolbox changed, or an install made progress. */
+  | { type: "toolbox"; toolbox: ToolboxView }
   /** Output of a debug terminal: only to the window or tab that opened it; acknowledge with ackTerminal. */
   | { type: "terminal-output"; terminalId: string; data: string }
   /** The debug shell ended (exit, closeTerminal, its owner went away, the app quits). */

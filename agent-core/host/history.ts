@@ -8,7 +8,17 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import type { JobLogEvent } from "../job/events.js";
-import { HISTORY_RESULTS, HostError, type AgentMode, type HistoryResult, type JobDetail, type JobLogPage, type JobSummary } from "./contract.js";
+import { IDENTITY_VARIABLES, identityMatches, type JobIdentity } from "../job/identity.js";
+import {
+  HISTORY_RESULTS,
+  HostError,
+  type AgentMode,
+  type HistoryQuery,
+  type HistoryResult,
+  type JobDetail,
+  type JobLogPage,
+  type JobSummary,
+} from "./contract.js";
 import { JobLogWriter, readEventsPage, recoverLogFileSync, scanLogFile, type OffsetTable } from "./job-log-file.js";
 import { writeFileAtomic } from "./atomic-file.js";
 
@@ -27,6 +37,13 @@ export interface HistoryRetention {
   maxBytes: number;
 }
 
+const IdentitySchema = z.object(
+  Object.fromEntries(Object.keys(IDENTITY_VARIABLES).map((key) => [key, z.string().nullable().catch(null)])) as Record<
+    keyof JobIdentity,
+    z.ZodCatch<z.ZodNullable<z.ZodString>>
+  >,
+);
+
 const IndexRecordSchema = z.discriminatedUnion("op", [
   z.object({
     op: z.literal("start"),
@@ -35,6 +52,8 @@ const IndexRecordSchema = z.discriminatedUnion("op", [
     mode: z.enum(["semaphore", "demo"]),
     startedAt: z.number(),
     envVarNames: z.array(z.string()),
+    /** Records written before identities were kept have none. */
+    identity: IdentitySchema.nullable().optional(),
   }),
   z.object({
     op: z.literal("finish"),
@@ -43,6 +62,7 @@ const IndexRecordSchema = z.discriminatedUnion("op", [
     finishedAt: z.number().nullable(),
     events: z.number().int().min(0),
     bytes: z.number().int().min(0),
+    problem: z.string().nullable().optional(),
   }),
   z.object({ op: z.literal("delete"), id: z.string().min(1) }),
 ]);
@@ -54,6 +74,9 @@ interface JobRecord {
   mode: AgentMode;
   startedAt: number;
   envVarNames: string[];
+  identity: JobIdentity | null;
+  /** Why the job could not run at all (a payload the agent rejected), for the UI; null otherwise. */
+  problem: string | null;
   result: HistoryResult;
   finishedAt: number | null;
   events: number;
@@ -69,13 +92,15 @@ interface JobRecord {
 }
 
 /** A job as it starts (or as its start record is replayed): running, nothing logged yet. */
-function runningRecord(id: string, file: string, mode: AgentMode, startedAt: number, envVarNames: string[]): JobRecord {
+function runningRecord(start: Extract<IndexRecord, { op: "start" }>): JobRecord {
   return {
-    id,
-    file,
-    mode,
-    startedAt,
-    envVarNames,
+    id: start.id,
+    file: start.file,
+    mode: start.mode,
+    startedAt: start.startedAt,
+    envVarNames: start.envVarNames,
+    identity: start.identity ?? null,
+    problem: null,
     result: "running",
     finishedAt: null,
     events: 0,
@@ -91,6 +116,7 @@ export interface StartJob {
   mode: AgentMode;
   startedAt: number;
   envVarNames: string[];
+  identity: JobIdentity | null;
 }
 
 export interface FinishOutcome {
@@ -130,11 +156,19 @@ export class HistoryStore {
     this.assertOpen();
     const previous = this.records.get(id);
     if (previous) this.remove(previous);
-    const record = runningRecord(id, fileNameFor(id, job.startedAt), job.mode, job.startedAt, [...job.envVarNames]);
+    const start = startRecordOf({
+      id,
+      file: fileNameFor(id, job.startedAt),
+      mode: job.mode,
+      startedAt: job.startedAt,
+      envVarNames: [...job.envVarNames],
+      identity: job.identity,
+    });
+    const record = runningRecord(start);
     record.writer = new JobLogWriter(this.pathOf(record), this.onError);
     record.offsets = record.writer.offsets;
     this.records.set(id, record);
-    this.appendIndex({ op: "start", id, file: record.file, mode: job.mode, startedAt: job.startedAt, envVarNames: record.envVarNames });
+    this.appendIndex(start);
     return summaryOf(record);
   }
 
@@ -151,32 +185,33 @@ export class HistoryStore {
    * Ends a running job. Its finish record is written once its log is on disk; until then a crash
    * makes it "lost", which is what it would be. Retention then runs, sparing this job.
    */
-  finish(id: string, result: Exclude<HistoryResult, "running">, finishedAt: number): FinishOutcome | null {
+  finish(id: string, result: Exclude<HistoryResult, "running">, finishedAt: number, problem: string | null = null): FinishOutcome | null {
     const record = this.records.get(id);
     if (!record || record.result !== "running" || !record.writer) return null;
     const writer = record.writer;
     record.writer = null;
     record.result = result;
     record.finishedAt = finishedAt;
+    record.problem = problem;
     record.events = writer.count;
     record.bytes = writer.bytes;
     record.offsets = writer.offsets;
     record.closing = writer.close().then(() => {
       if (this.closed || this.records.get(id) !== record) return;
-      this.appendIndex({ op: "finish", id, result, finishedAt, events: record.events, bytes: record.bytes });
+      this.appendIndex(finishRecordOf(record));
       record.finishIndexed = true;
     });
     return { summary: summaryOf(record), removed: this.applyRetention(id) };
   }
 
-  /** Newest first. */
-  list(options: { result?: HistoryResult; limit?: number } = {}): JobSummary[] {
+  /** Newest first; `project` and `branch` match exactly, `search` any identity value or the id. */
+  list(options: HistoryQuery = {}): JobSummary[] {
     const limit = options.limit ?? DEFAULT_LIST_LIMIT;
     const out: JobSummary[] = [];
     const all = [...this.records.values()];
     for (let i = all.length - 1; i >= 0 && out.length < limit; i--) {
       const record = all[i] as JobRecord;
-      if (options.result === undefined || record.result === options.result) out.push(summaryOf(record));
+      if (matchesQuery(record, options)) out.push(summaryOf(record));
     }
     return out;
   }
@@ -305,7 +340,7 @@ export class HistoryStore {
       case "start":
         // A repeated id replaced the older job; its file is swept as an orphan.
         this.records.delete(entry.id);
-        this.records.set(entry.id, runningRecord(entry.id, entry.file, entry.mode, entry.startedAt, entry.envVarNames));
+        this.records.set(entry.id, runningRecord(entry));
         break;
       case "finish": {
         const record = this.records.get(entry.id);
@@ -314,6 +349,7 @@ export class HistoryStore {
         record.finishedAt = entry.finishedAt;
         record.events = entry.events;
         record.bytes = entry.bytes;
+        record.problem = entry.problem ?? null;
         record.finishIndexed = true;
         break;
       }
@@ -351,12 +387,8 @@ export class HistoryStore {
   private compact(): void {
     const lines: string[] = [];
     for (const r of this.records.values()) {
-      lines.push(JSON.stringify({ op: "start", id: r.id, file: r.file, mode: r.mode, startedAt: r.startedAt, envVarNames: r.envVarNames } satisfies IndexRecord));
-      if (r.finishIndexed && r.result !== "running") {
-        lines.push(
-          JSON.stringify({ op: "finish", id: r.id, result: r.result, finishedAt: r.finishedAt, events: r.events, bytes: r.bytes } satisfies IndexRecord),
-        );
-      }
+      lines.push(JSON.stringify(startRecordOf(r)));
+      if (r.finishIndexed && r.result !== "running") lines.push(JSON.stringify(finishRecordOf(r)));
     }
     writeFileAtomic(this.indexPath, lines.length > 0 ? `${lines.join("\n")}\n` : "", 0o600);
     if (this.indexFd !== null) closeSync(this.indexFd);
@@ -412,6 +444,24 @@ function fileNameFor(id: string, startedAt: number): string {
   return `${Math.max(0, Math.floor(startedAt))}-${slug}-${randomBytes(4).toString("hex")}.jsonl`;
 }
 
+/** The start line of the index; a job without identity leaves the key out, as older records do. */
+function startRecordOf(r: Pick<JobRecord, "id" | "file" | "mode" | "startedAt" | "envVarNames" | "identity">): Extract<IndexRecord, { op: "start" }> {
+  const { id, file, mode, startedAt, envVarNames, identity } = r;
+  return identity === null ? { op: "start", id, file, mode, startedAt, envVarNames } : { op: "start", id, file, mode, startedAt, envVarNames, identity };
+}
+
+function finishRecordOf(r: JobRecord): Extract<IndexRecord, { op: "finish" }> {
+  const { id, result, finishedAt, events, bytes, problem } = r;
+  return problem === null ? { op: "finish", id, result, finishedAt, events, bytes } : { op: "finish", id, result, finishedAt, events, bytes, problem };
+}
+
+function matchesQuery(r: JobRecord, q: HistoryQuery): boolean {
+  if (q.result !== undefined && r.result !== q.result) return false;
+  if (q.project !== undefined && r.identity?.projectName !== q.project) return false;
+  if (q.branch !== undefined && r.identity?.branch !== q.branch) return false;
+  return q.search === undefined || identityMatches(r.identity, r.id, q.search);
+}
+
 function summaryOf(r: JobRecord): JobSummary {
   const events = r.writer ? r.writer.count : r.events;
   const bytes = r.writer ? r.writer.bytes : r.bytes;
@@ -424,5 +474,7 @@ function summaryOf(r: JobRecord): JobSummary {
     durationMs: r.finishedAt === null ? null : Math.max(0, r.finishedAt - r.startedAt),
     events,
     bytes,
+    identity: r.identity === null ? null : { ...r.identity },
+    problem: r.problem,
   };
 }

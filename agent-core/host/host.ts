@@ -14,6 +14,10 @@ import { jobEnvironment } from "../agent/job-env.js";
 import { defaultAgentConfig } from "../config/keys.js";
 import type { AgentConfig } from "../config/types.js";
 import type { JobResult } from "../job/events.js";
+import { jobOrigin, jobTitle, type JobIdentity } from "../job/identity.js";
+import { explainCallProblem } from "../protocol/explain.js";
+import { installToolbox, toolboxStatus, type ToolboxInstallProgress } from "../toolbox/index.js";
+import { redactSecrets } from "../util/redact.js";
 import { DEFAULT_TIMINGS, type AgentTimings } from "../timings.js";
 import { AGENT_VERSION } from "../version.js";
 import {
@@ -38,7 +42,9 @@ import {
   type ShutdownReason,
   type TerminalInfo,
   type TerminalMethod,
+  type ToolboxView,
 } from "./contract.js";
+import { ConnectivityWatch } from "./connectivity.js";
 import { agentUser, debugShellName, loginShellOf, manualEquivalent } from "./debug-shell.js";
 import { DebugTerminals, type TerminalOwner } from "./debug-terminals.js";
 import { EnvKeeper } from "./env-keeper.js";
@@ -58,6 +64,8 @@ export interface HostOptions {
   timings?: AgentTimings;
   /** The example jobs of the local demo. Default: the repository's examples/. */
   examplesDir?: string;
+  /** Watch for wake-ups and network changes to retry at once (default true; tests of other things turn it off). */
+  watchConnectivity?: boolean;
 }
 
 export const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
@@ -70,6 +78,8 @@ const AGENT_EVENT_INTERVAL_MS = 50;
 const SNAPSHOT_HISTORY = 200;
 const MAX_EARLY_ACTIVITY = 100;
 const MIB = 1024 * 1024;
+/** Toolbox download progress goes to the UI at most this often. */
+const TOOLBOX_PROGRESS_MS = 100;
 
 /** One run of the agent, from start() to its exit. */
 interface AgentRun {
@@ -81,6 +91,8 @@ interface AgentRun {
   aborted: boolean;
   lastRegisterError: string | null;
   lastSyncError: string | null;
+  /** The owner asked it to stop: an exit is not a reason to connect again. */
+  stopAsked: boolean;
   /** Resolves (never rejects) once the agent has exited and the host has recorded it. */
   exited: Promise<void>;
 }
@@ -95,6 +107,9 @@ interface CurrentJob {
   loggedResult: JobResult | null;
   /** Number of the job's next log event: where a preview of output goes. */
   nextIndex: number;
+  identity: JobIdentity | null;
+  /** Why the agent would not run it (job-rejected), for the history. */
+  problem: string | null;
 }
 
 export class Host implements Omit<HostApi, TerminalMethod> {
@@ -121,6 +136,10 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   /** Said before anyone listened (problems found while opening): told to the first subscriber. */
   private earlyActivity: Extract<HostEvent, { type: "activity" }>[] = [];
   private everSubscribed = false;
+  private readonly watchConnectivity: boolean;
+  private connectivity: ConnectivityWatch | null = null;
+  private toolboxInstall: ToolboxView["install"] = { running: false, phase: null, receivedBytes: 0, totalBytes: null, error: null, verified: null };
+  private toolboxProgressAt = 0;
 
   private constructor(
     options: HostOptions,
@@ -135,6 +154,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     this.user = agentUser(this.env);
     this.loginShell = loginShellOf(this.env);
     this.timings = options.timings ?? { ...DEFAULT_TIMINGS };
+    this.watchConnectivity = options.watchConnectivity ?? true;
     this.batcher = new LiveBatcher((event) => this.deliver(event));
     this.snapshot = idleAgentSnapshot({ endpoint: endpointUrlOf(settings.current) });
   }
@@ -210,6 +230,14 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     this.assertNoAgent();
     if (this.demo.running) throw new HostError("invalid-state", "The local demo is still running: stop it first.");
     this.launch(this.settings.toAgentConfig(), "semaphore", endpointUrlOf(this.settings.current));
+    return this.agentSnapshot;
+  }
+
+  async retryNow(_params: HostParams<"retryNow"> = {}): Promise<AgentSnapshot> {
+    this.assertOpen();
+    const run = this.run;
+    if (!run) throw new HostError("invalid-state", "The agent is not running.");
+    this.retryRun(run, "Retrying now.");
     return this.agentSnapshot;
   }
 
@@ -312,6 +340,55 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // The toolbox (checkout, cache, artifact, test-results in the jobs of this machine)
+
+  async getToolbox(_params: HostParams<"getToolbox"> = {}): Promise<ToolboxView> {
+    const env: Record<string, string | undefined> = { ...this.env };
+    for (const v of this.settings.current.envVars) env[v.name] = v.value;
+    const status = await toolboxStatus({ home: this.home, env });
+    return { ...status, features: status.features.map((f) => ({ ...f })), install: { ...this.toolboxInstall } };
+  }
+
+  async installToolbox(params: HostParams<"installToolbox">): Promise<ToolboxView> {
+    this.assertOpen();
+    if (this.toolboxInstall.running) throw new HostError("invalid-state", "The toolbox is being installed already.");
+    this.toolboxInstall = { running: true, phase: "download", receivedBytes: 0, totalBytes: null, error: null, verified: null };
+    this.activity("info", `Installing the Semaphore toolbox${params.version ? ` ${params.version}` : ""} into ${this.home}/.toolbox.`);
+    void installToolbox({ home: this.home, version: params.version ?? null, onProgress: (p) => this.toolboxProgress(p) }).then(
+      (result) => {
+        this.toolboxInstall = { ...this.toolboxInstall, running: false, phase: null, error: null, verified: result.checksum.detail };
+        this.activity("info", `Installed the Semaphore toolbox ${result.version ?? ""} (${result.checksum.detail}).`.replace("  ", " "));
+        void this.toolboxChanged();
+      },
+      (error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        this.toolboxInstall = { ...this.toolboxInstall, running: false, phase: null, error: message };
+        this.activity("error", `The toolbox was not installed: ${message}`);
+        void this.toolboxChanged();
+      },
+    );
+    const view = await this.getToolbox();
+    this.batcher.pass({ type: "toolbox", toolbox: view });
+    return view;
+  }
+
+  private toolboxProgress(progress: ToolboxInstallProgress): void {
+    Object.assign(this.toolboxInstall, { phase: progress.phase, receivedBytes: progress.receivedBytes, totalBytes: progress.totalBytes });
+    const now = Date.now();
+    if (now - this.toolboxProgressAt < TOOLBOX_PROGRESS_MS && progress.phase === "download") return;
+    this.toolboxProgressAt = now;
+    void this.toolboxChanged();
+  }
+
+  private async toolboxChanged(): Promise<void> {
+    try {
+      this.batcher.pass({ type: "toolbox", toolbox: await this.getToolbox() });
+    } catch (error) {
+      this.activity("warn", `Could not read the toolbox's state: ${(error as Error).message}`);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // Debug terminals
 
   async getDebugInfo(params: HostParams<"getDebugInfo">): Promise<DebugInfo> {
@@ -372,6 +449,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     return {
       getSnapshot: (p) => this.getSnapshot(p),
       startAgent: (p) => this.startAgent(p),
+      retryNow: (p) => this.retryNow(p),
       stopAgent: (p) => this.stopAgent(p),
       getSettings: (p) => this.getSettings(p),
       saveSettings: (p) => this.saveSettings(p),
@@ -386,6 +464,8 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       getDebugInfo: (p) => this.getDebugInfo(p),
       listKeptEnvs: (p) => this.listKeptEnvs(p),
       forgetJobEnv: (p) => this.forgetJobEnv(p),
+      getToolbox: (p) => this.getToolbox(p),
+      installToolbox: (p) => this.installToolbox(p),
       openTerminal: async (p) => {
         alive();
         return this.openTerminalFor(owner, p);
@@ -478,6 +558,8 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       home,
       tmpDir: this.env.TMPDIR || tmpdir(),
       onJobEnvFile: (jobId, path, content) => this.keepEnvFile(jobId, path, content),
+      // While the owner has it switched on, the app's agent never gives up registering (the demo's hub is local).
+      registerBackoff: mode === "semaphore" ? (failures) => reconnectDelay(failures, this.timings) : undefined,
     });
     const run: AgentRun = {
       agent,
@@ -487,6 +569,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       aborted: false,
       lastRegisterError: null,
       lastSyncError: null,
+      stopAsked: false,
       exited: Promise.resolve(),
     };
     this.run = run;
@@ -500,11 +583,28 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       (error: unknown) => this.onAgentExit(run, null, error instanceof Error ? error : new Error(String(error))),
     );
     this.activity("info", `Starting the agent${mode === "demo" ? " for the local demo" : ""} (${endpointUrl}).`);
+    if (mode === "semaphore" && this.watchConnectivity && this.connectivity === null) {
+      this.connectivity = new ConnectivityWatch({
+        onChange: (why) => {
+          const current = this.run;
+          if (current) this.retryRun(current, why === "wake" ? "The machine woke up: trying again now." : "The network changed: trying again now.", true);
+        },
+      });
+    }
     this.agentChanged();
+  }
+
+  /** Cuts a registration or failed-sync back-off short; `onlyWhenFailing`: only when there is an error. */
+  private retryRun(run: AgentRun, why: string, onlyWhenFailing = false): void {
+    const failing = this.snapshot.error !== null && (this.snapshot.error.scope === "register" || this.snapshot.error.scope === "sync");
+    if (onlyWhenFailing && !failing) return;
+    if (failing) this.activity("info", why);
+    run.agent.retryNow();
   }
 
   /** Interrupt (spec §3.3); abort instead when there is nobody to ask or the stop was already asked. */
   private stopNow(run: AgentRun): void {
+    run.stopAsked = true;
     this.snapshot.stopAfterJob = false;
     const force = this.snapshot.stopping || this.snapshot.phase === "registering" || this.snapshot.phase === "shutting-down";
     if (force) {
@@ -535,7 +635,10 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     switch (event.type) {
       case "phase":
         s.phase = event.phase;
-        if (event.phase === "waiting-for-jobs") s.jobId = null;
+        if (event.phase === "waiting-for-jobs") {
+          s.jobId = null;
+          s.jobIdentity = null;
+        }
         this.agentChanged();
         break;
       case "registered":
@@ -555,13 +658,22 @@ export class Host implements Omit<HostApi, TerminalMethod> {
         this.agentChanged();
         break;
       case "job-assigned":
-        this.job = { id: event.jobId, assignedAt: event.at, started: false, loggedResult: null, nextIndex: 0 };
+        this.job = { id: event.jobId, assignedAt: event.at, started: false, loggedResult: null, nextIndex: 0, identity: null, problem: null };
         s.jobId = event.jobId;
         this.activity("info", `Job ${event.jobId} assigned.`);
         this.agentChanged();
         break;
       case "job-request":
-        if (this.job?.id === event.jobId) this.startJob(run, this.job, event.envVarNames);
+        if (this.job?.id === event.jobId) {
+          this.job.identity = event.identity;
+          s.jobIdentity = event.identity;
+          if (event.identity !== null) this.activity("info", `Job ${event.jobId} is ${describeJob(event.identity, event.jobId)}.`);
+          this.startJob(run, this.job, event.envVarNames);
+          this.agentChanged();
+        }
+        break;
+      case "job-rejected":
+        if (this.job?.id === event.jobId) this.job.problem = this.redact(event.reason);
         break;
       case "job-log": {
         const job = this.job;
@@ -579,8 +691,13 @@ export class Host implements Omit<HostApi, TerminalMethod> {
         break;
       }
       case "job-finished":
-        if (this.job?.id === event.jobId) this.finishJob(run, this.job, event.result, event.at);
-        this.activity(event.result === "failed" ? "warn" : "info", `Job ${event.jobId} ${event.result}.`);
+        {
+          const title = this.job?.id === event.jobId ? jobTitle(this.job.identity, event.jobId) : event.jobId;
+          const problem = this.job?.id === event.jobId ? this.job.problem : null;
+          if (this.job?.id === event.jobId) this.finishJob(run, this.job, event.result, event.at);
+          const named = title === event.jobId ? `Job ${event.jobId}` : `Job ${event.jobId} (${title})`;
+          this.activity(event.result === "failed" ? "warn" : "info", `${named} ${event.result}${problem ? `, not run: ${problem}` : ""}.`);
+        }
         if (s.stopAfterJob) {
           // Before the agent's forced sync goes out, so that it already carries interrupted_at.
           this.stopNow(run);
@@ -593,7 +710,12 @@ export class Host implements Omit<HostApi, TerminalMethod> {
         this.agentChanged();
         break;
       case "error": {
-        const message = this.redact(event.message);
+        const scope = event.scope;
+        const explained =
+          (scope === "register" || scope === "sync") && run.mode === "semaphore"
+            ? explainCallProblem(event.problem, event.message, { host: run.config.endpoint, scope, settingsPlace: "Settings" })
+            : event.message;
+        const message = this.redact(explained);
         s.error = { scope: event.scope, message, at: event.at, retryAt: event.retryAt };
         if (event.scope === "register") run.lastRegisterError = message;
         // The agent's messages mostly name their call already ("sync: HTTP 500 …").
@@ -615,6 +737,16 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     if (this.run !== run) return;
     if (this.job) this.finishJob(run, this.job, this.job.loggedResult ?? "stopped", Date.now());
     const reason: ShutdownReason = exit?.reason ?? "UNKNOWN";
+    const lostContact = reason === "UNABLE_TO_SYNC" || reason === "UNABLE_TO_REGISTER";
+    if (run.mode === "semaphore" && lostContact && !run.stopAsked && !this.closing) {
+      // The app's agent never quietly stops lending: it registers again (same settings, same name)
+      // and keeps trying with its back-off until the server answers or the owner stops it.
+      this.activity("warn", `The agent ${this.exitMessage(run, reason)}; connecting again.`);
+      this.launch(run.config, run.mode, run.endpointUrl);
+      return;
+    }
+    this.connectivity?.stop();
+    this.connectivity = null;
     const exitCode = exit?.exitCode ?? 1;
     const message = error ? `the agent could not start: ${this.redact(error.message)}` : this.exitMessage(run, reason);
     this.run = null;
@@ -624,6 +756,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       startedAt: null,
       nextSyncAt: null,
       jobId: null,
+      jobIdentity: null,
       stopAfterJob: false,
       stopping: false,
       lastExit: { reason, exitCode, at: Date.now(), message },
@@ -658,7 +791,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   private startJob(run: AgentRun, job: CurrentJob, envVarNames: string[]): void {
     if (job.started) return;
     job.started = true;
-    const summary = this.history.start(job.id, { mode: run.mode, startedAt: job.assignedAt, envVarNames });
+    const summary = this.history.start(job.id, { mode: run.mode, startedAt: job.assignedAt, envVarNames, identity: job.identity });
     this.batcher.pass({ type: "job-started", job: { summary, envVarNames: [...envVarNames] } });
   }
 
@@ -666,8 +799,9 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     if (!job.started) this.startJob(run, job, []);
     this.job = null;
     this.snapshot.jobId = null;
+    this.snapshot.jobIdentity = null;
     this.snapshot.counts[result]++;
-    const outcome = this.history.finish(job.id, result, at);
+    const outcome = this.history.finish(job.id, result, at, job.problem);
     if (!outcome) return;
     this.batcher.pass({ type: "job-finished", job: outcome.summary });
     if (outcome.removed.length > 0) this.historyChanged();
@@ -733,9 +867,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
 
   /** No token in any event or message, whatever a server or a library put into a text. */
   private redact(text: string): string {
-    let out = text;
-    for (const secret of this.secrets) out = out.replaceAll(secret, "[token]");
-    return out;
+    return redactSecrets(text, this.secrets);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -753,6 +885,8 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   }
 
   private async shutDown(timeoutMs: number): Promise<void> {
+    this.connectivity?.stop();
+    this.connectivity = null;
     // No shell outlives the app.
     await this.terminals.closeAll();
     const run = this.run;
@@ -768,6 +902,18 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     this.listeners.clear();
     this.lock.release();
   }
+}
+
+/** The app's registration back-off: appRetryFirstMs, doubling, capped at appRetryMaxMs, with up to 10 % jitter. */
+export function reconnectDelay(failures: number, timings: AgentTimings): number {
+  const base = Math.min(timings.appRetryFirstMs * 2 ** Math.min(failures - 1, 30), timings.appRetryMaxMs);
+  return Math.round(base * (1 + Math.random() * 0.1));
+}
+
+/** "api-server · Unit tests (branch main @ 1a2b3c4 by Alice · workflow #42, triggered by push)". */
+function describeJob(identity: JobIdentity, jobId: string): string {
+  const origin = jobOrigin(identity);
+  return origin === null ? jobTitle(identity, jobId) : `${jobTitle(identity, jobId)} (${origin})`;
 }
 
 function retentionOf(settings: StoredSettings): HistoryRetention {

@@ -21,6 +21,8 @@ export class ApiError extends Error {
     message: string,
     readonly status: number | null,
     readonly kind: "network" | "timeout" | "status" | "decode",
+    /** The system or TLS error code of a network failure (ENOTFOUND, CERT_HAS_EXPIRED, …). */
+    readonly code: string | null = null,
   ) {
     super(message);
     this.name = "ApiError";
@@ -168,11 +170,18 @@ export class ApiClient {
       if (signal.aborted) {
         throw new ApiError(`${method} ${redactUrl(url)}: no answer within ${this.options.timeoutMs / 1000} s`, null, "timeout");
       }
-      const err = error as NodeJS.ErrnoException;
+      const err = networkCause(error);
       const detail = err.code ? `${err.code}${err.message ? ` (${err.message})` : ""}` : String(err.message ?? error);
-      throw new ApiError(`${method} ${redactUrl(url)}: ${detail}`, null, "network");
+      throw new ApiError(`${method} ${redactUrl(url)}: ${detail}`, null, "network", err.code ?? null);
     }
   }
+}
+
+/** undici wraps the socket's error (`fetch failed`-style) in `cause`; the code is on the innermost one. */
+function networkCause(error: unknown): NodeJS.ErrnoException {
+  let err = error as NodeJS.ErrnoException & { cause?: unknown };
+  for (let depth = 0; depth < 4 && !err.code && err.cause instanceof Error; depth++) err = err.cause as NodeJS.ErrnoException & { cause?: unknown };
+  return err.code ? err : (error as NodeJS.ErrnoException);
 }
 
 function statusError(call: string, res: { status: number; body: string }): ApiError {

@@ -13,6 +13,7 @@ import type {
   SaveSettingsResult,
   SettingsInput,
   SettingsView,
+  ToolboxView,
 } from "../../agent-core/host/contract.js";
 import { errorCode, type ConnectionState, type RendererBridge } from "../bridge/types.js";
 import { emptyOutline, type JobOutline } from "../job-format.js";
@@ -30,6 +31,17 @@ export interface ActivityEntry {
   at: number;
   level: "info" | "warn" | "error";
   message: string;
+  /** The same message said this many times in a row (a server that keeps refusing): one entry. */
+  count: number;
+  /** When it was said last. */
+  lastAt: number;
+}
+
+/** History rows besides the result filter: a project, a branch, free text (project, job, branch, commit, people). */
+export interface HistoryQueryState {
+  project: string | null;
+  branch: string | null;
+  search: string;
 }
 
 /** A job the UI follows or shows: what the host told about it, and its outline. */
@@ -60,8 +72,11 @@ export interface AppState {
   /** Newest first. */
   history: JobSummary[];
   historyFilter: HistoryFilter;
-  /** The rows for a filter other than "all" (asked from the host); null while loading or for "all". */
+  historyQuery: HistoryQueryState;
+  /** The rows for a filter other than "all" or a query (asked from the host); null while loading or for no filter. */
   filteredHistory: JobSummary[] | null;
+  /** Semaphore's toolbox on this machine; null until read. */
+  toolbox: ToolboxView | null;
   view: ViewName;
   /** The job the Job view shows. */
   selectedJobId: string | null;
@@ -74,12 +89,17 @@ export interface AppState {
   settingsSavedAt: number | null;
   /** Start was pressed before the first-run setup was done. */
   startAfterSetup: boolean;
-  busy: { agent: boolean; settings: boolean; demo: boolean; example: string | null };
+  busy: { agent: boolean; settings: boolean; demo: boolean; example: string | null; toolbox: boolean };
   error: ActionError | null;
 
   selectView(view: ViewName): void;
   startAgent(): Promise<void>;
   stopAgent(when: "now" | "after-job"): Promise<void>;
+  /** The agent cannot reach the server: try now rather than at the retry time. */
+  retryNow(): Promise<void>;
+  loadToolbox(): Promise<void>;
+  installToolbox(): Promise<void>;
+  setHistoryQuery(patch: Partial<HistoryQueryState>): Promise<void>;
   saveSettings(input: SettingsInput): Promise<boolean>;
   importConfig(yaml: string): Promise<boolean>;
   exportConfig(): Promise<string | null>;
@@ -134,6 +154,12 @@ function upsertSummary(list: readonly JobSummary[], summary: JobSummary): JobSum
   const at = list.findIndex((j) => j.id === summary.id);
   if (at >= 0) return list.map((j, i) => (i === at ? summary : j));
   return [summary, ...list].sort((a, b) => b.startedAt - a.startedAt);
+}
+
+/** Whether the History view shows rows asked from the host rather than the snapshot's newest jobs. */
+export function historyFiltered(s: Pick<AppState, "historyFilter" | "historyQuery">): boolean {
+  const q = s.historyQuery;
+  return s.historyFilter !== "all" || q.project !== null || q.branch !== null || q.search.trim() !== "";
 }
 
 function idleLog(): JobStreamStatus {
@@ -202,7 +228,9 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
       demo: null,
       history: [],
       historyFilter: "all",
+      historyQuery: { project: null, branch: null, search: "" },
       filteredHistory: null,
+      toolbox: null,
       view: "agent",
       selectedJobId: null,
       followRunningJob: true,
@@ -211,7 +239,7 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
       settingsErrors: [],
       settingsSavedAt: null,
       startAfterSetup: false,
-      busy: { agent: false, settings: false, demo: false, example: null },
+      busy: { agent: false, settings: false, demo: false, example: null, toolbox: false },
       error: null,
 
       selectView(view) {
@@ -233,6 +261,34 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
 
       async stopAgent(when) {
         await agentAction(() => api.stopAgent({ when }));
+      },
+
+      async retryNow() {
+        await agentAction(() => api.retryNow({}));
+      },
+
+      async loadToolbox() {
+        try {
+          set({ toolbox: await api.getToolbox({}) });
+        } catch (error) {
+          if (errorCode(error) !== "disconnected") set({ error: { scope: "settings", message: messageOf(error) } });
+        }
+      },
+
+      async installToolbox() {
+        set((s) => ({ busy: { ...s.busy, toolbox: true }, error: null }));
+        try {
+          set({ toolbox: await api.installToolbox({}) });
+        } catch (error) {
+          set({ error: { scope: "settings", message: messageOf(error) } });
+        } finally {
+          set((s) => ({ busy: { ...s.busy, toolbox: false } }));
+        }
+      },
+
+      async setHistoryQuery(patch) {
+        set((s) => ({ historyQuery: { ...s.historyQuery, ...patch }, filteredHistory: null }));
+        await refreshFiltered();
       },
 
       saveSettings(input) {
@@ -394,22 +450,29 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
   // History filter: asked from the host, since the snapshot holds only the newest jobs.
 
   async function refreshFiltered(): Promise<void> {
-    const filter = store.getState().historyFilter;
-    if (filter === "all") {
+    const { historyFilter: filter, historyQuery: query } = store.getState();
+    if (!historyFiltered(store.getState())) {
       store.setState({ filteredHistory: null });
       return;
     }
     const request = ++filterRequest;
     try {
-      const jobs = await api.listJobs({ result: filter, limit: 200 });
-      if (request === filterRequest && store.getState().historyFilter === filter) store.setState({ filteredHistory: jobs });
+      const search = query.search.trim();
+      const jobs = await api.listJobs({
+        ...(filter !== "all" ? { result: filter } : {}),
+        ...(query.project !== null ? { project: query.project } : {}),
+        ...(query.branch !== null ? { branch: query.branch } : {}),
+        ...(search !== "" ? { search } : {}),
+        limit: 200,
+      });
+      if (request === filterRequest) store.setState({ filteredHistory: jobs });
     } catch (error) {
       if (request === filterRequest) store.setState({ error: { scope: "history", message: messageOf(error) } });
     }
   }
 
   function historyChanged(): void {
-    if (store.getState().historyFilter !== "all") void refreshFiltered();
+    if (historyFiltered(store.getState())) void refreshFiltered();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -417,7 +480,11 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
 
   function pushActivity(at: number, level: ActivityEntry["level"], message: string): void {
     store.setState((s) => {
-      const activity = [...s.activity, { id: ++activityId, at, level, message }];
+      const last = s.activity[s.activity.length - 1];
+      if (last !== undefined && last.level === level && last.message === message) {
+        return { activity: [...s.activity.slice(0, -1), { ...last, count: last.count + 1, lastAt: at }] };
+      }
+      const activity = [...s.activity, { id: ++activityId, at, level, message, count: 1, lastAt: at }];
       return { activity: activity.length > MAX_ACTIVITY ? activity.slice(activity.length - MAX_ACTIVITY) : activity };
     });
   }
@@ -459,6 +526,7 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
     try {
       const snapshot = await api.getSnapshot({});
       if (request === snapshotRequest) applySnapshot(snapshot);
+      void store.getState().loadToolbox();
     } catch (error) {
       if (request === snapshotRequest && errorCode(error) !== "disconnected") {
         store.setState({ error: { scope: "snapshot", message: messageOf(error) } });
@@ -521,6 +589,9 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
       }
       case "activity":
         pushActivity(event.at, event.level, event.message);
+        return;
+      case "toolbox":
+        store.setState({ toolbox: event.toolbox });
         return;
     }
   }

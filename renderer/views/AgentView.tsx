@@ -1,7 +1,8 @@
 // The agent at a glance: its state in words, Start/Stop, where it is connected, and what it did.
 import type { AgentSnapshot } from "../../agent-core/host/contract.js";
 import { agentErrorText, agentIdle, agentStatus, countsText, formatAgo, formatDuration, formatTime } from "../view-model.js";
-import { AlertIcon, PlayIcon, StopIcon } from "./icons.js";
+import { AlertIcon, PlayIcon, RefreshIcon, StopIcon } from "./icons.js";
+import { JobIdentityText, OpenInSemaphore } from "./JobIdentity.js";
 import { useApp, useAppStore, useNow } from "./store-context.js";
 
 function StartStop() {
@@ -49,11 +50,10 @@ function heroSubline(agent: AgentSnapshot | null, configured: boolean): string {
     if (!configured) return "Set up the connection to your Semaphore organisation to lend this machine to CI.";
     return "Press Start to lend this machine to Semaphore CI.";
   }
-  if (agent.error !== null && (agent.error.scope === "register" || agent.error.scope === "sync")) {
-    return `Trouble talking to ${where}; the agent keeps trying (details below).`;
-  }
+  if (agent.error !== null && agent.error.scope === "register") return `Connecting to ${where}: not there yet; the agent keeps trying (details below).`;
+  if (agent.error !== null && agent.error.scope === "sync") return `Trouble talking to ${where}; the agent keeps trying (details below).`;
   if (agent.stopAfterJob && agent.jobId !== null) return "The agent stops once this job has finished.";
-  if (agent.phase === "registering") return `Registering with ${where}…`;
+  if (agent.phase === "registering") return `Connecting to ${where}…`;
   if (agent.jobId !== null) return `Running a job from ${where}.`;
   return `Connected to ${where}. Jobs from your pipelines run on this machine.`;
 }
@@ -98,6 +98,12 @@ function Hero() {
               </button>
             ) : null}
           </div>
+          {agent?.jobId != null && agent.jobIdentity !== null ? (
+            <div className="hero-job" data-testid="agent-job">
+              <JobIdentityText identity={agent.jobIdentity} jobId={agent.jobId} testId="agent-job" />
+              <OpenInSemaphore identity={agent.jobIdentity} />
+            </div>
+          ) : null}
         </div>
         <StartStop />
       </div>
@@ -108,6 +114,12 @@ function Hero() {
             <div className="grow" data-testid="agent-error">
               {error}
             </div>
+            {agent !== null && !idle && agent.error !== null && (agent.error.scope === "register" || agent.error.scope === "sync") ? (
+              <button type="button" className="btn small" data-testid="agent-retry-now" onClick={() => void store.getState().retryNow()}>
+                <RefreshIcon size={13} />
+                Retry now
+              </button>
+            ) : null}
           </div>
         </div>
       ) : idle && lastExit !== null ? (
@@ -186,9 +198,16 @@ function Activity() {
       ) : (
         <ul className="feed">
           {entries.map((e) => (
-            <li key={e.id}>
-              <time>{formatTime(e.at)}</time>
-              <span className={e.level === "info" ? "" : e.level}>{e.message}</span>
+            <li key={e.id} data-testid="activity-entry">
+              <time>{formatTime(e.lastAt)}</time>
+              <span className={e.level === "info" ? "" : e.level}>
+                {e.message}
+                {e.count > 1 ? (
+                  <span className="feed-count" data-testid="activity-count" title={`First at ${formatTime(e.at)}, last at ${formatTime(e.lastAt)}`}>
+                    ×{e.count}
+                  </span>
+                ) : null}
+              </span>
             </li>
           ))}
         </ul>

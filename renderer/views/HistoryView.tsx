@@ -1,9 +1,11 @@
 // Past jobs, newest first, filtered by result; a row opens the job's stored log in the Job view.
 import type { KeyboardEvent } from "react";
-import { HISTORY_FILTERS, type HistoryFilter } from "../store/app-store.js";
+import { useMemo } from "react";
+import { HISTORY_FILTERS, historyFiltered, type HistoryFilter } from "../store/app-store.js";
+import { jobOrigin, jobTitle } from "../../agent-core/host/contract.js";
 import { formatBytes, formatDateTime, formatDuration, resultWords } from "../view-model.js";
 import { useDebuggableJobs, useOpenDebugFor } from "./DebugPanel.js";
-import { HistoryIcon, TerminalIcon } from "./icons.js";
+import { HistoryIcon, SearchIcon, TerminalIcon } from "./icons.js";
 import { useApp, useAppStore, useNow } from "./store-context.js";
 
 const FILTER_LABELS: Record<HistoryFilter, string> = {
@@ -19,8 +21,13 @@ export function HistoryView() {
   const filter = useApp((s) => s.historyFilter);
   const all = useApp((s) => s.history);
   const filtered = useApp((s) => s.filteredHistory);
+  const query = useApp((s) => s.historyQuery);
+  const anyFilter = useApp((s) => historyFiltered(s));
   const now = useNow();
-  const rows = filter === "all" ? all : filtered;
+  const rows = anyFilter ? filtered : all;
+  // The projects and branches the newest jobs name, for the two pickers (plus the one picked).
+  const projects = useMemo(() => distinct(all.map((j) => j.identity?.projectName ?? null), query.project), [all, query.project]);
+  const branches = useMemo(() => distinct(all.map((j) => j.identity?.branch ?? null), query.branch), [all, query.branch]);
   const debuggable = useDebuggableJobs();
   const openDebug = useOpenDebugFor();
 
@@ -38,6 +45,49 @@ export function HistoryView() {
         <h1>History</h1>
         <span className="hint">{rows !== null ? `${rows.length} job${rows.length === 1 ? "" : "s"}` : ""}</span>
         <span className="spacer" />
+        <div className="search history-search">
+          <SearchIcon size={14} style={{ color: "var(--muted)" }} />
+          <input
+            data-testid="history-search"
+            aria-label="Search jobs by project, job, branch, commit or author"
+            placeholder="Project, branch, commit, author…"
+            value={query.search}
+            spellCheck={false}
+            onChange={(e) => void store.getState().setHistoryQuery({ search: e.target.value })}
+          />
+        </div>
+        {projects.length > 0 ? (
+          <select
+            className="select"
+            data-testid="history-project"
+            aria-label="Project"
+            value={query.project ?? ""}
+            onChange={(e) => void store.getState().setHistoryQuery({ project: e.target.value === "" ? null : e.target.value })}
+          >
+            <option value="">All projects</option>
+            {projects.map((p) => (
+              <option key={p} value={p}>
+                {p}
+              </option>
+            ))}
+          </select>
+        ) : null}
+        {branches.length > 0 ? (
+          <select
+            className="select"
+            data-testid="history-branch"
+            aria-label="Branch"
+            value={query.branch ?? ""}
+            onChange={(e) => void store.getState().setHistoryQuery({ branch: e.target.value === "" ? null : e.target.value })}
+          >
+            <option value="">All branches</option>
+            {branches.map((b) => (
+              <option key={b} value={b}>
+                {b}
+              </option>
+            ))}
+          </select>
+        ) : null}
         <label className="hint" htmlFor="history-filter">
           Show
         </label>
@@ -64,7 +114,7 @@ export function HistoryView() {
               <div className="empty-icon">
                 <HistoryIcon size={22} />
               </div>
-              <h2>{filter === "all" ? "No jobs yet" : `No ${FILTER_LABELS[filter].toLowerCase()} jobs`}</h2>
+              <h2>{!anyFilter ? "No jobs yet" : filter === "all" ? "No matching jobs" : `No matching ${FILTER_LABELS[filter].toLowerCase()} jobs`}</h2>
               <p>Every job this agent runs is kept here with its full log.</p>
             </div>
           </div>
@@ -93,7 +143,7 @@ export function HistoryView() {
                     data-result={job.result}
                     tabIndex={0}
                     role="button"
-                    aria-label={`Open job ${job.id}`}
+                    aria-label={`Open job ${jobTitle(job.identity, job.id)}`}
                     onClick={() => open(job.id)}
                     onKeyDown={(e) => onKey(e, job.id)}
                   >
@@ -104,11 +154,25 @@ export function HistoryView() {
                       </span>
                     </td>
                     <td className="idcell" title={job.id}>
-                      {job.id}
-                      {job.mode === "demo" ? (
-                        <span className="badge demo" style={{ marginLeft: 8, height: 18, fontSize: 10.5 }}>
-                          demo
+                      <div className="history-job">
+                        <span className={job.identity?.projectName || job.identity?.jobName ? "history-job-title" : "history-job-title mono"} data-testid="history-job-title">
+                          {jobTitle(job.identity, job.id)}
                         </span>
+                        {job.mode === "demo" ? (
+                          <span className="badge demo" style={{ marginLeft: 8, height: 18, fontSize: 10.5 }}>
+                            demo
+                          </span>
+                        ) : null}
+                      </div>
+                      {jobOrigin(job.identity) !== null ? (
+                        <div className="history-job-origin sub" data-testid="history-job-origin">
+                          {jobOrigin(job.identity)}
+                        </div>
+                      ) : null}
+                      {job.problem ? (
+                        <div className="history-job-origin error" data-testid="history-job-problem">
+                          Not run: {job.problem}
+                        </div>
                       ) : null}
                     </td>
                     <td className="sub">{formatDateTime(job.startedAt)}</td>
@@ -140,4 +204,10 @@ export function HistoryView() {
       </section>
     </div>
   );
+}
+
+function distinct(values: (string | null)[], keep: string | null): string[] {
+  const set = new Set(values.filter((v): v is string => v !== null));
+  if (keep !== null) set.add(keep);
+  return [...set].sort((a, b) => a.localeCompare(b));
 }

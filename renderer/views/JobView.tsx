@@ -9,12 +9,17 @@ import { copyToClipboard } from "./clipboard.js";
 import { DebugJobSection, DebugOpenButton, DebugPanel } from "./DebugPanel.js";
 import { JobTerminal, type SearchResults } from "./job-terminal.js";
 import { useApp, useAppStore, useDebug, useDebugStore, useNow } from "./store-context.js";
+import { jobOrigin, jobTitle } from "../../agent-core/host/contract.js";
+import { OpenInSemaphore } from "./JobIdentity.js";
 
 function JobHeader({ panel, terminal, follow, hasSelection, results }: { panel: JobPanel; terminal: JobTerminal | null; follow: boolean; hasSelection: boolean; results: SearchResults | null }) {
   const now = useNow();
   const [query, setQuery] = useState("");
   const [copied, setCopied] = useState(false);
   const summary = panel.summary;
+  const identity = summary?.identity ?? null;
+  const title = jobTitle(identity, panel.jobId);
+  const origin = jobOrigin(identity);
   const result = effectiveResult(summary?.result ?? null, panel.outline.result);
   // A running job's duration so far; a lost one has none.
   const duration = summary === null ? null : (summary.durationMs ?? (summary.result === "running" ? Math.max(0, now - summary.startedAt) : null));
@@ -33,7 +38,9 @@ function JobHeader({ panel, terminal, follow, hasSelection, results }: { panel: 
   return (
     <header className="job-head">
       <div className="job-title">
-        <h1>Job</h1>
+        <h1 data-testid="job-title" title={title}>
+          {title === panel.jobId ? "Job" : title}
+        </h1>
         <span className="job-id" data-testid="job-id" title={panel.jobId}>
           {panel.jobId}
         </span>
@@ -49,10 +56,18 @@ function JobHeader({ panel, terminal, follow, hasSelection, results }: { panel: 
         )}
       </div>
       <div className="job-meta" title={summary !== null ? `Started ${formatDateTime(summary.startedAt)}` : undefined}>
+        {origin !== null ? <span data-testid="job-origin">{origin}</span> : null}
+        {summary?.mode === "demo" ? <span className="badge demo">Demo</span> : null}
         {duration !== null ? <span data-testid="job-duration">{formatDuration(duration)}</span> : null}
         {summary !== null ? <span>started {formatStarted(summary.startedAt, now)}</span> : null}
       </div>
+      {summary?.problem ? (
+        <div className="callout error job-problem" role="alert" data-testid="job-problem">
+          The agent did not run this job: {summary.problem}
+        </div>
+      ) : null}
       <div className="job-tools">
+        <OpenInSemaphore identity={identity} />
         <DebugOpenButton jobId={panel.jobId} />
         <div className="search">
           <SearchIcon size={14} style={{ color: "var(--muted)" }} />

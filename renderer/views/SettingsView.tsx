@@ -7,6 +7,7 @@ import { agentIdle } from "../view-model.js";
 import { draftFrom, newEnvRow, sameDraft, toSettingsInput, type SettingsDraft } from "./settings-draft.js";
 import { AlertIcon, CheckIcon, CopyIcon, DownloadIcon, PlusIcon, UploadIcon, XIcon } from "./icons.js";
 import { useApp, useAppStore } from "./store-context.js";
+import { ToolboxCard } from "./ToolboxCard.js";
 
 const SIMPLE_FIELDS = new Set([
   "endpoint",
@@ -546,6 +547,7 @@ function SettingsForm({ settings }: { settings: SettingsView }) {
 export function SettingsPage() {
   const settings = useApp((s) => s.settings);
   const startPending = useApp((s) => s.startAfterSetup);
+  const toolboxMissing = useApp((s) => s.toolbox !== null && !s.toolbox.installed);
   if (settings === null) return <div className="loading">Loading…</div>;
   return (
     <div className="page" data-testid="view-settings">
@@ -553,7 +555,9 @@ export function SettingsPage() {
         <h1>{settings.configured ? "Settings" : "Set up the agent"}</h1>
       </div>
       {!settings.configured ? <Welcome startPending={startPending} /> : null}
+      {!settings.configured && toolboxMissing ? <ToolboxCard /> : null}
       <SettingsForm settings={settings} />
+      {settings.configured ? <ToolboxCard /> : null}
     </div>
   );
 }

@@ -95,6 +95,8 @@ export const InfoIcon = icon(
   </>,
   "InfoIcon",
 );
+export const ExternalIcon = icon(<path d="M14 4h6v6M20 4l-9 9M18 14v5a1 1 0 0 1-1 1H5a1 1 0 0 1-1-1V7a1 1 0 0 1 1-1h5" />, "ExternalIcon");
+export const RefreshIcon = icon(<path d="M20 11a8 8 0 1 0-2.3 5.7M20 5v6h-6" />, "RefreshIcon");
 export const PlusIcon = icon(<path d="M12 5v14M5 12h14" />, "PlusIcon");
 export const UploadIcon = icon(<path d="M12 16V4M7 9l5-5 5 5M5 20h14" />, "UploadIcon");
 export const DownloadIcon = icon(<path d="M12 4v12M7 11l5 5 5-5M5 20h14" />, "DownloadIcon");

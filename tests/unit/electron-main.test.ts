@@ -106,6 +106,7 @@ export const session = {
 };
 export const shell = { openExternal: (url) => { report({ type: "openExternal", url }); return Promise.resolve(); } };
 export const dialog = { showErrorBox: (title, content) => report({ type: "errorBox", content }) };
+export const powerMonitor = { on: (event) => report({ type: "powerMonitor.on", event }) };
 
 process.on("message", async (command) => {
   const reply = (result) => report({ type: "reply", seq: command.seq, ...result });

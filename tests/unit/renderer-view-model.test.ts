@@ -10,7 +10,7 @@ describe("the agent's state in words", () => {
   it("names every phase", () => {
     expect(agentStatus(agent()).words).toBe("Stopped");
     expect(agentStatus(agent({ phase: "stopped" })).words).toBe("Stopped");
-    expect(agentStatus(agent({ phase: "registering" })).words).toBe("Registering…");
+    expect(agentStatus(agent({ phase: "registering" })).words).toBe("Connecting…");
     expect(agentStatus(agent({ phase: "waiting-for-jobs" })).words).toBe("Waiting for jobs");
     expect(agentStatus(agent({ phase: "finished-job" })).words).toBe("Waiting for jobs");
     expect(agentStatus(agent({ phase: "running-job", jobId: "a1b2" })).words).toBe("Running job a1b2");
@@ -26,9 +26,14 @@ describe("the agent's state in words", () => {
     expect(agentStatus(a).words).toBe("Disconnected");
     expect(agentErrorText(a, 10_000)).toBe("503 Service Unavailable — retrying in 4 s");
     expect(agentErrorText(a, 14_500)).toBe("503 Service Unavailable — retrying now");
+    // Before the first successful registration it is "Connecting", never "Disconnected" (issue 9).
     const registering = agent({ phase: "registering", error: { scope: "register", message: "401 Unauthorized", at: 0, retryAt: null } });
-    expect(agentStatus(registering).words).toBe("Disconnected");
+    expect(agentStatus(registering).words).toBe("Connecting…");
+    expect(agentStatus(registering).tone).toBe("warn");
     expect(agentErrorText(registering, 0)).toBe("401 Unauthorized");
+    // A retry minutes away names its time as well.
+    const later = agent({ phase: "registering", error: { scope: "register", message: "x", at: 0, retryAt: 150_000 } });
+    expect(agentErrorText(later, 0)).toMatch(/^x — next try at \d\d:\d\d \(in 2 min 30 s\)$/);
   });
 
   it("says Error when the last run ended badly, and shows why", () => {
