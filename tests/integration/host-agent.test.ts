@@ -13,7 +13,7 @@ import { defaultSettings } from "../../agent-core/host/settings.js";
 import { DEFAULT_TIMINGS, type AgentTimings } from "../../agent-core/timings.js";
 import { FAST_TIMINGS, ROOT } from "../helpers/processes.js";
 
-const TIMINGS: AgentTimings = { ...DEFAULT_TIMINGS, ...FAST_TIMINGS, httpTimeoutMs: 5000, registerAttempts: 3 };
+const TIMINGS: AgentTimings = { ...DEFAULT_TIMINGS, ...FAST_TIMINGS, httpTimeoutMs: 5000, registerAttempts: 3, appRetryFirstMs: 100, appRetryMaxMs: 400 };
 const SECRET_VALUE = "value-that-must-never-reach-the-ui-42";
 
 const dirs: string[] = [];
@@ -196,6 +196,41 @@ describe("Host with an agent and a hub", () => {
     expect(logged).toContain("first-line\nsecond-line\n");
   });
 
+  it("knows whose job it is: identity in the snapshot, history and search; other values stay secret", async () => {
+    const { job_id: id } = hub.scheduleJob(
+      makeJobRequest({
+        env: {
+          SEMAPHORE_PROJECT_NAME: "api-server",
+          SEMAPHORE_JOB_NAME: "Unit tests",
+          SEMAPHORE_GIT_BRANCH: "feature/parser",
+          SEMAPHORE_GIT_SHA: "0123456789abcdef0123456789abcdef01234567",
+          SEMAPHORE_GIT_COMMIT_AUTHOR: "alice",
+          SEMAPHORE_ORGANIZATION_URL: "https://acme.semaphoreci.com",
+          API_SECRET: SECRET_VALUE,
+        },
+        commands: ["sleep 0.3"],
+      }),
+    );
+    const running = await until(() => agentEvents(events).find((a) => a.jobId === id && a.jobIdentity !== null), "the running job's identity");
+    expect(running.jobIdentity).toMatchObject({ projectName: "api-server", branch: "feature/parser", commitAuthor: "alice" });
+    const finished = await until(() => finishedEvent(events, id), `job-finished of ${id}`);
+    expect(finished.job.identity).toMatchObject({ projectName: "api-server", jobName: "Unit tests", sha: "0123456789abcdef0123456789abcdef01234567" });
+    expect((await host.listJobs({ project: "api-server" })).map((j) => j.id)).toEqual([id]);
+    expect((await host.listJobs({ branch: "feature/parser" })).map((j) => j.id)).toEqual([id]);
+    expect((await host.listJobs({ search: "ALICE" })).map((j) => j.id)).toEqual([id]);
+    expect(await host.listJobs({ project: "other" })).toEqual([]);
+    expect(events.some((e) => e.type === "activity" && e.message.includes("api-server · Unit tests (branch feature/parser @ 0123456 by alice)"))).toBe(true);
+    expect(JSON.stringify(events)).not.toContain(SECRET_VALUE);
+  });
+
+  it("keeps the reason of a job the agent would not run, naming the field", async () => {
+    const { job_id: id } = hub.scheduleJob(makeJobRequest({ executor: "k8s", commands: ["echo never"] }));
+    const finished = await until(() => finishedEvent(events, id), `job-finished of ${id}`);
+    expect(finished.job).toMatchObject({ result: "failed", events: 0, problem: expect.stringMatching(/^executor: unknown executor 'k8s'/) });
+    expect((await host.getJob({ jobId: id })).summary.problem).toMatch(/executor/);
+    expect(hub.events(id)).toEqual([]);
+  });
+
   it("stops after the running job when asked to", async () => {
     const { job_id: id } = hub.scheduleJob(makeJobRequest({ commands: ["sleep 1", "echo done"] }));
     await until(() => host.agentSnapshot.jobId === id, `job ${id} to run`);
@@ -229,17 +264,97 @@ describe("Host with an agent and a hub", () => {
     hub.clearFaults();
   });
 
-  it("explains a failed registration, without the token", async () => {
+  it("explains a refused registration token in words, without the token, and keeps trying", async () => {
     const wrong = "wrong-registration-token-0123456789";
     expect((await host.saveSettings({ settings: settingsFor(hub, { token: wrong }) })).ok).toBe(true);
+    const before = events.length;
     await host.startAgent({});
-    await until(() => host.agentSnapshot.phase === "idle", "the agent to give up registering");
-    const exit = host.agentSnapshot.lastExit;
-    expect(exit).toMatchObject({ reason: "UNABLE_TO_REGISTER", exitCode: 1 });
-    expect(exit?.message).toMatch(new RegExp(`^could not register with http://${hub.endpoint.replace(/\./g, "\\.")}: .*401`));
-    expect(JSON.stringify(events)).not.toContain(wrong);
+    // The app's agent never gives up while it is switched on: it stays "registering", says why, and
+    // when it tries next, with the back-off growing from appRetryFirstMs.
+    const failing = await until(() => {
+      const a = host.agentSnapshot;
+      return a.phase === "registering" && a.error?.scope === "register" ? a : null;
+    }, "a registration error");
+    expect(failing.error?.message).toMatch(/^The registration token was refused \(HTTP 401\)\. Copy the agent type's registration token again/);
+    expect(failing.error?.retryAt).toBeGreaterThan(failing.error!.at);
+    const attempts = () => hub.requests().filter((r) => r.path.endsWith("/register")).length;
+    const seen = attempts();
+    await until(() => attempts() >= seen + 2, "two more registration attempts");
+    expect(host.agentSnapshot.phase).toBe("registering");
+    expect(host.agentSnapshot.lastExit === null || host.agentSnapshot.lastExit.reason !== "UNABLE_TO_REGISTER").toBe(true);
+    await host.stopAgent({ when: "now" });
+    await until(() => host.agentSnapshot.phase === "idle", "the agent to stop");
+    expect(JSON.stringify(events.slice(before))).not.toContain(wrong);
     expect(JSON.stringify(events)).not.toContain(hub.registrationToken);
     expect((await host.saveSettings({ settings: settingsFor(hub) })).ok).toBe(true);
+  });
+
+  it("reaches the server with no click once it accepts registrations again", async () => {
+    hub.injectFault({ target: "register", mode: "500", count: 3 });
+    await host.startAgent({});
+    const failing = await until(() => (host.agentSnapshot.error?.scope === "register" ? host.agentSnapshot : null), "a registration error");
+    expect(failing.error?.message).toMatch(/^Semaphore answered with a server error \(HTTP 500\); it tries again\./);
+    await until(() => host.agentSnapshot.phase === "waiting-for-jobs", "waiting for jobs after the refusals", 30_000);
+    expect(host.agentSnapshot.error).toBeNull();
+    expect(hub.requests().filter((r) => r.path.endsWith("/register") && r.fault === "500")).toHaveLength(3);
+    await host.stopAgent({ when: "now" });
+    await until(() => host.agentSnapshot.phase === "idle", "the agent to stop");
+    expect(hub.violations()).toEqual([]);
+  });
+
+  it("Retry now cuts the back-off short", async () => {
+    // A back-off far longer than the test: only Retry now can bring the next attempt.
+    const slow = await Host.open({
+      dataDir: tempDir("sa-host-data-"),
+      secretCodec: plainFileCodec(),
+      env: { PATH: process.env.PATH, HOME: tempDir("sa-host-home-"), LANG: "C.UTF-8" },
+      timings: { ...TIMINGS, appRetryFirstMs: 10 * 60_000, appRetryMaxMs: 10 * 60_000 },
+      watchConnectivity: false,
+    });
+    try {
+      expect((await slow.saveSettings({ settings: settingsFor(hub) })).ok).toBe(true);
+      hub.injectFault({ target: "register", mode: "500", count: 1 });
+      await slow.startAgent({});
+      const failing = await until(() => (slow.agentSnapshot.error?.scope === "register" ? slow.agentSnapshot : null), "a registration error");
+      expect(failing.error!.retryAt! - failing.error!.at).toBeGreaterThanOrEqual(10 * 60_000);
+      await slow.retryNow({});
+      await until(() => slow.agentSnapshot.phase === "waiting-for-jobs", "waiting for jobs after Retry now");
+    } finally {
+      await slow.close({ timeoutMs: 10_000 });
+    }
+  });
+
+  it("registers again after losing the server for longer than the sync window", async () => {
+    const windowed = await Host.open({
+      dataDir: tempDir("sa-host-data-"),
+      secretCodec: plainFileCodec(),
+      env: { PATH: process.env.PATH, HOME: tempDir("sa-host-home-"), LANG: "C.UTF-8" },
+      timings: { ...TIMINGS, unableToSyncMs: 1500, disconnectAttempts: 1 },
+      watchConnectivity: false,
+    });
+    const seen: HostEvent[] = [];
+    windowed.subscribe((e) => seen.push(e));
+    try {
+      expect((await windowed.saveSettings({ settings: settingsFor(hub, { name: "host-sync-window-agent" }) })).ok).toBe(true);
+      await windowed.startAgent({});
+      await until(() => windowed.agentSnapshot.phase === "waiting-for-jobs", "waiting for jobs");
+      const registrations = () => hub.agents().filter((a) => a.requested_name === "host-sync-window-agent").length;
+      expect(registrations()).toBe(1);
+      // The server goes away (every sync and the disconnect fail) for longer than the window.
+      hub.injectFault({ target: "sync", mode: "500", count: 1_000 });
+      hub.injectFault({ target: "disconnect", mode: "500", count: 1_000 });
+      await until(
+        () => seen.some((e) => e.type === "activity" && /lost contact with .*; connecting again/.test(e.message)),
+        "the sync window to pass",
+      );
+      expect(windowed.agentSnapshot.phase).not.toBe("idle");
+      hub.clearFaults();
+      await until(() => registrations() >= 2 && windowed.agentSnapshot.phase === "waiting-for-jobs", "the agent back, registered again");
+      expect(windowed.agentSnapshot.error).toBeNull();
+    } finally {
+      hub.clearFaults();
+      await windowed.close({ timeoutMs: 10_000 });
+    }
   });
 
   it("runs the local demo: an example job through the embedded hub", async () => {
