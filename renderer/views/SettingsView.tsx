@@ -547,7 +547,8 @@ function SettingsForm({ settings }: { settings: SettingsView }) {
 export function SettingsPage() {
   const settings = useApp((s) => s.settings);
   const startPending = useApp((s) => s.startAfterSetup);
-  const toolboxMissing = useApp((s) => s.toolbox !== null && !s.toolbox.installed);
+  // First run: the card shows while the toolbox is missing, and stays for the install's outcome.
+  const toolboxMissing = useApp((s) => s.toolbox !== null && (!s.toolbox.installed || s.toolbox.install.running || s.toolbox.install.verified !== null || s.toolbox.install.error !== null));
   if (settings === null) return <div className="loading">Loading…</div>;
   return (
     <div className="page" data-testid="view-settings">
