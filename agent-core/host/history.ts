@@ -116,7 +116,8 @@ export interface StartJob {
   mode: AgentMode;
   startedAt: number;
   envVarNames: string[];
-  identity: JobIdentity | null;
+  /** Whose job it is; none (null or left out) for a job that names nothing. */
+  identity?: JobIdentity | null;
 }
 
 export interface FinishOutcome {
@@ -162,7 +163,7 @@ export class HistoryStore {
       mode: job.mode,
       startedAt: job.startedAt,
       envVarNames: [...job.envVarNames],
-      identity: job.identity,
+      identity: job.identity ?? null,
     });
     const record = runningRecord(start);
     record.writer = new JobLogWriter(this.pathOf(record), this.onError);

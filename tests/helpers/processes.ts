@@ -2,11 +2,12 @@
 // exactly as a user would, talking HTTP on 127.0.0.1. Every process started here is stopped by
 // `stopAll()` (call it in afterEach/afterAll).
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { AgentView, Fault, JobStatus, JobView, Violation } from "../../hub/types.js";
 import type { JobLogEvent } from "../../agent-core/job/events.js";
+import { inject } from "vitest";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const CLI = join(ROOT, "bin/semaphore-agent");
@@ -132,6 +133,7 @@ export interface AgentProcess extends Proc {
 
 export function startAgent(hub: HubProcess | null, options: AgentProcessOptions = {}): AgentProcess {
   const home = tempDir("sa-home-");
+  withToolbox(home);
   const tmp = tempDir("sa-tmp-");
   const args = ["start"];
   if (!options.bare && hub) args.push("--endpoint", hub.endpoint, "--token", hub.token, "--no-https");
@@ -150,6 +152,15 @@ export function startAgent(hub: HubProcess | null, options: AgentProcessOptions 
   proc.home = home;
   proc.tmp = tmp;
   return proc;
+}
+
+/**
+ * Puts the run's fixture toolbox (tests/global-setup.ts) into `home`, as `toolbox install` would have:
+ * every agent of the suite runs its jobs with the toolbox loaded.
+ */
+export function withToolbox(home: string): void {
+  const template = inject("toolboxTemplateHome");
+  if (template) cpSync(join(template, ".toolbox"), join(home, ".toolbox"), { recursive: true, verbatimSymlinks: true });
 }
 
 export class HubApi {

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { JobLogEvent } from "../../agent-core/job/events.js";
+import { IDENTITY_VARIABLES, type JobIdentity } from "../../agent-core/job/identity.js";
 import { HistoryStore, INDEX_FILE, JOBS_DIR, type HistoryRetention } from "../../agent-core/host/history.js";
 
 const ROOMY: HistoryRetention = { maxJobs: 1000, maxBytes: 1024 * 1024 * 1024 };
@@ -264,5 +265,31 @@ describe("job ids from a server", () => {
     await store.close();
     await waitUntil(() => jobFiles().length === 1, "the replaced job's file to go");
     expect(statSync(join(dir, JOBS_DIR, jobFiles()[0] as string)).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe("whose job it was, and why a job did not run", () => {
+  it("keeps the identity and the problem across a reopen and a compaction; older records have none", async () => {
+    const identity = { ...Object.fromEntries(Object.keys(IDENTITY_VARIABLES).map((k) => [k, null])), projectName: "api-server", branch: "main" } as JobIdentity;
+    const store = HistoryStore.open(dir, { maxJobs: 100, maxBytes: 1 << 30 });
+    store.start("with-identity", { mode: "semaphore", startedAt: 1, envVarNames: [], identity });
+    store.finish("with-identity", "passed", 2);
+    store.start("rejected", { mode: "semaphore", startedAt: 3, envVarNames: [] });
+    store.finish("rejected", "failed", 4, "executor: unknown executor 'k8s'");
+    await store.close();
+    // A record as an older version wrote it: no identity key at all.
+    appendFileSync(join(dir, "index.jsonl"), `${JSON.stringify({ op: "start", id: "old", file: "5-old-abcd1234.jsonl", mode: "semaphore", startedAt: 5, envVarNames: [] })}\n`);
+    const again = HistoryStore.open(dir, { maxJobs: 100, maxBytes: 1 << 30 });
+    try {
+      expect(again.get("with-identity")?.summary.identity).toMatchObject({ projectName: "api-server", branch: "main", sha: null });
+      expect(again.get("rejected")?.summary).toMatchObject({ identity: null, problem: "executor: unknown executor 'k8s'" });
+      expect(again.get("old")?.summary).toMatchObject({ identity: null, problem: null, result: "lost" });
+      expect(again.list({ project: "api-server" }).map((j) => j.id)).toEqual(["with-identity"]);
+      expect(again.list({ branch: "main", result: "passed" }).map((j) => j.id)).toEqual(["with-identity"]);
+      expect(again.list({ search: "API" }).map((j) => j.id)).toEqual(["with-identity"]);
+      expect(again.list({ search: "rejected" }).map((j) => j.id)).toEqual(["rejected"]);
+    } finally {
+      await again.close();
+    }
   });
 });

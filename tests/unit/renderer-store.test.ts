@@ -35,6 +35,8 @@ const summary = (id: string, patch: Partial<JobSummary> = {}): JobSummary => ({
   durationMs: null,
   events: 0,
   bytes: 0,
+  identity: null,
+  problem: null,
   ...patch,
 });
 
