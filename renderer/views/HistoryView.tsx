@@ -56,38 +56,8 @@ export function HistoryView() {
             onChange={(e) => void store.getState().setHistoryQuery({ search: e.target.value })}
           />
         </div>
-        {projects.length > 0 ? (
-          <select
-            className="select"
-            data-testid="history-project"
-            aria-label="Project"
-            value={query.project ?? ""}
-            onChange={(e) => void store.getState().setHistoryQuery({ project: e.target.value === "" ? null : e.target.value })}
-          >
-            <option value="">All projects</option>
-            {projects.map((p) => (
-              <option key={p} value={p}>
-                {p}
-              </option>
-            ))}
-          </select>
-        ) : null}
-        {branches.length > 0 ? (
-          <select
-            className="select"
-            data-testid="history-branch"
-            aria-label="Branch"
-            value={query.branch ?? ""}
-            onChange={(e) => void store.getState().setHistoryQuery({ branch: e.target.value === "" ? null : e.target.value })}
-          >
-            <option value="">All branches</option>
-            {branches.map((b) => (
-              <option key={b} value={b}>
-                {b}
-              </option>
-            ))}
-          </select>
-        ) : null}
+        <IdentityPicker testId="history-project" label="Project" all="All projects" options={projects} value={query.project} onPick={(project) => void store.getState().setHistoryQuery({ project })} />
+        <IdentityPicker testId="history-branch" label="Branch" all="All branches" options={branches} value={query.branch} onPick={(branch) => void store.getState().setHistoryQuery({ branch })} />
         <label className="hint" htmlFor="history-filter">
           Show
         </label>
@@ -210,4 +180,19 @@ function distinct(values: (string | null)[], keep: string | null): string[] {
   const set = new Set(values.filter((v): v is string => v !== null));
   if (keep !== null) set.add(keep);
   return [...set].sort((a, b) => a.localeCompare(b));
+}
+
+/** A picker of the projects (or branches) the newest jobs name; nothing while they name none. */
+function IdentityPicker(props: { testId: string; label: string; all: string; options: string[]; value: string | null; onPick: (value: string | null) => void }) {
+  if (props.options.length === 0) return null;
+  return (
+    <select className="select" data-testid={props.testId} aria-label={props.label} value={props.value ?? ""} onChange={(e) => props.onPick(e.target.value === "" ? null : e.target.value)}>
+      <option value="">{props.all}</option>
+      {props.options.map((option) => (
+        <option key={option} value={option}>
+          {option}
+        </option>
+      ))}
+    </select>
+  );
 }
