@@ -1,6 +1,8 @@
 // Job files for `semaphore-agent run JOB.yaml`: the job request fields of spec §4, written for
 // people. Env values and file contents are plain text here (use `content_base64` / `value_base64`
-// for binary data) and are base64-encoded into a wire job request for you.
+// for binary data) and are base64-encoded into a wire job request for you. One key is not a field
+// of the job request: `git_fixture: demo` asks `run` and the Local demo for a local git repository
+// to check out (cli/local-jobs.ts).
 import { readFileSync } from "node:fs";
 import { parse, YAMLParseError } from "yaml";
 import { z } from "zod";
@@ -15,6 +17,8 @@ const Commands = z.array(CommandEntry).optional();
 
 export const JobFileSchema = z.strictObject({
   job_id: z.string().min(1).optional(),
+  /** "demo": the job checks out a local bare repository that run / the Local demo create (cli/local-jobs.ts). */
+  git_fixture: z.literal("demo").optional(),
   executor: z.string().optional(),
   env_vars: z
     .array(
@@ -56,9 +60,21 @@ export interface WireJobRequest {
   epilogue_on_fail_commands: { directive: string; alias?: string }[];
 }
 
+/** A job file: the wire request, and what else the file asks of the one who schedules it. */
+export interface JobDefinition {
+  request: WireJobRequest;
+  /** `git_fixture: demo`: fill SEMAPHORE_GIT_* from a local bare repository (cli/local-jobs.ts). */
+  gitFixture: "demo" | null;
+}
+
 const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
 
+/** The wire job request of a job file (`git_fixture` is not part of it: see parseJobDefinition). */
 export function parseJobFile(text: string, fileName: string): WireJobRequest {
+  return parseJobDefinition(text, fileName).request;
+}
+
+export function parseJobDefinition(text: string, fileName: string): JobDefinition {
   let raw: unknown;
   try {
     raw = parse(text);
@@ -93,15 +109,19 @@ export function parseJobFile(text: string, fileName: string): WireJobRequest {
     epilogue_on_fail_commands: commands(job.epilogue_on_fail_commands),
   };
   if (job.job_id) request.job_id = job.job_id;
-  return request;
+  return { request, gitFixture: job.git_fixture ?? null };
 }
 
 export function readJobFile(path: string): WireJobRequest {
+  return readJobDefinition(path).request;
+}
+
+export function readJobDefinition(path: string): JobDefinition {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
     throw new JobFileError(`${path}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`);
   }
-  return parseJobFile(text, path);
+  return parseJobDefinition(text, path);
 }

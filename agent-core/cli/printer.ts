@@ -3,6 +3,7 @@
 // terminalLine first, which redacts tokens and escapes control characters.
 import type { AgentEvent } from "../agent/events.js";
 import type { JobLogEvent } from "../job/events.js";
+import { jobOrigin, jobTitle, semaphoreJobUrl, type JobIdentity } from "../job/identity.js";
 import { escapeControlChars } from "../util/control-chars.js";
 
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "panic";
@@ -45,6 +46,30 @@ function phaseText(event: Extract<AgentEvent, { type: "phase" }>): string {
   }
 }
 
+/** Whose job it is, in words: the job line and the job's page in Semaphore (job/identity.ts). */
+export interface JobIdentityText {
+  /** "job <id>: api-server · Unit tests — branch main @ 1a2b3c4 by Alice · workflow #42, triggered by push". */
+  line: string;
+  /** "https://acme.semaphoreci.com/jobs/<id>", or null. */
+  url: string | null;
+}
+
+/**
+ * What the identity of a job adds to its id, or null when it adds nothing (no identity, or one
+ * that names neither project, job nor origin): then the lines that name the job by its id say all.
+ * Raw text from the server: the caller redacts and escapes it (util/terminal-text.ts).
+ */
+export function jobIdentityText(jobId: string, identity: JobIdentity | null): JobIdentityText | null {
+  if (identity === null) return null;
+  const title = jobTitle(identity, jobId);
+  const origin = jobOrigin(identity);
+  const url = semaphoreJobUrl(identity);
+  const named = title !== jobId;
+  if (!named && origin === null && url === null) return null;
+  const line = `job ${jobId}${named ? `: ${title}` : ""}${origin !== null ? ` — ${origin}` : ""}`;
+  return { line, url };
+}
+
 /** One line per event worth showing at `level`, or null. */
 export function formatAgentEvent(event: AgentEvent, level: LogLevel): string | null {
   // Job output events come by the thousand and are not shown at info level: skip formatting them.
@@ -67,9 +92,14 @@ export function formatAgentEvent(event: AgentEvent, level: LogLevel): string | n
     }
     case "job-assigned":
       return atLeast(level, "info") ? `${at}  job ${event.jobId} assigned` : null;
-    case "job-request":
+    case "job-request": {
+      // Whose job it is, once per job; without an identity the id in the state lines says it all.
+      if (!atLeast(level, "info")) return null;
+      const text = jobIdentityText(event.jobId, event.identity);
+      return text === null ? null : `${at}  ${text.line}${text.url !== null ? `; open: ${text.url}` : ""}`;
+    }
     case "job-output-preview":
-      return null; // for the desktop app; the CLI's "job assigned" line says enough
+      return null; // for the desktop app
     case "job-log":
       return atLeast(level, "debug") ? `${at}  [${event.jobId}] ${JSON.stringify(event.event)}` : null;
     case "job-rejected":
@@ -119,6 +149,16 @@ export class JobLogPrinter {
     if (text.length === 0) return;
     this.out.write(text);
     this.atLineStart = text.endsWith("\n");
+  }
+
+  /**
+   * Run's header: lines that name the job, before its log. They must come escaped (terminalLine):
+   * this only paints them.
+   */
+  header(lines: string[]): void {
+    if (lines.length === 0) return;
+    if (!this.atLineStart) this.write("\n");
+    this.write(`${lines.map((line, i) => (i === 0 ? this.paint("1", line) : this.paint("2", line))).join("\n")}\n\n`);
   }
 
   print(event: JobLogEvent): void {

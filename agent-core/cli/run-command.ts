@@ -7,25 +7,50 @@ import type { JobResult } from "../job/events.js";
 import { timingsFromEnv } from "../timings.js";
 import { terminalLine } from "../util/terminal-text.js";
 import { UsageError, parseFlags } from "./args.js";
-import { JobFileError, readJobFile } from "./job-file.js";
-import { JobLogPrinter, formatAgentEvent } from "./printer.js";
+import { JobFileError, readJobDefinition, type JobDefinition, type WireJobRequest } from "./job-file.js";
+import { createDemoGitRepo, LocalJobError, prepareLocalJob, type DemoGitRepo } from "./local-jobs.js";
+import { JobLogPrinter, formatAgentEvent, jobIdentityText } from "./printer.js";
 
 export async function runJobFileCommand(argv: string[]): Promise<number> {
   let path: string;
-  let request;
+  let definition: JobDefinition;
+  const fail = (message: string) => {
+    process.stderr.write(`${terminalLine(`semaphore-agent run: ${message}`, [])}\n`);
+    return 1;
+  };
   try {
     const { positional } = parseFlags(argv, {});
     if (positional.length !== 1) throw new UsageError("usage: semaphore-agent run JOB.yaml");
     path = positional[0] as string;
-    request = readJobFile(path);
+    definition = readJobDefinition(path);
   } catch (error) {
-    if (error instanceof UsageError || error instanceof JobFileError) {
-      process.stderr.write(`${terminalLine(`semaphore-agent run: ${error.message}`, [])}\n`);
-      return 1;
-    }
+    if (error instanceof UsageError || error instanceof JobFileError) return fail(error.message);
     throw error;
   }
+  // `git_fixture: demo`: a local repository to check out, for this run only (cli/local-jobs.ts).
+  let git: DemoGitRepo | Error | null = null;
+  if (definition.gitFixture === "demo") git = await createDemoGitRepo().catch((error: Error) => error);
+  // A second Ctrl-C exits at once (process.exit): the repository goes then too.
+  const removeGit = () => {
+    if (git !== null && !(git instanceof Error)) git.remove();
+  };
+  process.once("exit", removeGit);
+  try {
+    let request;
+    try {
+      request = prepareLocalJob(definition, git);
+    } catch (error) {
+      if (error instanceof LocalJobError) return fail(`${path}: ${error.message}`);
+      throw error;
+    }
+    return await runRequest(request);
+  } finally {
+    process.off("exit", removeGit);
+    removeGit();
+  }
+}
 
+async function runRequest(request: WireJobRequest): Promise<number> {
   const hub = await startHub({ port: 0, nextSyncAfter: 100 });
   const jobId = hub.scheduleJob(request).job_id;
   const agent = new Agent({
@@ -48,7 +73,14 @@ export async function runJobFileCommand(argv: string[]): Promise<number> {
   let rejected = false;
   agent.on((event) => {
     if (event.type === "job-log" && event.jobId === jobId) printer.print(event.event);
-    else if (event.type === "job-rejected" && event.jobId === jobId) {
+    else if (event.type === "job-request" && event.jobId === jobId) {
+      // Whose job it is (job/identity.ts), before its log; nothing more than the id when it says nothing.
+      const text = jobIdentityText(event.jobId, event.identity);
+      if (text !== null) {
+        const lines = [text.line, ...(text.url !== null ? [`open: ${text.url}`] : [])];
+        printer.header(lines.map((line) => terminalLine(line, agent.secrets)));
+      }
+    } else if (event.type === "job-rejected" && event.jobId === jobId) {
       // Not run, so no log: the reason is all there is to say, before the result.
       rejected = true;
       say(`semaphore-agent run: the job was not run: ${event.reason}`);
