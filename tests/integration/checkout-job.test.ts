@@ -26,7 +26,9 @@ describe("run examples/checkout.yaml", () => {
     const header = /^job ([0-9a-f-]{36}): demo-app · Build — branch main @ ([0-9a-f]{7}) by demo-author · workflow #7, triggered by push$/m.exec(run.stdout);
     expect(header, run.stdout).not.toBeNull();
     const [, jobId, short] = header as RegExpExecArray;
-    expect(run.stdout).toContain(`\nopen: https://demo-org.semaphoreci.com/jobs/${jobId}\n`);
+    // The examples name no organisation (there is none behind the local hub): no Semaphore link.
+    expect(jobId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(run.stdout).not.toContain("\nopen: ");
     expect(run.stdout.indexOf("job ")).toBeLessThan(run.stdout.indexOf("▶ checkout"));
 
     // checkout really cloned the file:// repository; HEAD is the SHA the job was given.
