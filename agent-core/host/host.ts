@@ -357,7 +357,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     void installToolbox({ home: this.home, version: params.version ?? null, onProgress: (p) => this.toolboxProgress(p) }).then(
       (result) => {
         this.toolboxInstall = { ...this.toolboxInstall, running: false, phase: null, error: null, verified: result.checksum.detail };
-        this.activity("info", `Installed the Semaphore toolbox ${result.version ?? ""} (${result.checksum.detail}).`.replace("  ", " "));
+        this.activity("info", `Installed the Semaphore toolbox${result.version ? ` ${result.version}` : ""} (${result.checksum.detail}).`);
         void this.toolboxChanged();
       },
       (error: unknown) => {
