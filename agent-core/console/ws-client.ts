@@ -161,7 +161,12 @@ export class ConsoleClient {
       this.reply(request.id, request.error);
       return;
     }
-    if (this.inFlight < this.limits.maxInFlight) {
+    if (request.method === "ackTerminal") {
+      // Answered at once and in order, outside the in-flight window and its queue: a tab that parsed
+      // a flood acknowledges it in a burst, and every frame of one socket read is handled before any
+      // dispatch settles, so the queue would fill with acks and refuse some (seen under CPU load).
+      void dispatchRequest(this.host, request).then((response) => this.send(response));
+    } else if (this.inFlight < this.limits.maxInFlight) {
       this.dispatch(request);
     } else if (this.queued.length < this.limits.maxQueued) {
       this.queued.push(request);
