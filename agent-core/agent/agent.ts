@@ -15,7 +15,7 @@ import type { JobEnvFiles } from "../job/types.js";
 import { shouldUpload, uploadJobLog } from "../logs/artifact.js";
 import type { PusherNotice } from "../logs/log-pusher.js";
 import { LogWorker, type JobLogSink } from "../logs/log-sink.js";
-import { ApiClient, ApiError } from "../protocol/client.js";
+import { ApiClient, ApiError, proxySettingsFromEnv } from "../protocol/client.js";
 import type { AgentState, JobRequest, SyncRequest, SyncResponse } from "../protocol/types.js";
 import { DEFAULT_TIMINGS, randomBetween, type AgentTimings } from "../timings.js";
 import { AGENT_VERSION } from "../version.js";
@@ -128,6 +128,7 @@ export class Agent {
       noHttps: options.config.noHttps,
       registrationToken: options.config.token,
       timeoutMs: this.timings.httpTimeoutMs,
+      proxy: proxySettingsFromEnv(this.env),
     });
   }
 

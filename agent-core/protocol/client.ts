@@ -1,6 +1,6 @@
 // The self-hosted agent API client (spec §1–§3, §7.2): one HTTP attempt per call; the retry
 // policies of §1.4 live with the callers, which know what a failure means for them.
-import { Agent as UndiciAgent, interceptors, request, type Dispatcher } from "undici";
+import { Agent as UndiciAgent, EnvHttpProxyAgent, interceptors, request, type Dispatcher } from "undici";
 import type { z } from "zod";
 import { redactSecrets } from "../util/redact.js";
 import { USER_AGENT } from "../version.js";
@@ -34,6 +34,8 @@ export interface ApiClientOptions {
   noHttps: boolean;
   registrationToken: string;
   timeoutMs: number;
+  /** A proxy from the agent's environment (proxySettingsFromEnv), as Go's HTTP client uses one; null: none. */
+  proxy?: ProxySettings | null;
   /**
    * An access token obtained elsewhere (by the agent's own register call): a client for a helper
    * thread (the job log worker) that pushes logs and refreshes log tokens without registering.
@@ -47,6 +49,22 @@ export interface AgentConnection {
   noHttps: boolean;
   accessToken: string;
   timeoutMs: number;
+  proxy?: ProxySettings | null;
+}
+
+/** HTTP_PROXY / HTTPS_PROXY / NO_PROXY (either case), as Go's ProxyFromEnvironment reads them. */
+export interface ProxySettings {
+  httpProxy: string;
+  httpsProxy: string;
+  noProxy: string;
+}
+
+/** The proxy the environment asks for, or null when it names none. */
+export function proxySettingsFromEnv(env: NodeJS.ProcessEnv): ProxySettings | null {
+  const httpProxy = env.HTTP_PROXY ?? env.http_proxy ?? "";
+  const httpsProxy = env.HTTPS_PROXY ?? env.https_proxy ?? "";
+  if (httpProxy === "" && httpsProxy === "") return null;
+  return { httpProxy, httpsProxy, noProxy: env.NO_PROXY ?? env.no_proxy ?? "" };
 }
 
 const MAX_ERROR_BODY = 300;
@@ -66,9 +84,11 @@ export class ApiClient {
     // Redirects are followed like Go's default client does (spec §1.1).
     // Happy eyeballs: `localhost` may resolve to ::1 first while a server (like the reference hub on
     // 0.0.0.0) listens on IPv4 only; try every address instead of failing on the first.
-    this.dispatcher = new UndiciAgent({ keepAliveTimeout: 10_000, connect: { autoSelectFamily: true } }).compose(
-      interceptors.redirect({ maxRedirections: 10 }),
-    );
+    const agentOptions = { keepAliveTimeout: 10_000, connect: { autoSelectFamily: true } };
+    // Only the proxy given here: never one that undici would read from this process's own environment.
+    const proxy = options.proxy ?? null;
+    const base: Dispatcher = proxy === null ? new UndiciAgent(agentOptions) : new EnvHttpProxyAgent({ ...agentOptions, ...proxy });
+    this.dispatcher = base.compose(interceptors.redirect({ maxRedirections: 10 }));
   }
 
   /** A client that uses a known access token, for calls made after registration (no register). */
@@ -82,8 +102,8 @@ export class ApiClient {
 
   /** The settings a helper thread needs to build its own client with ApiClient.forAgent. */
   get connection(): AgentConnection {
-    const { endpoint, noHttps, timeoutMs } = this.options;
-    return { endpoint, noHttps, timeoutMs, accessToken: this.accessToken };
+    const { endpoint, noHttps, timeoutMs, proxy } = this.options;
+    return { endpoint, noHttps, timeoutMs, accessToken: this.accessToken, proxy: proxy ?? null };
   }
 
   async register(body: RegisterRequest): Promise<RegisterResponse> {

@@ -40,8 +40,13 @@ export function explainCallProblem(problem: CallProblem | undefined, message: st
       return `${host} answered, but not as Semaphore does${said}. Check the organisation address in ${settingsPlace} (e.g. acme.semaphoreci.com).`;
     case "status":
       return statusWords(problem.status ?? 0, ctx) + said;
-    case "network":
+    case "network": {
+      // undici's tunnel through a proxy: "Proxy response (407) !== 200 when HTTP Tunneling".
+      const proxyStatus = /Proxy response \((\d{3})\)/.exec(message)?.[1];
+      if (proxyStatus === "407") return statusWords(407, ctx);
+      if (proxyStatus !== undefined) return `The proxy refused the connection to ${host} (HTTP ${proxyStatus}). Check HTTPS_PROXY / HTTP_PROXY, or NO_PROXY.`;
       return networkWords(problem.code, host, settingsPlace, message);
+    }
   }
 }
 

@@ -140,3 +140,69 @@ describe("ApiClient", () => {
     expect(redactUrl("https://logs.example/api/v1/logs/1?token=secret")).toBe("https://logs.example/api/v1/logs/1");
   });
 });
+
+describe("a proxy from the agent's environment (as Go's ProxyFromEnvironment)", () => {
+  /** A CONNECT proxy on 127.0.0.1 that records the tunnels it opens, or answers `refuse` instead. */
+  async function startProxy(refuse: number | null): Promise<{ url: string; tunnels: string[]; close(): Promise<void> }> {
+    const { connect } = await import("node:net");
+    const tunnels: string[] = [];
+    const proxy = createServer((_req, res) => res.writeHead(501).end());
+    proxy.on("connect", (req, client) => {
+      tunnels.push(req.url ?? "");
+      if (refuse !== null) {
+        client.end(`HTTP/1.1 ${refuse} Refused\r\nProxy-Authenticate: Basic realm="corp"\r\n\r\n`);
+        return;
+      }
+      const [host, port] = (req.url ?? "").split(":");
+      const upstream = connect(Number(port), host, () => {
+        client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      upstream.on("error", () => client.destroy());
+      client.on("error", () => upstream.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    return {
+      url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+      tunnels,
+      close: async () => {
+        proxy.closeAllConnections();
+        await new Promise((r) => proxy.close(r));
+      },
+    };
+  }
+
+  it("reads HTTP_PROXY / HTTPS_PROXY / NO_PROXY in either case, and nothing when none is set", async () => {
+    const { proxySettingsFromEnv } = await import("../../agent-core/protocol/client.js");
+    expect(proxySettingsFromEnv({})).toBeNull();
+    expect(proxySettingsFromEnv({ https_proxy: "http://p:3128", no_proxy: "localhost" })).toEqual({ httpProxy: "", httpsProxy: "http://p:3128", noProxy: "localhost" });
+    expect(proxySettingsFromEnv({ HTTP_PROXY: "http://p:8080" })).toEqual({ httpProxy: "http://p:8080", httpsProxy: "", noProxy: "" });
+  });
+
+  it("goes through the proxy, and says plainly when the proxy wants credentials", async () => {
+    reply = () => ({ status: 200, body: JSON.stringify({ name: "via-proxy", token: "t" }) });
+    const proxy = await startProxy(null);
+    const client = new ApiClient({ endpoint, noHttps: true, registrationToken: "r", timeoutMs: 5000, proxy: { httpProxy: proxy.url, httpsProxy: "", noProxy: "" } });
+    try {
+      expect((await client.register(registerBody)).name).toBe("via-proxy");
+      expect(proxy.tunnels).toEqual([endpoint]);
+    } finally {
+      await client.close();
+      await proxy.close();
+    }
+
+    const refusing = await startProxy(407);
+    const blocked = new ApiClient({ endpoint, noHttps: true, registrationToken: "r", timeoutMs: 5000, proxy: { httpProxy: refusing.url, httpsProxy: "", noProxy: "" } });
+    try {
+      const error = (await blocked.register(registerBody).catch((e: unknown) => e)) as ApiError;
+      expect(error).toBeInstanceOf(ApiError);
+      const { explainCallProblem } = await import("../../agent-core/protocol/explain.js");
+      const words = explainCallProblem({ kind: error.kind, status: error.status, code: error.code }, error.message, { host: endpoint, scope: "register", settingsPlace: "Settings" });
+      expect(words).toMatch(/proxy .* asks for credentials \(HTTP 407\)/);
+    } finally {
+      await blocked.close();
+      await refusing.close();
+    }
+  });
+});
