@@ -1,6 +1,6 @@
 // What the tray shows for an agent snapshot: icon, tooltip and menu, as plain data. tray.ts turns it
 // into Electron objects; unit tests check it without Electron.
-import { isAgentIdle, jobTitle, refText, shortSha, trayStateOf, type AgentSnapshot, type TrayState } from "../agent-core/host/contract.js";
+import { commitText, isAgentIdle, jobTitle, trayStateOf, type AgentSnapshot, type TrayState } from "../agent-core/host/contract.js";
 
 export const TRAY_STATES: readonly TrayState[] = ["stopped", "waiting", "running", "stopping", "error"];
 
@@ -53,11 +53,8 @@ function runningJobText(agent: AgentSnapshot): string {
   const id = agent.jobId ?? "";
   const identity = agent.jobIdentity;
   if (identity === null) return `job ${id}`.trim();
-  const ref = refText(identity);
-  const sha = shortSha(identity.sha);
-  const author = identity.commitAuthor ?? identity.committer;
-  const origin = [ref, sha !== null ? `@ ${sha}` : null, author !== null ? `by ${author}` : null].filter((p) => p !== null).join(" ");
-  return shorten(origin === "" ? jobTitle(identity, id) : `${jobTitle(identity, id)}, ${origin}`);
+  const commit = commitText(identity);
+  return shorten(commit === null ? jobTitle(identity, id) : `${jobTitle(identity, id)}, ${commit}`);
 }
 
 function shorten(text: string): string {

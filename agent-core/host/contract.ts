@@ -9,7 +9,7 @@ import type { JobIdentity } from "../job/identity.js";
 
 export type { AgentPhase, ErrorScope, ShutdownReason, JobLogEvent, JobResult, JobIdentity };
 // Pure helpers the UI shares with the host: how a job's identity reads, its Semaphore link.
-export { IDENTITY_VARIABLES, jobOrigin, jobTitle, refText, semaphoreJobUrl, shortSha } from "../job/identity.js";
+export { commitText, IDENTITY_VARIABLES, jobOrigin, jobTitle, semaphoreJobUrl } from "../job/identity.js";
 
 /** IPC channel names (Electron). The only two; nothing else crosses the process boundary. */
 export const IPC_CALL_CHANNEL = "semaphore-agent:call";

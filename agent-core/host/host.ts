@@ -16,7 +16,7 @@ import type { AgentConfig } from "../config/types.js";
 import type { JobResult } from "../job/events.js";
 import { jobOrigin, jobTitle, type JobIdentity } from "../job/identity.js";
 import { explainCallProblem } from "../protocol/explain.js";
-import { installToolbox, toolboxStatus, type ToolboxInstallProgress } from "../toolbox/index.js";
+import { installToolbox, toolboxStatus, type ToolboxInstallProgress, type ToolboxStatus } from "../toolbox/index.js";
 import { redactSecrets } from "../util/redact.js";
 import { DEFAULT_TIMINGS, type AgentTimings } from "../timings.js";
 import { AGENT_VERSION } from "../version.js";
@@ -140,6 +140,8 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   private connectivity: ConnectivityWatch | null = null;
   private toolboxInstall: ToolboxView["install"] = { running: false, phase: null, receivedBytes: 0, totalBytes: null, error: null, verified: null };
   private toolboxProgressAt = 0;
+  /** The toolbox table as last read from disk and PATH. */
+  private toolboxStatusRead: ToolboxStatus | null = null;
 
   private constructor(
     options: HostOptions,
@@ -345,7 +347,11 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   async getToolbox(_params: HostParams<"getToolbox"> = {}): Promise<ToolboxView> {
     const env: Record<string, string | undefined> = { ...this.env };
     for (const v of this.settings.current.envVars) env[v.name] = v.value;
-    const status = await toolboxStatus({ home: this.home, env });
+    this.toolboxStatusRead = await toolboxStatus({ home: this.home, env });
+    return this.toolboxView(this.toolboxStatusRead);
+  }
+
+  private toolboxView(status: ToolboxStatus): ToolboxView {
     return { ...status, features: status.features.map((f) => ({ ...f })), install: { ...this.toolboxInstall } };
   }
 
@@ -377,7 +383,9 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     const now = Date.now();
     if (now - this.toolboxProgressAt < TOOLBOX_PROGRESS_MS && progress.phase === "download") return;
     this.toolboxProgressAt = now;
-    void this.toolboxChanged();
+    // Progress changes the install only: the table read at the start stays as it is until the end.
+    if (this.toolboxStatusRead !== null) this.batcher.pass({ type: "toolbox", toolbox: this.toolboxView(this.toolboxStatusRead) });
+    else void this.toolboxChanged();
   }
 
   private async toolboxChanged(): Promise<void> {

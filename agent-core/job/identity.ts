@@ -106,16 +106,22 @@ export function jobTitle(identity: JobIdentity | null, jobId: string): string {
   return parts.length > 0 ? parts.join(" · ") : jobId;
 }
 
+/** "branch main @ 1a2b3c4 by Alice": the ref, the short commit and its author; null when none is known. */
+export function commitText(identity: JobIdentity): string | null {
+  const ref = refText(identity);
+  const sha = shortSha(identity.sha);
+  const author = identity.commitAuthor ?? identity.committer;
+  const text = [ref, sha !== null ? `@ ${sha}` : null, author !== null ? `by ${author}` : null].filter((p) => p !== null).join(" ");
+  return text === "" ? null : text;
+}
+
 /**
  * What and whose: "branch main @ 1a2b3c4 by Alice · workflow #42, triggered by push". Null when the
  * job says nothing of it.
  */
 export function jobOrigin(identity: JobIdentity | null): string | null {
   if (identity === null) return null;
-  const ref = refText(identity);
-  const sha = shortSha(identity.sha);
-  const author = identity.commitAuthor ?? identity.committer;
-  let what = [ref, sha !== null ? `@ ${sha}` : null, author !== null ? `by ${author}` : null].filter((p) => p !== null).join(" ");
+  let what = commitText(identity) ?? "";
   const workflow =
     identity.workflowNumber !== null
       ? `workflow #${identity.workflowNumber}${identity.workflowTriggeredBy !== null ? `, triggered by ${identity.workflowTriggeredBy}` : ""}`

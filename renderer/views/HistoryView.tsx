@@ -105,6 +105,7 @@ export function HistoryView() {
             <tbody>
               {rows.map((job) => {
                 const duration = job.durationMs ?? (job.result === "running" ? Math.max(0, now - job.startedAt) : null);
+                const origin = jobOrigin(job.identity);
                 return (
                   <tr
                     key={job.id}
@@ -134,9 +135,9 @@ export function HistoryView() {
                           </span>
                         ) : null}
                       </div>
-                      {jobOrigin(job.identity) !== null ? (
+                      {origin !== null ? (
                         <div className="history-job-origin sub" data-testid="history-job-origin">
-                          {jobOrigin(job.identity)}
+                          {origin}
                         </div>
                       ) : null}
                       {job.problem ? (
