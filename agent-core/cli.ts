@@ -6,7 +6,12 @@ import { ConfigError } from "./config/errors.js";
 import { formatAgentEvent, parseLogLevel } from "./cli/printer.js";
 import { runHubCommand } from "./cli/hub-command.js";
 import { runJobFileCommand } from "./cli/run-command.js";
-import { timingsFromEnv } from "./timings.js";
+import { timingsFromEnv, type AgentTimings } from "./timings.js";
+import { checkDisk, type DiskGuardSettings } from "./disk/disk-guard.js";
+import { diskGuardFromConfig, placementSettingsFromConfig } from "./sandbox/from-config.js";
+import { JobPlacement } from "./sandbox/placement.js";
+import type { AgentConfig } from "./config/types.js";
+import { WakeableSleep } from "./util/sleep.js";
 import { terminalLine } from "./util/terminal-text.js";
 import { AGENT_VERSION } from "./version.js";
 
@@ -67,7 +72,10 @@ export async function main(argv: string[]): Promise<number> {
 
 async function startCommand(argv: string[]): Promise<number> {
   let level;
-  let agent: Agent;
+  let config: AgentConfig;
+  let configFile: string | null;
+  let placement: JobPlacement;
+  let timings: AgentTimings;
   // Every line start prints or logs carries text from outside (the server's answers, job ids, the
   // config): tokens are redacted and control characters escaped, so a server cannot make it print
   // the token it was sent or drive the terminal.
@@ -75,23 +83,27 @@ async function startCommand(argv: string[]): Promise<number> {
   const print = (text: string) => process.stderr.write(`${terminalLine(text, secrets())}\n`);
   try {
     level = parseLogLevel(process.env.SEMAPHORE_AGENT_LOG_LEVEL);
-    const { config, configFile, warnings } = loadAgentConfig({ argv, env: process.env });
-    for (const warning of warnings) print(`semaphore-agent: warning: ${warning}`);
-    const started = new Agent({ config, timings: timingsFromEnv(process.env), env: process.env });
-    agent = started;
-    secrets = () => started.secrets;
-    print(`semaphore-agent ${AGENT_VERSION}: starting${configFile ? ` with ${configFile}` : ""} for ${config.noHttps ? "http" : "https"}://${config.endpoint}`);
+    const loaded = loadAgentConfig({ argv, env: process.env });
+    ({ config, configFile } = loaded);
+    secrets = () => [config.token];
+    for (const warning of loaded.warnings) print(`semaphore-agent: warning: ${warning}`);
+    timings = timingsFromEnv(process.env);
+    placement = await JobPlacement.open(placementSettingsFromConfig(config, process.env));
   } catch (error) {
     const message = error instanceof ConfigError || error instanceof Error ? error.message : String(error);
     print(`semaphore-agent: ${message}`);
     return 1;
   }
+  const state = placement.state;
+  print(`semaphore-agent ${AGENT_VERSION}: starting${configFile ? ` with ${configFile}` : ""} for ${config.noHttps ? "http" : "https"}://${config.endpoint}`);
+  if (state.requested === "strict" || placement.privateHome) {
+    print(`semaphore-agent: jobs run in ${state.jobHome} (sandbox: ${state.level}${placement.privateHome ? `, job home ${state.workspace === "clean" ? "cleaned after each job" : "kept"}` : ""})`);
+  }
+  if (state.notice) print(`semaphore-agent: warning: ${state.notice}`);
+  const diskGuard = diskGuardFromConfig(config);
   // SEMAPHORE_AGENT_LOG_FILE_PATH (spec §9.3): the same lines are appended to that file too.
   const logFile = process.env.SEMAPHORE_AGENT_LOG_FILE_PATH ? openLogFile(process.env.SEMAPHORE_AGENT_LOG_FILE_PATH) : null;
-  const unsubscribe = agent.on((event) => {
-    const formatted = formatAgentEvent(event, level);
-    if (!formatted) return;
-    const line = terminalLine(formatted, agent.secrets);
+  const write = (line: string) => {
     process.stderr.write(`${line}\n`);
     if (logFile !== null) {
       try {
@@ -100,19 +112,62 @@ async function startCommand(argv: string[]): Promise<number> {
         // A full disk must not stop the agent; stderr still has the line.
       }
     }
-  });
+  };
+  let agent: Agent | null = null;
+  let interrupted = false;
+  const waitForSpace = new WakeableSleep();
   // Only the first SIGINT/SIGTERM counts; later ones are swallowed (spec §3.7): the server decides.
-  const onSignal = () => agent.interrupt();
+  const onSignal = () => {
+    interrupted = true;
+    agent?.interrupt();
+    waitForSpace.wake();
+  };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    const exit = await agent.start();
-    return exit.exitCode;
+    for (;;) {
+      const current = new Agent({ config, timings, env: process.env, placement, diskGuard });
+      agent = current;
+      secrets = () => current.secrets;
+      const unsubscribe = current.on((event) => {
+        const formatted = formatAgentEvent(event, level);
+        if (formatted) write(terminalLine(formatted, current.secrets));
+      });
+      let exit;
+      try {
+        exit = await current.start();
+      } finally {
+        unsubscribe();
+      }
+      // The disk guard drained the agent: it waits for space, then registers again by itself.
+      if (exit.drained === undefined || interrupted || diskGuard === null) return exit.exitCode;
+      write(terminalLine(`semaphore-agent: paused, not taking jobs: ${exit.drained}; checking every ${Math.round(timings.diskIdleCheckMs / 1000)} s`, []));
+      if (!(await spaceIsBack(placement, diskGuard, timings, waitForSpace, () => interrupted))) return 0;
+      write(terminalLine("semaphore-agent: enough free space again: registering again", []));
+    }
   } finally {
-    unsubscribe();
     if (logFile !== null) closeSync(logFile);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+  }
+}
+
+/** Waits until the disk guard says ok (true), or a signal came (false). */
+async function spaceIsBack(
+  placement: JobPlacement,
+  guard: DiskGuardSettings,
+  timings: AgentTimings,
+  sleep: WakeableSleep,
+  stopped: () => boolean,
+): Promise<boolean> {
+  const paths = [
+    { label: "job home", path: placement.settings.jobHome },
+    { label: "TMPDIR", path: process.env.TMPDIR || "/tmp" },
+  ];
+  for (;;) {
+    if (stopped()) return false;
+    if ((await checkDisk(paths, guard)).state === "ok") return true;
+    await sleep.sleep(timings.diskIdleCheckMs);
   }
 }
 

@@ -24,6 +24,9 @@ export interface AgentTimings {
   /** The desktop app's registration back-off (not the spec's: the app never gives up): first wait and cap. */
   appRetryFirstMs: number;
   appRetryMaxMs: number;
+  /** The disk guard: how often during a job the hard floor is checked, and while drained, whether space is back. */
+  diskPollMs: number;
+  diskIdleCheckMs: number;
 }
 
 export const DEFAULT_TIMINGS: Readonly<AgentTimings> = Object.freeze({
@@ -46,6 +49,8 @@ export const DEFAULT_TIMINGS: Readonly<AgentTimings> = Object.freeze({
   logBatchLines: 2000,
   appRetryFirstMs: 5_000,
   appRetryMaxMs: 5 * 60_000,
+  diskPollMs: 5_000,
+  diskIdleCheckMs: 60_000,
 });
 
 export const TEST_TIMINGS_ENV = "SEMAPHORE_AGENT_TEST_TIMINGS";

@@ -30,6 +30,10 @@ import {
   type ShutdownReason,
 } from "./events.js";
 import { archName, hostName, osName } from "./host-info.js";
+import { checkDisk, type DiskGuardSettings, type DiskVerdict } from "../disk/disk-guard.js";
+import { cleanUpCrashedRuns, defaultJournalDir, RunJournal, type CrashCleanup } from "../sandbox/crash-journal.js";
+import type { JobPlacement, JobSpace } from "../sandbox/placement.js";
+import { JOB_MARKER_VAR, newJobMarker } from "../shell/session.js";
 import { jobEnvironment } from "./job-env.js";
 
 export interface AgentOptions {
@@ -52,11 +56,25 @@ export interface AgentOptions {
    * desktop app never gives up while the owner has the agent switched on.
    */
   registerBackoff?: (failures: number) => number | null;
+  /**
+   * Where jobs run: the job home, the sandbox level, the per-job private /tmp (sandbox/placement.ts).
+   * Without one, jobs run as the official agent's do: in HOME, with the agent's TMPDIR.
+   */
+  placement?: JobPlacement;
+  /**
+   * The crash journal's folder (sandbox/crash-journal.ts): what an earlier run that crashed left is
+   * removed at start, and this run is recorded. Default: defaultJournalDir(env); null: none.
+   */
+  journalDir?: string | null;
+  /** The disk guard's limits; null or absent: no guard. */
+  diskGuard?: DiskGuardSettings | null;
 }
 
 export interface AgentExit {
   reason: ShutdownReason;
   exitCode: number;
+  /** The agent interrupted itself because the disk guard said no more jobs: why, in words. */
+  drained?: string;
 }
 
 export interface AgentStatus {
@@ -115,6 +133,14 @@ export class Agent {
   private started: Promise<AgentExit> | null = null;
   /** Logger tokens of the last jobs (for `secrets`), oldest first. */
   private readonly loggerTokens: string[] = [];
+  private journal: RunJournal | null = null;
+  /** The disk guard's last verdict, and why the agent drained (null: it did not). */
+  private disk: DiskVerdict | null = null;
+  private drainReason: string | null = null;
+  private diskTimer: NodeJS.Timeout | null = null;
+  private space: JobSpace | null = null;
+  /** What the start-up clean-up removed after an earlier crashed run. */
+  crashCleanup: CrashCleanup | null = null;
 
   constructor(private readonly options: AgentOptions) {
     this.timings = options.timings ?? { ...DEFAULT_TIMINGS };
@@ -157,6 +183,16 @@ export class Agent {
    */
   get secrets(): string[] {
     return [this.options.config.token, this.client.connection.accessToken, ...this.loggerTokens].filter((s) => s !== "");
+  }
+
+  /** The running job's space (home, sandbox view), for a debug terminal in the same sandbox. */
+  get currentJobSpace(): JobSpace | null {
+    return this.job ? this.space : null;
+  }
+
+  /** The disk guard's last verdict (null: no guard, or not checked yet). */
+  get diskVerdict(): DiskVerdict | null {
+    return this.disk;
   }
 
   /** The `.env-*` files of the running job, for the debug terminal (spec §6). */
@@ -204,7 +240,19 @@ export class Agent {
   }
 
   private async main(): Promise<AgentExit> {
+    const journalDir = this.options.journalDir === undefined ? defaultJournalDir(this.env) : this.options.journalDir;
+    if (journalDir !== null) {
+      this.crashCleanup = await cleanUpCrashedRuns(journalDir);
+      const c = this.crashCleanup;
+      if (c.runs > 0) {
+        this.log(
+          "warn",
+          `cleaned up after ${c.runs} earlier run${c.runs === 1 ? "" : "s"} that crashed: ${c.processes} job process${c.processes === 1 ? "" : "es"} stopped, ${c.envFiles} env file${c.envFiles === 1 ? "" : "s"} and ${c.folders} work folder${c.folders === 1 ? "" : "s"} removed`,
+        );
+      }
+    }
     this.workDir = mkdtempSync(join(this.tmpDir, "semaphore-agent-"));
+    if (journalDir !== null) this.journal = RunJournal.begin(journalDir, this.workDir);
     try {
       const resolved = resolveAgentName(this.options.config, this.env);
       this.name = resolved.name;
@@ -217,9 +265,11 @@ export class Agent {
       }
       return await this.syncLoop();
     } finally {
+      this.stopDiskWatch();
       await this.logWorker?.terminate();
       await this.client.close();
       if (this.workDir) rmSync(this.workDir, { recursive: true, force: true });
+      this.journal?.end();
     }
   }
 
@@ -264,6 +314,8 @@ export class Agent {
     this.setPhase("waiting-for-jobs");
     for (;;) {
       if (this.aborting) return await this.shutdown("INTERRUPTED", 0);
+      // A sync without a job may bring one: not when the disk is (nearly) full.
+      if (!this.job && !this.shuttingDown) await this.guardDisk();
       const request: SyncRequest = {
         state: this.state,
         job_id: this.jobId,
@@ -327,8 +379,10 @@ export class Agent {
         this.jobResult = "";
         this.setPhase("waiting-for-jobs");
         return null;
-      case "shutdown":
-        return await this.shutdown(shutdownReasonFromServer(response.shutdown_reason), 0);
+      case "shutdown": {
+        const exit = await this.shutdown(shutdownReasonFromServer(response.shutdown_reason), 0);
+        return this.drainReason !== null ? { ...exit, drained: this.drainReason } : exit;
+      }
       default:
         return null; // "continue" and unknown actions (spec §3.2)
     }
@@ -386,22 +440,39 @@ export class Agent {
       if (request.job_id && request.job_id !== job.id) {
         this.log("warn", `job request carries job_id ${request.job_id}, the server assigned ${job.id}`);
       }
+      const space = await this.openJobSpace();
+      const marker = newJobMarker();
+      this.journal?.addMarker(`${JOB_MARKER_VAR}=${marker}`);
       const log = this.openJobLog(job, request);
       job.log = log;
       log.subscribe((event, index) => this.emit({ type: "job-log", at: Date.now(), jobId: job.id, index, event }));
       const runner = new JobRunner({
         request,
         config: this.options.config,
-        shellEnv: this.childEnv,
-        cwd: this.cwd,
+        shellEnv: this.options.placement?.privateHome ? { ...this.childEnv, HOME: space.home } : this.childEnv,
+        // A job home of ours is also where bash starts; the official way starts in the agent's cwd (then `cd ~`).
+        cwd: this.options.placement?.privateHome ? space.home : this.cwd,
         workDir: this.requireWorkDir(),
-        tmpDir: this.tmpDir,
-        home: this.home,
+        tmpDir: space.tmpHost,
+        shellTmpDir: space.tmpShell,
+        home: space.home,
+        wrap: space.wrap,
+        commandFile:
+          space.wrap === null
+            ? undefined
+            : { host: join(space.tmpHost, "current-agent-cmd"), shell: join(space.tmpShell, "current-agent-cmd") },
+        marker,
+        placeFile: space.placeFile,
+        onShellStarted: (pid) => this.journal?.addSession(pid),
         emit: (event) => log.append(event),
         preview: (text) => this.emit({ type: "job-output-preview", at: Date.now(), jobId: job.id, text }),
-        onEnvFile: this.options.onJobEnvFile ? (path, content) => this.options.onJobEnvFile?.(job.id, path, content) : undefined,
+        onEnvFile: (path, content, shellPath) => {
+          this.journal?.addEnvFile(path);
+          this.options.onJobEnvFile?.(job.id, shellPath, content);
+        },
       });
       job.runner = runner;
+      this.startDiskWatch(job);
       if (job.stopRequested) runner.stop();
       else {
         this.state = "running-job";
@@ -428,6 +499,7 @@ export class Agent {
       }
       log.dispose();
       await runner.close();
+      await this.closeJobSpace();
     } catch (error) {
       this.error("job", `job ${job.id}: ${(error as Error).message}`, null);
       result = "failed";
@@ -527,6 +599,96 @@ export class Agent {
     await job.log?.close().catch(() => undefined);
     job.log?.dispose();
     await job.runner?.close().catch(() => undefined);
+    await this.closeJobSpace();
+  }
+
+  /** The job's home and /tmp; without a placement, the official agent's HOME and TMPDIR. */
+  private async openJobSpace(): Promise<JobSpace> {
+    const placement = this.options.placement;
+    const space: JobSpace = placement
+      ? await placement.prepareJob(this.requireWorkDir(), this.tmpDir)
+      : {
+          level: "none",
+          home: this.home,
+          tmpHost: this.tmpDir,
+          tmpShell: this.tmpDir,
+          wrap: null,
+          view: null,
+          placeFile: (dest) => ({ host: dest, roots: null }),
+          finish: async () => {},
+        };
+    this.space = space;
+    return space;
+  }
+
+  /** After the job's processes are gone: its private /tmp goes, the job home is cleaned (policy). */
+  private async closeJobSpace(): Promise<void> {
+    this.stopDiskWatch();
+    const space = this.space;
+    this.space = null;
+    this.journal?.jobDone();
+    if (!space) return;
+    try {
+      await space.finish();
+    } catch (error) {
+      this.error("job", `cleaning the job home ${space.home}: ${(error as Error).message}`, null);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The disk guard
+
+  private diskPaths(): { label: string; path: string }[] {
+    const home = this.options.placement?.settings.jobHome ?? this.home;
+    return [
+      { label: "job home", path: home },
+      { label: "TMPDIR", path: this.tmpDir },
+    ];
+  }
+
+  /** Reads free space; tells of a change; below the threshold the agent drains (interrupts itself). */
+  private async guardDisk(): Promise<DiskVerdict | null> {
+    const settings = this.options.diskGuard;
+    if (!settings) return null;
+    const verdict = await checkDisk(this.diskPaths(), settings);
+    // The first verdict is news only when it is bad.
+    const changed = this.disk === null ? verdict.state !== "ok" : this.disk.state !== verdict.state;
+    this.disk = verdict;
+    if (changed) this.emit({ type: "disk", at: Date.now(), verdict });
+    if (verdict.state !== "ok" && !this.job && this.drainReason === null && this.interruptedAt === 0) {
+      this.drainReason = verdict.reason ?? "the disk is nearly full";
+      this.log("warn", `not taking jobs: ${this.drainReason}`);
+      this.interrupt();
+    }
+    return verdict;
+  }
+
+  /** While a job runs: under the hard floor, the job is stopped (and the agent drains after it). */
+  private startDiskWatch(job: ActiveJob): void {
+    if (!this.options.diskGuard || this.options.diskGuard.hardFloorGb <= 0) return;
+    this.stopDiskWatch();
+    const tick = async () => {
+      this.diskTimer = null;
+      const verdict = await this.guardDisk().catch(() => null);
+      if (this.job !== job) return;
+      if (verdict?.state === "critical" && !job.stopRequested) {
+        const reason = `Stopped by the disk guard: ${verdict.reason ?? "the disk is nearly full"}`;
+        this.emit({ type: "job-stopped-by-agent", at: Date.now(), jobId: job.id, reason });
+        this.log("warn", `job ${job.id}: ${reason}`);
+        job.stopRequested = true;
+        this.state = "stopping-job";
+        this.setPhase("stopping-job");
+        job.runner?.stop();
+        return;
+      }
+      this.diskTimer = setTimeout(() => void tick(), this.timings.diskPollMs);
+    };
+    this.diskTimer = setTimeout(() => void tick(), this.timings.diskPollMs);
+  }
+
+  private stopDiskWatch(): void {
+    if (this.diskTimer) clearTimeout(this.diskTimer);
+    this.diskTimer = null;
   }
 
   /**
@@ -539,6 +701,7 @@ export class Agent {
     await job.runner?.close().catch(() => undefined);
     job.log?.abort();
     job.log?.dispose();
+    await this.closeJobSpace();
   }
 
   /** Shutdown procedure of spec §3.8: disconnect, shutdown hook, exit code. */

@@ -2,6 +2,7 @@
 import type { JobLogEvent, JobResult } from "../job/events.js";
 import type { JobIdentity } from "../job/identity.js";
 import type { AgentState, SyncRequest, SyncResponse } from "../protocol/types.js";
+import type { DiskVerdict } from "../disk/disk-guard.js";
 
 /** Lifecycle of the agent process around the protocol states of spec §3.2. */
 export type AgentPhase = "registering" | AgentState | "shutting-down" | "stopped";
@@ -40,6 +41,14 @@ export type AgentEvent =
    */
   | { type: "job-rejected"; at: number; jobId: string; reason: string }
   | { type: "interrupted"; at: number; interruptedAt: number }
+  /**
+   * The disk guard's verdict changed (checked before each sync that could bring a job, and every few
+   * seconds during a job). `low`: the agent takes no more jobs and drains (interrupts itself once no
+   * job runs); `critical`: a running job is stopped as well.
+   */
+  | { type: "disk"; at: number; verdict: DiskVerdict }
+  /** The agent itself stopped its job (the disk guard), saying why; the job ends `stopped`. */
+  | { type: "job-stopped-by-agent"; at: number; jobId: string; reason: string }
   | {
       type: "error";
       at: number;

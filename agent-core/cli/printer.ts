@@ -102,6 +102,11 @@ export function formatAgentEvent(event: AgentEvent, level: LogLevel): string | n
       return null; // for the desktop app
     case "job-log":
       return atLeast(level, "debug") ? `${at}  [${event.jobId}] ${JSON.stringify(event.event)}` : null;
+    case "disk":
+      if (event.verdict.state === "ok") return atLeast(level, "info") ? `${at}  disk guard: enough free space again` : null;
+      return atLeast(level, "warn") ? `${at}  disk guard: ${event.verdict.reason}` : null;
+    case "job-stopped-by-agent":
+      return atLeast(level, "warn") ? `${at}  job ${event.jobId}: ${event.reason}` : null;
     case "job-rejected":
       // The only word of what was wrong: Semaphore's log for the job stays empty (spec §3.5).
       return atLeast(level, "error") ? `${at}  job ${event.jobId} rejected, not run: ${event.reason}` : null;

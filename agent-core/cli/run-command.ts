@@ -5,6 +5,8 @@ import { Agent } from "../agent/agent.js";
 import { defaultAgentConfig } from "../config/keys.js";
 import type { JobResult } from "../job/events.js";
 import { timingsFromEnv } from "../timings.js";
+import { placementSettingsFromConfig } from "../sandbox/from-config.js";
+import { JobPlacement, SANDBOX_LEVELS, type SandboxLevel } from "../sandbox/placement.js";
 import { terminalLine } from "../util/terminal-text.js";
 import { UsageError, parseFlags } from "./args.js";
 import { JobFileError, readJobDefinition, type JobDefinition, type WireJobRequest } from "./job-file.js";
@@ -14,13 +16,21 @@ import { JobLogPrinter, formatAgentEvent, jobIdentityText } from "./printer.js";
 export async function runJobFileCommand(argv: string[]): Promise<number> {
   let path: string;
   let definition: JobDefinition;
+  let sandbox: SandboxLevel;
+  let jobHome: string;
   const fail = (message: string) => {
     process.stderr.write(`${terminalLine(`semaphore-agent run: ${message}`, [])}\n`);
     return 1;
   };
   try {
-    const { positional } = parseFlags(argv, {});
-    if (positional.length !== 1) throw new UsageError("usage: semaphore-agent run JOB.yaml");
+    const { flags, positional } = parseFlags(argv, { sandbox: "string", "job-home": "string" });
+    if (positional.length !== 1) throw new UsageError("usage: semaphore-agent run [--sandbox none|strict] [--job-home DIR] JOB.yaml");
+    const level = String(flags.sandbox ?? (process.env.SEMAPHORE_AGENT_SANDBOX || "none"));
+    if (!(SANDBOX_LEVELS as readonly string[]).includes(level)) {
+      throw new UsageError(`${flags.sandbox !== undefined ? "--sandbox" : "SEMAPHORE_AGENT_SANDBOX"}: must be one of ${SANDBOX_LEVELS.join(", ")} (got ${JSON.stringify(level)})`);
+    }
+    sandbox = level as SandboxLevel;
+    jobHome = String(flags["job-home"] ?? (process.env.SEMAPHORE_AGENT_JOB_HOME || ""));
     path = positional[0] as string;
     definition = readJobDefinition(path);
   } catch (error) {
@@ -43,14 +53,22 @@ export async function runJobFileCommand(argv: string[]): Promise<number> {
       if (error instanceof LocalJobError) return fail(`${path}: ${error.message}`);
       throw error;
     }
-    return await runRequest(request);
+    let placement: JobPlacement;
+    try {
+      const config = { ...defaultAgentConfig(), sandbox, jobHome, name: "run" };
+      placement = await JobPlacement.open(placementSettingsFromConfig(config, process.env));
+    } catch (error) {
+      return fail((error as Error).message);
+    }
+    if (placement.state.notice) process.stderr.write(`${terminalLine(`semaphore-agent run: warning: ${placement.state.notice}`, [])}\n`);
+    return await runRequest(request, placement);
   } finally {
     process.off("exit", removeGit);
     removeGit();
   }
 }
 
-async function runRequest(request: WireJobRequest): Promise<number> {
+async function runRequest(request: WireJobRequest, placement: JobPlacement): Promise<number> {
   const hub = await startHub({ port: 0, nextSyncAfter: 100 });
   const jobId = hub.scheduleJob(request).job_id;
   const agent = new Agent({
@@ -64,6 +82,7 @@ async function runRequest(request: WireJobRequest): Promise<number> {
     },
     timings: timingsFromEnv(process.env),
     env: process.env,
+    placement,
   });
   const printer = new JobLogPrinter(process.stdout);
   // The job's output is printed as it came; run's own lines (the agent's messages, which quote job

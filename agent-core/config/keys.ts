@@ -1,6 +1,6 @@
 // The official configuration keys of spec §9.2. Every loader (CLI flags, environment, YAML file)
 // and the YAML renderer walk this table, so adding or changing a key happens here and only here.
-import type { AgentConfig, UploadJobLogs } from "./types.js";
+import type { AgentConfig } from "./types.js";
 
 export type KeyType = "string" | "bool" | "int" | "list" | "enum";
 
@@ -13,7 +13,7 @@ type PropsOf<T> = { [K in keyof AgentConfig]-?: AgentConfig[K] extends T ? K : n
  * How the entries of a list are checked after merging: `env-var` = NAME=VALUE split at the first
  * `=` (P-28 deviation) with a shell-identifier name; `host-file` = HOSTPATH:DEST.
  */
-export type ListItemFormat = "env-var" | "host-file";
+export type ListItemFormat = "env-var" | "host-file" | "relative-path" | "absolute-path";
 
 interface KeyBase {
   /** The key exactly as in §9.2: the YAML key, `--<key>` flag, and `SEMAPHORE_AGENT_<KEY>` variable. */
@@ -22,12 +22,17 @@ interface KeyBase {
   readonly cliOnly?: boolean;
   /** An empty value after merging is fatal. */
   readonly required?: boolean;
+  /**
+   * Not one of §9.2: a key of ours. The official agent refuses unknown keys, so renderConfigYaml
+   * writes an extension key only when it differs from its default.
+   */
+  readonly extension?: boolean;
 }
 
 export interface StringKey extends KeyBase {
   readonly type: "string";
   /** `null` only for `config-file`, which selects the file and is not part of AgentConfig. */
-  readonly prop: Exclude<PropsOf<string>, "uploadJobLogs"> | null;
+  readonly prop: Exclude<PropsOf<string>, EnumProp> | null;
   readonly default: string;
 }
 export interface BoolKey extends KeyBase {
@@ -39,8 +44,10 @@ export interface IntKey extends KeyBase {
   readonly type: "int";
   readonly prop: PropsOf<number>;
   readonly default: number;
-  /** All int keys are durations in seconds for which a negative value is fatal. */
+  /** A negative value is fatal for every int key. */
   readonly nonNegative: true;
+  /** What the number counts, for messages (default "seconds"). */
+  readonly unit?: "seconds" | "GB" | "percent";
 }
 export interface ListKey extends KeyBase {
   readonly type: "list";
@@ -48,16 +55,19 @@ export interface ListKey extends KeyBase {
   readonly default: readonly string[];
   readonly itemFormat?: ListItemFormat;
 }
+type EnumProp = "uploadJobLogs" | "sandbox" | "jobHomeCleanup";
 export interface EnumKey extends KeyBase {
   readonly type: "enum";
-  readonly prop: "uploadJobLogs";
-  readonly default: UploadJobLogs;
-  readonly values: readonly UploadJobLogs[];
+  readonly prop: EnumProp;
+  readonly default: string;
+  readonly values: readonly string[];
 }
 
 export type ConfigKeySpec = StringKey | BoolKey | IntKey | ListKey | EnumKey;
 
-export const UPLOAD_JOB_LOGS_VALUES: readonly UploadJobLogs[] = ["never", "always", "when-trimmed"];
+export const UPLOAD_JOB_LOGS_VALUES = ["never", "always", "when-trimmed"] as const;
+export const SANDBOX_VALUES = ["none", "strict"] as const;
+export const JOB_HOME_CLEANUP_VALUES = ["clean", "keep"] as const;
 
 const KEY_TABLE = [
   { key: "config-file", type: "string", prop: null, default: "", cliOnly: true },
@@ -85,6 +95,16 @@ const KEY_TABLE = [
   { key: "kubernetes-pod-start-timeout", type: "int", prop: "kubernetesPodStartTimeout", default: 300, nonNegative: true },
   { key: "kubernetes-labels", type: "list", prop: "kubernetesLabels", default: [] },
   { key: "kubernetes-default-image", type: "string", prop: "kubernetesDefaultImage", default: "" },
+  { key: "job-home", type: "string", prop: "jobHome", default: "", extension: true },
+  { key: "sandbox", type: "enum", prop: "sandbox", default: "none", values: SANDBOX_VALUES, extension: true },
+  { key: "job-home-cleanup", type: "enum", prop: "jobHomeCleanup", default: "clean", values: JOB_HOME_CLEANUP_VALUES, extension: true },
+  { key: "job-home-keep", type: "list", prop: "jobHomeKeep", default: [], itemFormat: "relative-path", extension: true },
+  { key: "sandbox-allow-docker", type: "bool", prop: "sandboxAllowDocker", default: false, extension: true },
+  { key: "sandbox-read-only-paths", type: "list", prop: "sandboxReadOnlyPaths", default: [], itemFormat: "absolute-path", extension: true },
+  { key: "sandbox-read-write-paths", type: "list", prop: "sandboxReadWritePaths", default: [], itemFormat: "absolute-path", extension: true },
+  { key: "disk-min-free-gb", type: "int", prop: "diskMinFreeGb", default: 10, nonNegative: true, unit: "GB", extension: true },
+  { key: "disk-min-free-percent", type: "int", prop: "diskMinFreePercent", default: 10, nonNegative: true, unit: "percent", extension: true },
+  { key: "disk-hard-floor-gb", type: "int", prop: "diskHardFloorGb", default: 1, nonNegative: true, unit: "GB", extension: true },
 ] as const satisfies readonly ConfigKeySpec[];
 
 /** In the order of the §9.2 table, which is also the order renderConfigYaml writes. */

@@ -21,6 +21,7 @@ import {
 } from "./keys.js";
 import { resolveAgentName } from "./name.js";
 import type { AgentConfig, EnvVarSetting } from "./types.js";
+import { keepEntryProblem } from "../sandbox/job-home.js";
 
 export { ConfigError, type ConfigSource } from "./errors.js";
 
@@ -184,9 +185,15 @@ const WHAT: Record<ConfigKeySpec["type"], string> = {
   string: "a string",
   enum: "a string",
   bool: "true or false",
-  int: "a whole number of seconds",
+  int: "a whole number",
   list: "a list (YAML sequence)",
 };
+
+/** "a whole number of seconds" / "of GB" / "(a percentage)". */
+function whatInt(spec: ConfigKeySpec): string {
+  const unit = spec.type === "int" && "unit" in spec ? spec.unit : "seconds";
+  return unit === "percent" ? "a whole number (a percentage)" : `a whole number of ${unit ?? "seconds"}`;
+}
 
 function parseInteger(s: string): number | undefined {
   if (!INTEGER.test(s)) return undefined;
@@ -246,7 +253,7 @@ function parseArgv(argv: readonly string[]): Map<string, Sourced> {
     }
     if (spec.type === "int") {
       const n = parseInteger(text);
-      if (n === undefined) throw typeError(spec.key, origin, WHAT.int, text);
+      if (n === undefined) throw typeError(spec.key, origin, whatInt(spec), text);
       out.set(spec.key, { value: n, origin });
     } else if (spec.type === "list") {
       const items = splitCommaList(text);
@@ -335,7 +342,7 @@ function readEnv(env: NodeJS.ProcessEnv): Map<string, Sourced> {
       case "int": {
         // Go silently reads a non-number as 0; a typo in a timeout deserves an error [deviation].
         const n = parseInteger(text);
-        if (n === undefined) throw typeError(spec.key, origin, WHAT.int, text);
+        if (n === undefined) throw typeError(spec.key, origin, whatInt(spec), text);
         value = n;
         break;
       }
@@ -424,11 +431,11 @@ function yamlValue(spec: ConfigKeySpec, node: unknown, origin: Origin, doc: Docu
       throw typeError(spec.key, origin, WHAT.bool, node.value);
     }
     case "int": {
-      if (!isScalar(node)) throw typeError(spec.key, origin, WHAT.int, plain);
+      if (!isScalar(node)) throw typeError(spec.key, origin, whatInt(spec), plain);
       const v = node.value;
       if (typeof v === "number" && Number.isSafeInteger(v)) return v === 0 ? 0 : v;
       const n = typeof v === "string" ? parseInteger(v) : undefined;
-      if (n === undefined) throw typeError(spec.key, origin, WHAT.int, v);
+      if (n === undefined) throw typeError(spec.key, origin, whatInt(spec), v);
       return n;
     }
     case "list": {
@@ -476,6 +483,9 @@ function validate(merged: ReadonlyMap<string, Sourced>, env: NodeJS.ProcessEnv):
     if (spec.type === "int" && spec.nonNegative && typeof value === "number" && value < 0) {
       throw problem(spec.key, origin, `must not be negative (got ${value})`);
     }
+    if (spec.type === "int" && "unit" in spec && spec.unit === "percent" && typeof value === "number" && value > 100) {
+      throw problem(spec.key, origin, `is a percentage: at most 100 (got ${value})`);
+    }
     if (spec.type === "enum" && !(spec.values as readonly string[]).includes(String(value))) {
       throw problem(spec.key, origin, `must be one of ${spec.values.join(", ")} (got ${JSON.stringify(value)})`);
     }
@@ -503,6 +513,19 @@ function validate(merged: ReadonlyMap<string, Sourced>, env: NodeJS.ProcessEnv):
 }
 
 function checkItems(key: string, format: ListItemFormat, items: string[], origin: Origin): EnvVarSetting[] | string[] {
+  if (format === "relative-path") {
+    items.forEach((item, index) => {
+      const why = keepEntryProblem(item);
+      if (why) throw problem(key, origin, `entry ${index + 1} ${why}`);
+    });
+    return items;
+  }
+  if (format === "absolute-path") {
+    items.forEach((item, index) => {
+      if (!item.startsWith("/")) throw problem(key, origin, `entry ${index + 1} must be an absolute path (got ${JSON.stringify(item)})`);
+    });
+    return items;
+  }
   if (format === "host-file") {
     items.forEach((item, index) => {
       if (item.split(":").length !== 2) {

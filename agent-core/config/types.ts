@@ -1,5 +1,7 @@
 // The validated configuration of one agent: the official keys of spec §9.2, camel-cased.
 export type UploadJobLogs = "never" | "always" | "when-trimmed";
+export type SandboxLevelSetting = "none" | "strict";
+export type JobHomeCleanup = "clean" | "keep";
 
 export interface EnvVarSetting {
   name: string;
@@ -32,4 +34,18 @@ export interface AgentConfig {
   kubernetesPodStartTimeout: number;
   kubernetesLabels: string[];
   kubernetesDefaultImage: string;
+  // Ours, not the official agent's (the owner's machine stays the owner's; see README):
+  /** The job's HOME; "" = the agent's HOME under none, a private one under strict. */
+  jobHome: string;
+  sandbox: SandboxLevelSetting;
+  /** A private job home is emptied after each job (clean) or left as it is (keep). */
+  jobHomeCleanup: JobHomeCleanup;
+  /** Relative paths in the job home that the clean keeps (caches). */
+  jobHomeKeep: string[];
+  sandboxAllowDocker: boolean;
+  sandboxReadOnlyPaths: string[];
+  sandboxReadWritePaths: string[];
+  diskMinFreeGb: number;
+  diskMinFreePercent: number;
+  diskHardFloorGb: number;
 }

@@ -15,6 +15,8 @@ export function renderConfigYaml(config: AgentConfig): string {
   for (const spec of AGENT_CONFIG_KEYS) {
     if (spec.prop === null) continue;
     const value: unknown = config[spec.prop];
+    // The official agent refuses keys it does not know: ours go in only when they say something.
+    if (spec.extension && JSON.stringify(value) === JSON.stringify(spec.default)) continue;
     out[spec.key] =
       spec.prop === "envVars"
         ? (value as EnvVarSetting[]).map((v) => `${v.name}=${v.value}`)

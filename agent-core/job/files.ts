@@ -1,9 +1,13 @@
 // Step "Injecting Files" (spec §4.3, §5.6): files of the job request written on the host, relative
 // to the agent's HOME, before any user command runs.
-import { chmod, mkdir, open } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { dirname, isAbsolute, join, sep } from "node:path";
 import type { JobFile } from "../protocol/types.js";
 import { decodeBase64Strict } from "./request.js";
+import { openForJob } from "../sandbox/placement.js";
+
+/** Where a file goes on the host (see JobSpace.placeFile): under the strict sandbox, inside its writable folders only. */
+export type PlaceFile = (dest: string) => { host: string; roots: string[] | null } | { error: string };
 
 /**
  * Destination of an injected file: absolute paths unchanged (not cleaned), a leading `~` replaces
@@ -40,6 +44,7 @@ export async function injectFiles(
   files: readonly JobFile[],
   home: string,
   output: (text: string) => void,
+  placeFile: PlaceFile = (dest) => ({ host: dest, roots: null }),
 ): Promise<number> {
   for (const file of files) {
     const relativeToHome = !isAbsolute(file.path);
@@ -57,8 +62,15 @@ export async function injectFiles(
       return 1;
     }
 
+    // The path as the job sees it; under the strict sandbox it is written where the sandbox keeps it.
+    const place = placeFile(dest);
+    if ("error" in place) {
+      output(`Failed to create destination path '${dest}': ${place.error}\n`);
+      return 1;
+    }
+
     try {
-      await mkdir(dirname(dest), { recursive: true, mode: 0o750 });
+      await mkdir(dirname(place.host), { recursive: true, mode: 0o750 });
     } catch (err) {
       output(`Failed to create directories for '${dest}': ${errorText(err)}\n`);
       return 1;
@@ -66,32 +78,35 @@ export async function injectFiles(
 
     let handle;
     try {
-      handle = await open(dest, "w", 0o644);
+      handle = await openForJob(place.host, place.roots, "w", 0o644);
     } catch (err) {
       output(`Failed to create destination path '${dest}': ${errorText(err)}\n`);
       return 1;
     }
     try {
-      await handle.writeFile(content);
-    } catch (err) {
-      output(`Failed to write '${dest}': ${errorText(err)}\n`);
-      return 255;
+      try {
+        await handle.writeFile(content);
+      } catch (err) {
+        output(`Failed to write '${dest}': ${errorText(err)}\n`);
+        return 255;
+      }
+
+      const mode = parseFileMode(file.mode);
+      if (mode === null) {
+        output(`bad file permission '${file.mode}'\n`);
+        return 1;
+      }
+
+      try {
+        // Go's os.Chmod keeps only the permission bits of a plain octal number: "4755" => 0755.
+        // Through the open file: the path may have been swapped for a link meanwhile.
+        await handle.chmod(mode & 0o777);
+      } catch (err) {
+        output(`Failed to set file mode '${file.mode}' for '${dest}': ${errorText(err)}\n`);
+        return 1;
+      }
     } finally {
       await handle.close().catch(() => undefined);
-    }
-
-    const mode = parseFileMode(file.mode);
-    if (mode === null) {
-      output(`bad file permission '${file.mode}'\n`);
-      return 1;
-    }
-
-    try {
-      // Go's os.Chmod keeps only the permission bits of a plain octal number: "4755" => 0755.
-      await chmod(dest, mode & 0o777);
-    } catch (err) {
-      output(`Failed to set file mode '${file.mode}' for '${dest}': ${errorText(err)}\n`);
-      return 1;
     }
   }
   return 0;

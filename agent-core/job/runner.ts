@@ -11,6 +11,7 @@
 // * A dead shell (killed by `exit`, `set -e`, a stop): every later command, silent `source`
 //   included, is still logged as Go does and ends with exit code 1 at once.
 import { unlink } from "node:fs/promises";
+import { basename, join } from "node:path";
 import type { JobCommand } from "../protocol/types.js";
 import { startShellSession } from "../shell/session.js";
 import type { CommandResult, ShellSession, ShellSessionOptions } from "../shell/types.js";
@@ -46,7 +47,8 @@ export class JobRunner {
   /** Go's `job.Stopped` for a stop-job; the exit-code-130 path has its own flag. */
   private stopRequested = false;
   private stoppedByExitCode130 = false;
-  private readonly liveEnvFiles: string[] = [];
+  /** Env files as {host path, path in the job's shell}: they differ in a sandbox, whose /tmp is private. */
+  private readonly liveEnvFiles: { host: string; shell: string }[] = [];
   private readonly allEnvFiles: string[] = [];
   private readonly cleanups = new Set<Promise<void>>();
   private shellError: string | null = null;
@@ -67,12 +69,12 @@ export class JobRunner {
     return this.shellError;
   }
 
-  /** `.env-*` files of this job that still exist, in creation order (the order to source them in). */
+  /** `.env-*` files of this job that still exist, as the job's shell sees them, in creation order (the order to source them in). */
   get envFiles(): string[] {
-    return [...this.liveEnvFiles];
+    return this.liveEnvFiles.map((f) => f.shell);
   }
 
-  /** Every `.env-*` file this job created, in creation order, kept after they are deleted. */
+  /** Every `.env-*` file this job created (host paths), in creation order, kept after they are deleted. */
   get recordedEnvFiles(): string[] {
     return [...this.allEnvFiles];
   }
@@ -140,12 +142,24 @@ export class JobRunner {
     if (this.stopRequested || this.closing) return false;
     let session: ShellSession;
     try {
-      session = await this.startShell({ env: this.opts.shellEnv, cwd: this.opts.cwd, workDir: this.opts.workDir });
+      session = await this.startShell({
+        env: this.opts.shellEnv,
+        cwd: this.opts.cwd,
+        workDir: this.opts.workDir,
+        wrap: this.opts.wrap ?? null,
+        commandFile: this.opts.commandFile,
+        marker: this.opts.marker,
+      });
     } catch (err) {
       this.shellError = err instanceof Error ? err.message : String(err);
       return false;
     }
     this.session = session;
+    try {
+      this.opts.onShellStarted?.(session.pid);
+    } catch {
+      // Bookkeeping only.
+    }
     // stop()/close() found no shell to kill while bash was starting.
     if (this.stopRequested || this.closing) {
       await session.kill().catch(() => undefined);
@@ -210,14 +224,14 @@ export class JobRunner {
       const path = await this.createEnvFile(env);
       if (path !== null) {
         // Quoting leaves ordinary paths as they are and keeps a TMPDIR with spaces working.
-        exitCode = (await this.runSilent(`source ${quoteEnvValue(path)}`)).exitCode;
+        exitCode = (await this.runSilent(`source ${quoteEnvValue(path.shell)}`)).exitCode;
       }
     }
     this.emitFinished(ENV_STEP_DIRECTIVE, exitCode, startedAt, unixSeconds());
     return exitCode;
   }
 
-  private async createEnvFile(env: EnvVars): Promise<string | null> {
+  private async createEnvFile(env: EnvVars): Promise<{ host: string; shell: string } | null> {
     let path: string;
     let content: Buffer;
     try {
@@ -226,9 +240,11 @@ export class JobRunner {
     } catch {
       return null;
     }
+    const shellDir = this.opts.shellTmpDir ?? this.opts.tmpDir;
+    const entry = { host: path, shell: shellDir === this.opts.tmpDir ? path : join(shellDir, basename(path)) };
     this.allEnvFiles.push(path);
     try {
-      this.opts.onEnvFile?.(path, content);
+      this.opts.onEnvFile?.(path, content, entry.shell);
     } catch {
       // The debug copy is a convenience: it never fails the job.
     }
@@ -237,15 +253,15 @@ export class JobRunner {
       // gone before the step (and so the job) ends, not at some later point.
       await unlink(path).catch(() => undefined);
     } else {
-      this.liveEnvFiles.push(path);
+      this.liveEnvFiles.push(entry);
     }
-    return path;
+    return entry;
   }
 
   private async injectFilesStep(): Promise<number> {
     const startedAt = unixSeconds();
     this.emitStarted(FILES_STEP_DIRECTIVE);
-    const exitCode = await injectFiles(this.opts.request.files, this.opts.home, (text) => this.emitOutput(text));
+    const exitCode = await injectFiles(this.opts.request.files, this.opts.home, (text) => this.emitOutput(text), this.opts.placeFile);
     this.emitFinished(FILES_STEP_DIRECTIVE, exitCode, startedAt, unixSeconds());
     return exitCode;
   }
@@ -316,7 +332,7 @@ export class JobRunner {
 
   private async removeEnvFiles(): Promise<void> {
     const paths = this.liveEnvFiles.splice(0);
-    await Promise.all(paths.map((p) => unlink(p).catch(() => undefined)));
+    await Promise.all(paths.map((p) => unlink(p.host).catch(() => undefined)));
   }
 
   /** Remembers fire-and-forget clean-up of stop() so that close() can wait for it. */

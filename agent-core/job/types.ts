@@ -31,7 +31,17 @@ export interface JobRunnerOptions {
    * Each `.env-*` file right after it was written (spec §6), with its content, so the desktop app can
    * keep a private copy for debugging after the job has ended. Must not throw; never logged.
    */
-  onEnvFile?: (path: string, content: Buffer) => void;
+  onEnvFile?: (path: string, content: Buffer, shellPath: string) => void;
+  /** Where the job's shell sees `tmpDir` (the strict sandbox's private /tmp); default tmpDir itself. */
+  shellTmpDir?: string;
+  /** What starts bash (the sandbox), the command file's two paths, the job marker: see ShellSessionOptions. */
+  wrap?: { file: string; args: string[] } | null;
+  commandFile?: { host: string; shell: string };
+  marker?: string;
+  /** Where an injected file goes on the host (see JobSpace.placeFile); default: the path itself. */
+  placeFile?: (dest: string) => { host: string; roots: string[] | null } | { error: string };
+  /** bash is up: its pid (the crash journal records its session). */
+  onShellStarted?: (pid: number) => void;
 }
 
 /** Files of §6 that belong to one job, in creation order, so the debug terminal can source them. */

@@ -283,3 +283,56 @@ function listPs(): Promise<ProcInfo[]> {
     });
   });
 }
+
+/**
+ * Clean-up after a crashed agent (sandbox/crash-journal.ts): SIGKILLs every process of our uid
+ * that carries one of the `markers` (`NAME=value` entries, Linux only), every process whose session
+ * is one of `sessions`, and their descendants, until none is left (bounded). Returns how many
+ * distinct processes were killed. Never throws.
+ */
+export async function killMarkedProcesses(markers: readonly string[], sessions: readonly number[], rounds = 50, intervalMs = 20): Promise<number> {
+  if (markers.length === 0 && sessions.length === 0) return 0;
+  const scanners = process.platform === "linux" ? markers.map((m) => new EnvMarkerScanner(m)) : [];
+  const wanted = new Set(sessions);
+  const killed = new Set<string>();
+  for (let round = 0; round < rounds; round++) {
+    let procs: ProcInfo[];
+    try {
+      procs = await listProcesses();
+    } catch {
+      return killed.size;
+    }
+    const exempt = new Set<number>([process.pid, process.ppid, 1]);
+    const children = new Map<number, ProcInfo[]>();
+    for (const p of procs) {
+      let list = children.get(p.ppid);
+      if (!list) children.set(p.ppid, (list = []));
+      list.push(p);
+    }
+    const selected = new Map<number, ProcInfo>();
+    for (const p of procs) {
+      if (p.zombie || exempt.has(p.pid)) continue;
+      if (wanted.has(p.sid) || scanners.some((s) => s.matches(p.pid))) selected.set(p.pid, p);
+    }
+    const queue = [...selected.values()];
+    for (let i = 0; i < queue.length; i++) {
+      for (const c of children.get(queue[i]!.pid) ?? []) {
+        if (!selected.has(c.pid) && !exempt.has(c.pid) && !c.zombie) {
+          selected.set(c.pid, c);
+          queue.push(c);
+        }
+      }
+    }
+    if (selected.size === 0) return killed.size;
+    for (const p of selected.values()) {
+      killed.add(`${p.pid}:${p.start}`);
+      try {
+        process.kill(p.pid, "SIGKILL");
+      } catch {
+        // Gone, or not ours.
+      }
+    }
+    await new Promise<void>((resolve) => setTimeout(resolve, intervalMs));
+  }
+  return killed.size;
+}

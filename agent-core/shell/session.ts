@@ -3,7 +3,7 @@
 
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { access, stat, writeFile } from "node:fs/promises";
+import { access, stat } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { IDisposable, IPty } from "node-pty";
@@ -13,6 +13,7 @@ import { MarkerScanner, PROMPT_COMMAND_LINE, PROMPT_MARKER, commandLine, command
 import { OutputChunker } from "./output.js";
 import { nodePty } from "./pty-module.js";
 import { TOOLBOX_BASH_LINE } from "../toolbox/shell-snippet.js";
+import { writeCommandFile } from "../sandbox/placement.js";
 import type { CommandResult, ShellSession, ShellSessionOptions } from "./types.js";
 
 const BOOT_MARKER = "87d140552e404df69f6472729d2b2c3";
@@ -36,7 +37,12 @@ const COMMAND_FILE = "current-agent-cmd";
  * it; kill() also finds by it the processes that daemonized out of the tree and the session
  * (Linux only, see kill.ts).
  */
-const JOB_MARKER_VAR = "SEMAPHORE_AGENT_JOB_MARKER";
+export const JOB_MARKER_VAR = "SEMAPHORE_AGENT_JOB_MARKER";
+
+/** A fresh marker value: 128 random bits, so no other process of the machine carries it by chance. */
+export function newJobMarker(): string {
+  return randomBytes(16).toString("hex");
+}
 
 // P-29 deviation: the Go agent leaves the window at 0×0, which node-pty cannot do (0 means its
 // 80×24 default). A wide window keeps tools that format to the terminal width (and readline, if
@@ -69,11 +75,13 @@ export async function startShellSession(opts: ShellSessionOptions): Promise<Shel
   if (!(await stat(opts.cwd).then((st) => st.isDirectory(), () => false))) {
     throw new Error(`cannot start shell "${shell}": working directory ${opts.cwd} does not exist`);
   }
-  // 128 random bits: no other process of the machine can carry this entry by chance.
-  const markerValue = randomBytes(16).toString("hex");
+  const markerValue = opts.marker ?? newJobMarker();
+  // Under the strict sandbox bash is started by bwrap (which execs it by name: `$0` stays "bash").
+  const file = opts.wrap ? opts.wrap.file : shell;
+  const args = opts.wrap ? [...opts.wrap.args, shell, "--login"] : ["--login"];
   let pty: IPty;
   try {
-    pty = nodePty.spawn(shell, ["--login"], {
+    pty = nodePty.spawn(file, args, {
       // node-pty sets env.TERM = name: passing the inherited TERM keeps it unchanged. Without one
       // node-pty would put its own default anyway, so that default is spelled out here.
       name: opts.env.TERM ?? "xterm",
@@ -87,7 +95,8 @@ export async function startShellSession(opts: ShellSessionOptions): Promise<Shel
   } catch (err) {
     throw new Error(`cannot start shell "${shell}": ${err instanceof Error ? err.message : String(err)}`);
   }
-  const session = new PtyShellSession(pty, join(opts.workDir, COMMAND_FILE), `${JOB_MARKER_VAR}=${markerValue}`);
+  const commandFile = opts.commandFile ?? { host: join(opts.workDir, COMMAND_FILE), shell: join(opts.workDir, COMMAND_FILE) };
+  const session = new PtyShellSession(pty, commandFile, `${JOB_MARKER_VAR}=${markerValue}`);
   try {
     await session.boot(shell);
   } catch (err) {
@@ -110,7 +119,8 @@ class PtyShellSession implements ShellSession {
 
   constructor(
     private readonly pty: IPty,
-    private readonly commandFile: string,
+    /** Where the agent writes each command, and where the shell reads it (they differ in a sandbox). */
+    private readonly commandFile: { host: string; shell: string },
     /** `NAME=value` entry of the job marker variable in bash's environment. */
     private readonly envMarker: string,
   ) {
@@ -206,8 +216,9 @@ class PtyShellSession implements ShellSession {
       return { exitCode: 1, startedAt: now, finishedAt: now };
     }
     try {
-      // Mode applies on creation only; the file lives in the agent's private 0700 directory.
-      await writeFile(this.commandFile, command, { mode: 0o644, flag: "w" });
+      // Created afresh for each command (0644): in a sandbox the file is in the job's own /tmp, and
+      // a link the job put in its place must not make the agent write elsewhere.
+      await writeCommandFile(this.commandFile.host, command);
     } catch {
       return { exitCode: 1, startedAt: 0, finishedAt: 0 };
     }
@@ -219,7 +230,7 @@ class PtyShellSession implements ShellSession {
     const startedAt = unixNow();
     const exitCode = await new Promise<number>((resolve) => {
       this.current = new CommandRun(new MarkerScanner(start, end, PROMPT_MARKER), onOutput, this, resolve, onPreview);
-      this.pty.write(commandLine(start, end, shellWord(this.commandFile)));
+      this.pty.write(commandLine(start, end, shellWord(this.commandFile.shell)));
     });
     this.current = null;
     this.resumeIfPaused(0);

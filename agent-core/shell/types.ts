@@ -18,6 +18,12 @@ export interface ShellSessionOptions {
   workDir: string;
   /** Shell binary, default "bash". A non-existent one makes start fail. */
   shell?: string;
+  /** Program and arguments that start bash (the strict sandbox's `bwrap ... --`); none: bash itself. */
+  wrap?: { file: string; args: string[] } | null;
+  /** The command file on the host and as the shell sees it; default `<workDir>/current-agent-cmd` for both. */
+  commandFile?: { host: string; shell: string };
+  /** Value of the job marker variable (default: fresh random); journaled before the spawn for crash clean-up. */
+  marker?: string;
 }
 
 export interface ShellSession {
