@@ -53,6 +53,40 @@ export interface AgentSnapshot {
   lastExit: { reason: ShutdownReason; exitCode: number; at: number; message: string } | null;
   /** Jobs finished since the app started, by result. */
   counts: { passed: number; failed: number; stopped: number };
+  /** Where and how the running agent's jobs run; null when no agent runs. */
+  sandbox: SandboxStatus | null;
+  /** The disk guard, when it is not happy (low: no new jobs; critical: a running job is stopped); null otherwise. */
+  disk: DiskView | null;
+  /**
+   * The agent is paused by the app (the disk guard drained it) and starts again by itself once the
+   * reason is gone. `phase` is "idle" meanwhile; Stop cancels it.
+   */
+  hold: { kind: "disk"; reason: string; since: number } | null;
+}
+
+/** The sandbox level in force for jobs, and why it is not the one asked for. */
+export interface SandboxStatus {
+  requested: "none" | "strict";
+  level: "none" | "strict";
+  /** Said wherever the level is shown when it differs from what was asked (bubblewrap missing: the install command). */
+  notice: string | null;
+  /** The command that installs bubblewrap here, when that is what is missing. */
+  install: string | null;
+  /** The job's HOME and starting folder. */
+  jobHome: string;
+  /** Whether the job home is the app's private one (then cleaned after each job per `workspace`). */
+  privateHome: boolean;
+  workspace: "clean" | "keep";
+}
+
+/** The disk guard's reading: each filesystem it watches, and what of ours uses space. */
+export interface DiskView {
+  state: "ok" | "low" | "critical";
+  reason: string | null;
+  checkedAt: number;
+  spaces: { label: string; path: string; freeBytes: number; totalBytes: number; thresholdBytes: number }[];
+  /** What here uses space (job home, history, kept env files, toolbox); null while it is being measured. */
+  usage: { label: string; path: string; bytes: number }[] | null;
 }
 
 /** The agent before it ever ran: the host's starting point, and a base for tests. */
@@ -72,6 +106,9 @@ export function idleAgentSnapshot(patch: Partial<AgentSnapshot> = {}): AgentSnap
     error: null,
     lastExit: null,
     counts: { passed: 0, failed: 0, stopped: 0 },
+    sandbox: null,
+    disk: null,
+    hold: null,
     ...patch,
   };
 }
@@ -264,6 +301,8 @@ export interface DebugInfo {
   home: string;
   /** The shell a debug terminal runs (the user's login shell, or bash when that cannot source the files). */
   shell: string;
+  /** The sandbox the job ran in, and so the debug terminal opens in. */
+  sandbox: "none" | "strict";
   /** The manual equivalent, one shell command per entry, for people who prefer their own terminal. */
   manual: string[];
   /** When the private copy was made (epoch ms) for source "kept"; null otherwise. */
@@ -289,6 +328,8 @@ export interface TerminalInfo {
   home: string;
   cols: number;
   rows: number;
+  /** Whether the shell runs in the job's strict sandbox. */
+  sandbox: "none" | "strict";
 }
 
 /**
@@ -343,6 +384,16 @@ export const SettingsInputSchema = z.strictObject({
   historyMaxMegabytes: z.number().int().min(1).max(1_000_000),
   /** Omit to keep the stored value. */
   debugKeepJobs: z.number().int().min(0).max(1000).optional(),
+  // Where jobs run and the disk guard (each: omit to keep the stored value).
+  sandbox: z.enum(["none", "strict"]).optional(),
+  jobHomeCleanup: z.enum(["clean", "keep"]).optional(),
+  jobHomeKeep: z.array(shortText).max(100).optional(),
+  sandboxAllowDocker: z.boolean().optional(),
+  sandboxReadOnlyPaths: z.array(shortText).max(100).optional(),
+  sandboxReadWritePaths: z.array(shortText).max(100).optional(),
+  diskMinFreeGb: z.number().int().min(0).max(1_000_000_000).optional(),
+  diskMinFreePercent: z.number().int().min(0).max(100).optional(),
+  diskHardFloorGb: z.number().int().min(0).max(1_000_000_000).optional(),
 });
 export type SettingsInput = z.infer<typeof SettingsInputSchema>;
 
@@ -396,6 +447,8 @@ export const HostRequestParams = {
   forgetJobEnv: z.strictObject({ jobId }),
   /** The toolbox table for this machine (reads the disk and PATH anew). */
   getToolbox: noParams,
+  /** The sandbox the saved settings give (bubblewrap checked anew), whether or not the agent runs. */
+  getSandbox: noParams,
   /** Install or update the toolbox (latest, or `version`); progress arrives as toolbox events. */
   installToolbox: z.strictObject({ version: z.string().regex(/^v\d+\.\d+\.\d+$/, "expected a version like v1.20.5").optional() }),
   /** Opens a debug shell in the job's environment, owned by this window or tab. */
@@ -432,6 +485,7 @@ export interface HostResults {
   listKeptEnvs: KeptEnvSummary[];
   forgetJobEnv: { forgotten: boolean };
   getToolbox: ToolboxView;
+  getSandbox: SandboxStatus;
   installToolbox: ToolboxView;
   openTerminal: TerminalInfo;
   terminalInput: { ok: true };

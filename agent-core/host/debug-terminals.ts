@@ -29,6 +29,7 @@ import {
   type TerminalInfo,
 } from "./contract.js";
 import { planDebugShell } from "./debug-shell.js";
+import type { SandboxView } from "../sandbox/bwrap.js";
 
 /** Whoever opened a terminal: one window or browser tab. */
 export interface TerminalOwner {
@@ -46,6 +47,12 @@ export interface OpenTerminalRequest {
   /** The job's environment (the agent's, minus what jobs never get). */
   env: Record<string, string>;
   banner: string;
+  /**
+   * A strict job's sandbox: the terminal opens in the same view (same binds, home, hidden paths),
+   * with its init folder shown read-only inside the view's /tmp. `ownTmp`: the view's private /tmp
+   * was made for this terminal (a kept job's) and goes with it.
+   */
+  sandbox?: { view: SandboxView; wrapFor: (view: SandboxView) => { file: string; args: string[] }; ownTmp: boolean } | null;
 }
 
 export interface DebugTerminalsOptions {
@@ -87,7 +94,8 @@ class DebugTerminal {
     readonly owner: TerminalOwner,
     private readonly pty: IPty,
     private readonly marker: string,
-    private readonly initDir: string,
+    /** Removes the init folder (and a sandbox's mount point or private /tmp of this terminal). */
+    private readonly cleanup: () => void,
     info: Omit<TerminalInfo, "terminalId" | "pid">,
     private readonly limits: { highWater: number; lowWater: number },
     onEnded: (terminal: DebugTerminal) => void,
@@ -209,7 +217,11 @@ class DebugTerminal {
     this.dataSubscription.dispose();
     if (this.slaveFd !== null) closeSync(this.slaveFd);
     this.slaveFd = null;
-    rmSync(this.initDir, { recursive: true, force: true });
+    try {
+      this.cleanup();
+    } catch {
+      // Best effort: a folder in a temp dir.
+    }
   }
 }
 
@@ -246,20 +258,37 @@ export class DebugTerminals {
     let pty: IPty;
     const marker = randomBytes(16).toString("hex");
     let shell: string;
+    const sandbox = request.sandbox ?? null;
+    // Inside a sandbox the init folder is seen at a path in the sandbox's own /tmp.
+    const initInside = sandbox ? `/tmp/.semaphore-agent-debug-${marker.slice(0, 12)}` : initDir;
+    const cleanups = [() => rmSync(initDir, { recursive: true, force: true })];
+    if (sandbox) {
+      // bwrap made the mount point in the (host side of the) view's /tmp; the kept job's /tmp is ours.
+      const mountPoint = join(sandbox.view.privateTmp, initInside.slice("/tmp/".length));
+      cleanups.push(() => rmSync(sandbox.ownTmp ? sandbox.view.privateTmp : mountPoint, { recursive: true, force: true }));
+    }
+    const cleanup = () => cleanups.forEach((c) => c());
     try {
       const plan = planDebugShell({
         loginShell: request.loginShell,
         envFiles: request.envFiles,
         home: request.home,
         banner: request.banner,
-        initDir,
+        initDir: initInside,
         zdotdir: request.env.ZDOTDIR,
       });
       shell = plan.shell;
       for (const file of plan.files) writeFileSync(join(initDir, file.name), file.content, { mode: 0o600 });
       const env: Record<string, string> = { ...request.env, ...plan.env, [DEBUG_MARKER_VAR]: marker, COLORTERM: "truecolor" };
       if (plan.env.ZDOTDIR === undefined) delete env.ZDOTDIR;
-      pty = nodePty.spawn(plan.file, plan.args, {
+      let file = plan.file;
+      let args = plan.args;
+      if (sandbox) {
+        const wrap = sandbox.wrapFor({ ...sandbox.view, extraReadOnly: [{ host: initDir, inside: initInside }] });
+        file = wrap.file;
+        args = [...wrap.args, plan.file, ...plan.args];
+      }
+      pty = nodePty.spawn(file, args, {
         name: "xterm-256color",
         cols: request.cols,
         rows: request.rows,
@@ -267,15 +296,24 @@ export class DebugTerminals {
         env,
       });
     } catch (error) {
-      rmSync(initDir, { recursive: true, force: true });
+      cleanup();
       throw new HostError("internal", `Could not start the debug shell: ${error instanceof Error ? error.message : String(error)}`);
     }
     const terminal = new DebugTerminal(
       owner,
       pty,
       marker,
-      initDir,
-      { jobId: request.jobId, source: request.source, shell, envFiles: [...request.envFiles], home: request.home, cols: request.cols, rows: request.rows },
+      cleanup,
+      {
+        jobId: request.jobId,
+        source: request.source,
+        shell,
+        envFiles: [...request.envFiles],
+        home: request.home,
+        cols: request.cols,
+        rows: request.rows,
+        sandbox: sandbox ? "strict" : "none",
+      },
       this.limits,
       (ended) => this.terminals.delete(ended.id),
     );

@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { Agent, type AgentExit } from "../agent/agent.js";
 import type { AgentEvent } from "../agent/events.js";
 import { jobEnvironment } from "../agent/job-env.js";
@@ -43,10 +43,11 @@ import {
   type TerminalInfo,
   type TerminalMethod,
   type ToolboxView,
+  type SandboxStatus,
 } from "./contract.js";
 import { ConnectivityWatch } from "./connectivity.js";
 import { agentUser, debugShellName, loginShellOf, manualEquivalent } from "./debug-shell.js";
-import { DebugTerminals, type TerminalOwner } from "./debug-terminals.js";
+import { DebugTerminals, type OpenTerminalRequest, type TerminalOwner } from "./debug-terminals.js";
 import { EnvKeeper } from "./env-keeper.js";
 import { DataDirLock } from "./data-dir-lock.js";
 import { defaultExamplesDir, LocalDemo } from "./demo.js";
@@ -54,6 +55,11 @@ import { HistoryStore, type HistoryRetention } from "./history.js";
 import { LiveBatcher } from "./live-batcher.js";
 import type { SecretCodec } from "./secret-store.js";
 import { SettingsStore, type StoredSettings } from "./settings.js";
+import { JobSandbox, statusOf } from "./job-sandbox.js";
+import { cleanUpCrashedRuns } from "../sandbox/crash-journal.js";
+import type { JobPlacement, JobSpace } from "../sandbox/placement.js";
+import type { SandboxView } from "../sandbox/bwrap.js";
+import { checkDisk, type DiskVerdict } from "../disk/disk-guard.js";
 
 export interface HostOptions {
   /** Where settings, the token and the history live (created 0700 if missing). */
@@ -95,6 +101,17 @@ interface AgentRun {
   stopAsked: boolean;
   /** Resolves (never rejects) once the agent has exited and the host has recorded it. */
   exited: Promise<void>;
+  /** Where its jobs run (job home, sandbox). */
+  placement: JobPlacement;
+}
+
+/** An agent the disk guard drained: started again once there is space (or forgotten by Stop). */
+interface HeldRun {
+  config: AgentConfig;
+  mode: AgentMode;
+  endpointUrl: string;
+  placement: JobPlacement;
+  timer: NodeJS.Timeout | null;
 }
 
 /** The job the agent is running, as far as the host has seen it. */
@@ -142,6 +159,10 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   private toolboxProgressAt = 0;
   /** The toolbox table as last read from disk and PATH. */
   private toolboxStatusRead: ToolboxStatus | null = null;
+  private readonly sandbox: JobSandbox;
+  private held: HeldRun | null = null;
+  /** Disk views are measured asynchronously: only the latest one counts. */
+  private diskSeq = 0;
 
   private constructor(
     options: HostOptions,
@@ -157,6 +178,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     this.loginShell = loginShellOf(this.env);
     this.timings = options.timings ?? { ...DEFAULT_TIMINGS };
     this.watchConnectivity = options.watchConnectivity ?? true;
+    this.sandbox = new JobSandbox(options.dataDir, this.env);
     this.batcher = new LiveBatcher((event) => this.deliver(event));
     this.snapshot = idleAgentSnapshot({ endpoint: endpointUrlOf(settings.current) });
   }
@@ -164,12 +186,25 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   static async open(options: HostOptions): Promise<Host> {
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
     const lock = DataDirLock.acquire(options.dataDir);
+    let host: Host;
     try {
-      return Host.openLocked(options, lock);
+      host = Host.openLocked(options, lock);
     } catch (error) {
       lock.release();
       throw error;
     }
+    await host.cleanUpAfterCrash();
+    return host;
+  }
+
+  /** What an earlier run of the app that crashed left (job processes, env files, work folders) goes now. */
+  private async cleanUpAfterCrash(): Promise<void> {
+    const c = await cleanUpCrashedRuns(this.sandbox.journalDir);
+    if (c.runs === 0) return;
+    this.activity(
+      "warn",
+      `Cleaned up after an earlier run of the app that ended abruptly: stopped ${c.processes} job process${c.processes === 1 ? "" : "es"}, removed ${c.envFiles} env file${c.envFiles === 1 ? "" : "s"} and ${c.folders} work folder${c.folders === 1 ? "" : "s"}.`,
+    );
   }
 
   private static openLocked(options: HostOptions, lock: DataDirLock): Host {
@@ -231,8 +266,28 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     this.assertOpen();
     this.assertNoAgent();
     if (this.demo.running) throw new HostError("invalid-state", "The local demo is still running: stop it first.");
-    this.launch(this.settings.toAgentConfig(), "semaphore", endpointUrlOf(this.settings.current));
+    const config = this.settings.toAgentConfig();
+    const placement = await this.openPlacement();
+    this.assertNoAgent(); // a second start raced this one's await
+    this.launch(config, "semaphore", endpointUrlOf(this.settings.current), placement);
     return this.agentSnapshot;
+  }
+
+  async getSandbox(_params: HostParams<"getSandbox"> = {}): Promise<SandboxStatus> {
+    try {
+      return await this.sandbox.status(this.settings.current);
+    } catch (error) {
+      throw new HostError("invalid-state", `The job home cannot be prepared: ${(error as Error).message}`);
+    }
+  }
+
+  /** The job home and sandbox of the saved settings, for an agent about to start. */
+  private async openPlacement(): Promise<JobPlacement> {
+    try {
+      return await this.sandbox.placement(this.settings.current, true);
+    } catch (error) {
+      throw new HostError("invalid-state", `The job home cannot be prepared: ${(error as Error).message}`);
+    }
   }
 
   async retryNow(_params: HostParams<"retryNow"> = {}): Promise<AgentSnapshot> {
@@ -245,6 +300,13 @@ export class Host implements Omit<HostApi, TerminalMethod> {
 
   async stopAgent(params: HostParams<"stopAgent">): Promise<AgentSnapshot> {
     this.assertOpen();
+    if (this.held) {
+      // Paused by the disk guard: Stop means do not start again.
+      this.releaseHold();
+      this.activity("info", "The agent stays stopped (it was paused by the disk guard).");
+      this.agentChanged();
+      return this.agentSnapshot;
+    }
     const run = this.run;
     if (!run) throw new HostError("invalid-state", "The agent is not running.");
     if (params.when === "after-job" && this.snapshot.stopping) return this.agentSnapshot; // already on its way
@@ -308,7 +370,9 @@ export class Host implements Omit<HostApi, TerminalMethod> {
         token: hub.registrationToken,
         name: `local-demo-${randomBytes(6).toString("hex")}`,
       };
-      this.launch(config, "demo", hub.url);
+      const placement = await this.openPlacement();
+      this.assertOpen();
+      this.launch(config, "demo", hub.url, placement);
     } catch (error) {
       await this.demo.stop().catch(() => undefined);
       throw error;
@@ -400,25 +464,64 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   // Debug terminals
 
   async getDebugInfo(params: HostParams<"getDebugInfo">): Promise<DebugInfo> {
-    const { jobId } = params;
-    const base = { jobId, user: this.user, home: this.home, shell: debugShellName(this.loginShell) };
-    const live = this.run?.agent.currentJobEnvFiles;
-    let found: { source: DebugInfo["source"]; envFiles: string[]; keptAt: number | null } | null = null;
-    if (live && live.jobId === jobId && live.paths.length > 0) {
-      found = { source: "running", envFiles: live.paths, keptAt: null };
-    } else {
-      const kept = this.keeper.get(jobId);
-      if (kept) found = { source: "kept", envFiles: kept.files, keptAt: kept.keptAt };
+    return (await this.debugTarget(params.jobId)).info;
+  }
+
+  /**
+   * Where a debug terminal of the job opens: the running job's own sandbox view and home, or for a
+   * finished job the sandbox and home the settings give now, with its kept env files.
+   */
+  private async debugTarget(jobId: string): Promise<{ info: DebugInfo; space: JobSpace | null; placement: JobPlacement | null; kept: { files: string[]; sources: string[] } | null }> {
+    const run = this.run;
+    const live = run?.agent.currentJobEnvFiles;
+    const space = run?.agent.currentJobSpace ?? null;
+    if (live && space && live.jobId === jobId && live.paths.length > 0) {
+      const info = this.debugInfo(jobId, space.home, space.level, { source: "running", envFiles: live.paths, keptAt: null });
+      return { info, space, placement: run?.placement ?? null, kept: null };
     }
-    if (found === null) {
-      return { ...base, available: false, source: null, reason: this.noDebugReason(jobId), envFiles: [], manual: [], keptAt: null };
+    let placement: JobPlacement | null = run?.placement ?? null;
+    if (placement === null) placement = await this.sandbox.placement(this.settings.current, false).catch(() => null);
+    const home = placement?.settings.jobHome ?? this.sandbox.jobHome;
+    const level = placement?.level ?? "none";
+    const kept = this.keeper.get(jobId);
+    if (!kept) {
+      const info: DebugInfo = {
+        jobId,
+        user: this.user,
+        home,
+        shell: debugShellName(this.loginShell),
+        sandbox: level,
+        available: false,
+        source: null,
+        reason: this.noDebugReason(jobId),
+        envFiles: [],
+        manual: [],
+        keptAt: null,
+      };
+      return { info, space: null, placement, kept: null };
     }
+    // Under strict the kept copies are shown in the terminal's own /tmp, as the job saw its files.
+    const envFiles = level === "strict" ? kept.sources.map((p, i) => `/tmp/${basename(p || kept.files[i] || "")}`) : kept.files;
+    const info = this.debugInfo(jobId, home, level, { source: "kept", envFiles, keptAt: kept.keptAt });
+    return { info, space: null, placement, kept: { files: kept.files, sources: kept.sources } };
+  }
+
+  private debugInfo(
+    jobId: string,
+    home: string,
+    sandbox: "none" | "strict",
+    found: { source: DebugInfo["source"]; envFiles: string[]; keptAt: number | null },
+  ): DebugInfo {
     return {
-      ...base,
+      jobId,
+      user: this.user,
+      home,
+      shell: debugShellName(this.loginShell),
+      sandbox,
       available: true,
       reason: null,
       ...found,
-      manual: manualEquivalent(found.envFiles, this.home),
+      manual: sandbox === "strict" ? [] : manualEquivalent(found.envFiles, home),
     };
   }
 
@@ -473,6 +576,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       listKeptEnvs: (p) => this.listKeptEnvs(p),
       forgetJobEnv: (p) => this.forgetJobEnv(p),
       getToolbox: (p) => this.getToolbox(p),
+      getSandbox: (p) => this.getSandbox(p),
       installToolbox: (p) => this.installToolbox(p),
       openTerminal: async (p) => {
         alive();
@@ -510,22 +614,36 @@ export class Host implements Omit<HostApi, TerminalMethod> {
 
   private async openTerminalFor(owner: TerminalOwner, params: HostParams<"openTerminal">): Promise<TerminalInfo> {
     this.assertOpen();
-    const info = await this.getDebugInfo({ jobId: params.jobId });
+    const target = await this.debugTarget(params.jobId);
+    const info = target.info;
     if (!info.available || info.source === null) throw new HostError("invalid-state", info.reason ?? `No environment of job ${params.jobId} to debug.`);
     const from = info.source === "running" ? "the running job's env files" : `the env files kept on ${new Date(info.keptAt ?? 0).toLocaleString()}`;
     const count = info.envFiles.length;
+    let sandbox: OpenTerminalRequest["sandbox"] = null;
+    const placement = target.placement;
+    if (info.sandbox === "strict" && placement !== null) {
+      const wrapFor = (view: SandboxView) => placement.wrapFor(view);
+      if (target.space?.view) sandbox = { view: target.space.view, wrapFor, ownTmp: false };
+      else if (target.kept) {
+        const kept = this.sandbox.keptJobView(placement, target.kept.files, target.kept.sources);
+        sandbox = { view: kept.view, wrapFor, ownTmp: true };
+      }
+    }
+    const env = jobEnvironment(this.env);
+    if (placement?.privateHome) env.HOME = info.home;
     const terminal = this.terminals.open(owner, {
       jobId: params.jobId,
       cols: params.cols,
       rows: params.rows,
       source: info.source,
       envFiles: info.envFiles,
-      home: this.home,
+      home: info.home,
       loginShell: this.loginShell,
-      env: jobEnvironment(this.env),
-      banner: `Debug shell for job ${params.jobId}: sourced ${count} env file${count === 1 ? "" : "s"} (${from}), in ${this.home}. Type exit or close the panel to end it.`,
+      env,
+      banner: `Debug shell for job ${params.jobId}: sourced ${count} env file${count === 1 ? "" : "s"} (${from}), in ${info.home}${info.sandbox === "strict" ? ", in the job's strict sandbox" : ""}. Type exit or close the panel to end it.`,
+      sandbox,
     });
-    this.activity("info", `Opened a debug terminal for job ${params.jobId} (shell pid ${terminal.pid}).`);
+    this.activity("info", `Opened a debug terminal for job ${params.jobId} (shell pid ${terminal.pid}${info.sandbox === "strict" ? ", strict sandbox" : ""}).`);
     return terminal;
   }
 
@@ -555,9 +673,9 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   // ---------------------------------------------------------------------------------------------
   // The agent
 
-  private launch(config: AgentConfig, mode: AgentMode, endpointUrl: string): void {
-    const home = this.home;
-    // Jobs start in the home folder: the app's own working directory means nothing to them.
+  private launch(config: AgentConfig, mode: AgentMode, endpointUrl: string, placement: JobPlacement): void {
+    const home = placement.settings.jobHome;
+    // Jobs start in their home folder: the app's own working directory means nothing to them.
     const agent = new Agent({
       config,
       timings: this.timings,
@@ -565,6 +683,9 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       cwd: home,
       home,
       tmpDir: this.env.TMPDIR || tmpdir(),
+      placement,
+      journalDir: this.sandbox.journalDir,
+      diskGuard: this.sandbox.diskGuard(this.settings.current),
       onJobEnvFile: (jobId, path, content) => this.keepEnvFile(jobId, path, content),
       // While the owner has it switched on, the app's agent never gives up registering (the demo's hub is local).
       registerBackoff: mode === "semaphore" ? (failures) => reconnectDelay(failures, this.timings) : undefined,
@@ -579,12 +700,21 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       lastSyncError: null,
       stopAsked: false,
       exited: Promise.resolve(),
+      placement,
     };
     this.run = run;
     this.job = null;
     if (config.token.length >= 6) this.secrets.add(config.token);
     // A fresh run: everything but the session's job counts starts over.
-    this.snapshot = idleAgentSnapshot({ phase: "registering", mode, endpoint: endpointUrl, startedAt: Date.now(), counts: this.snapshot.counts });
+    this.snapshot = idleAgentSnapshot({
+      phase: "registering",
+      mode,
+      endpoint: endpointUrl,
+      startedAt: Date.now(),
+      counts: this.snapshot.counts,
+      sandbox: statusOf(placement),
+    });
+    if (placement.state.notice) this.activity("warn", placement.state.notice);
     agent.on((event) => this.onAgentEvent(run, event));
     run.exited = agent.start().then(
       (exit) => this.onAgentExit(run, exit, null),
@@ -734,6 +864,12 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       case "log":
         this.activity(event.level, this.redact(event.message));
         break;
+      case "disk":
+        void this.showDisk(event.verdict);
+        break;
+      case "job-stopped-by-agent":
+        if (this.job?.id === event.jobId) this.job.problem = event.reason;
+        break;
       case "shutdown":
         // The agent ends a job it shuts down under without a job-finished event of its own.
         if (this.job) this.finishJob(run, this.job, this.job.loggedResult ?? "stopped", event.at);
@@ -750,7 +886,11 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       // The app's agent never quietly stops lending: it registers again (same settings, same name)
       // and keeps trying with its back-off until the server answers or the owner stops it.
       this.activity("warn", `The agent ${this.exitMessage(run, reason)}; connecting again.`);
-      this.launch(run.config, run.mode, run.endpointUrl);
+      this.launch(run.config, run.mode, run.endpointUrl, run.placement);
+      return;
+    }
+    if (exit?.drained !== undefined && !run.stopAsked && !this.closing) {
+      this.hold(run, exit.drained);
       return;
     }
     this.connectivity?.stop();
@@ -775,6 +915,84 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       // The demo is the hub and its agent together: without the agent the hub has no use.
       void this.demo.stop().then(() => this.batcher.pass({ type: "demo", demo: this.demo.snapshot() }));
     }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The disk guard's pause
+
+  /** The disk guard drained the agent: it starts again by itself once there is space. */
+  private hold(run: AgentRun, reason: string): void {
+    this.run = null;
+    this.held = { config: run.config, mode: run.mode, endpointUrl: run.endpointUrl, placement: run.placement, timer: null };
+    Object.assign(this.snapshot, {
+      phase: "idle",
+      startedAt: null,
+      nextSyncAt: null,
+      jobId: null,
+      jobIdentity: null,
+      stopAfterJob: false,
+      stopping: false,
+      hold: { kind: "disk", reason, since: Date.now() },
+    } satisfies Partial<AgentSnapshot>);
+    this.activity("warn", `Paused, not taking jobs: ${reason}`);
+    this.agentChanged();
+    this.scheduleHoldCheck(this.timings.diskIdleCheckMs);
+  }
+
+  private scheduleHoldCheck(ms: number): void {
+    const held = this.held;
+    if (!held) return;
+    if (held.timer) clearTimeout(held.timer);
+    held.timer = setTimeout(() => void this.checkHold(), ms);
+  }
+
+  /** Every diskIdleCheckMs while paused, and at once when the settings change. */
+  private async checkHold(): Promise<void> {
+    const held = this.held;
+    if (!held || this.closing) return;
+    held.timer = null;
+    const guard = this.sandbox.diskGuard(this.settings.current);
+    const paths = [
+      { label: "job home", path: held.placement.settings.jobHome },
+      { label: "TMPDIR", path: this.env.TMPDIR || tmpdir() },
+    ];
+    const verdict: DiskVerdict | null = guard ? await checkDisk(paths, guard) : null;
+    if (this.held !== held) return;
+    if (verdict !== null && verdict.state !== "ok") {
+      await this.showDisk(verdict);
+      if (this.held === held && this.snapshot.hold) this.snapshot.hold.reason = verdict.reason ?? this.snapshot.hold.reason;
+      this.agentChanged();
+      this.scheduleHoldCheck(this.timings.diskIdleCheckMs);
+      return;
+    }
+    this.releaseHold();
+    this.activity("info", "Enough free space again: the agent starts taking jobs.");
+    this.launch(held.config, held.mode, held.endpointUrl, held.placement);
+  }
+
+  private releaseHold(): void {
+    if (this.held?.timer) clearTimeout(this.held.timer);
+    this.held = null;
+    this.snapshot.hold = null;
+    this.snapshot.disk = null;
+  }
+
+  /** The disk guard's verdict in the snapshot (with what uses space, when it is not ok). */
+  private async showDisk(verdict: DiskVerdict): Promise<void> {
+    const seq = ++this.diskSeq;
+    if (verdict.state === "ok") {
+      this.snapshot.disk = null;
+      this.agentChanged();
+      return;
+    }
+    const first = await this.sandbox.diskView(verdict, this.settings.current, false);
+    if (seq !== this.diskSeq) return;
+    this.snapshot.disk = first;
+    this.agentChanged();
+    const full = await this.sandbox.diskView(verdict, this.settings.current, true);
+    if (seq !== this.diskSeq) return;
+    this.snapshot.disk = full;
+    this.agentChanged();
   }
 
   private exitMessage(run: AgentRun, reason: ShutdownReason): string {
@@ -828,6 +1046,8 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       this.snapshot.endpoint = endpointUrlOf(this.settings.current);
       this.agentChanged();
     }
+    // New disk limits: a paused agent looks again at once.
+    if (this.held) this.scheduleHoldCheck(0);
     return result;
   }
 
@@ -885,6 +1105,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   }
 
   private assertNoAgent(): void {
+    if (this.held) throw new HostError("invalid-state", "The agent is paused by the disk guard and starts again by itself once there is space; Stop it first to start it anew.");
     if (this.demoTransition) throw new HostError("invalid-state", "The local demo is starting or stopping; try again in a moment.");
     const run = this.run;
     if (!run) return;
@@ -893,6 +1114,8 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   }
 
   private async shutDown(timeoutMs: number): Promise<void> {
+    if (this.held?.timer) clearTimeout(this.held.timer);
+    this.held = null;
     this.connectivity?.stop();
     this.connectivity = null;
     // No shell outlives the app.

@@ -14,13 +14,25 @@ import { renderConfigYaml } from "../config/yaml.js";
 import { HostError, SettingsInputSchema, type FieldError, type SaveSettingsResult, type SettingsInput, type SettingsView } from "./contract.js";
 import { writeFileAtomic } from "./atomic-file.js";
 import { DEFAULT_DEBUG_KEEP_JOBS } from "./env-keeper.js";
+import { keepEntryProblem } from "../sandbox/job-home.js";
 import { plainFileCodec, readSecretFile, writeSecretFile, type SecretCodec } from "./secret-store.js";
 
 export const SETTINGS_FILE = "settings.json";
 export const TOKEN_FILE = "registration-token";
 
 /** The settings as stored: SettingsInput without the token, every field present. */
-const StoredSettingsSchema = SettingsInputSchema.omit({ token: true }).extend({ debugKeepJobs: z.number().int().min(0).max(1000) });
+const StoredSettingsSchema = SettingsInputSchema.omit({ token: true }).extend({
+  debugKeepJobs: z.number().int().min(0).max(1000),
+  sandbox: SettingsInputSchema.shape.sandbox.unwrap(),
+  jobHomeCleanup: SettingsInputSchema.shape.jobHomeCleanup.unwrap(),
+  jobHomeKeep: SettingsInputSchema.shape.jobHomeKeep.unwrap(),
+  sandboxAllowDocker: z.boolean(),
+  sandboxReadOnlyPaths: SettingsInputSchema.shape.sandboxReadOnlyPaths.unwrap(),
+  sandboxReadWritePaths: SettingsInputSchema.shape.sandboxReadWritePaths.unwrap(),
+  diskMinFreeGb: SettingsInputSchema.shape.diskMinFreeGb.unwrap(),
+  diskMinFreePercent: SettingsInputSchema.shape.diskMinFreePercent.unwrap(),
+  diskHardFloorGb: SettingsInputSchema.shape.diskHardFloorGb.unwrap(),
+});
 export type StoredSettings = z.infer<typeof StoredSettingsSchema>;
 type StoredKey = keyof StoredSettings;
 
@@ -38,6 +50,8 @@ export function defaultSettings(): StoredSettings {
   const agent = defaultAgentConfig();
   return {
     ...agentSettingFields(agent),
+    // The app's default: the strict sandbox where it is available (the host falls back, saying so).
+    sandbox: "strict",
     historyMaxJobs: DEFAULT_HISTORY_MAX_JOBS,
     historyMaxMegabytes: DEFAULT_HISTORY_MAX_MEGABYTES,
     debugKeepJobs: DEFAULT_DEBUG_KEEP_JOBS,
@@ -55,6 +69,8 @@ const UNSUPPORTED_PROPS = [
   "kubernetesPodStartTimeout",
   "kubernetesLabels",
   "kubernetesDefaultImage",
+  // The app's jobs always run in its own job home (in its data folder).
+  "jobHome",
 ] as const satisfies readonly (keyof AgentConfig)[];
 
 const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -109,7 +125,7 @@ export class SettingsStore {
     if (!parsed.success) {
       return { ok: false, errors: parsed.error.issues.map((issue) => ({ field: fieldPath(issue.path), message: issue.message })) };
     }
-    const candidate = normalise(parsed.data);
+    const candidate = normalise(withStored(parsed.data, this.settings));
     const newToken = candidate.token ?? "";
     const errors = ownChecks(candidate, this.tokenState === "set");
     errors.push(...agentChecks(candidate, errors));
@@ -167,8 +183,15 @@ export class SettingsStore {
       unsupported.push({ field: key, message: `config.yaml: '${key}' is not supported by the desktop app; remove it from the file` });
     }
     if (unsupported.length > 0) return { ok: false, errors: unsupported };
+    // Our own keys (sandbox, job home, disk guard) that the file does not set keep their values:
+    // an official agent's file knows nothing of them.
+    const ours = Object.fromEntries(
+      AGENT_CONFIG_KEYS.filter((k) => k.extension && k.prop !== "jobHome" && !present(k.key) && !(isRecord(raw) && Array.isArray(raw[k.key])))
+        .map((k) => [k.prop, this.settings[k.prop as StoredKey]]),
+    );
     const input: SettingsInput = {
       ...agentSettingFields(config),
+      ...ours,
       endpoint: hasEndpoint ? config.endpoint : "",
       historyMaxJobs: this.settings.historyMaxJobs,
       historyMaxMegabytes: this.settings.historyMaxMegabytes,
@@ -189,6 +212,8 @@ export class SettingsStore {
       "# Semaphore agent configuration, exported from Semaphore Agent Desktop.",
       "# Use it with `semaphore-agent start --config-file config.yaml` or the official agent.",
       "# The registration token is left out on purpose (see the commented `token` line).",
+      "# sandbox, job-home-*, sandbox-* and disk-* are semaphore-agent's own keys (the owner's machine",
+      "# stays the owner's); the official agent does not know them: remove them for it.",
       body,
     ].join("\n");
   }
@@ -254,6 +279,23 @@ export class SettingsStore {
 /** The settings that are agent config keys; they have the same names and types in AgentConfig. */
 type AgentSettingFields = Omit<StoredSettings, "historyMaxJobs" | "historyMaxMegabytes" | "debugKeepJobs">;
 
+/** The optional fields of a SettingsInput that were left out take their stored values. */
+function withStored(input: SettingsInput, stored: StoredSettings): SettingsInput & AgentSettingFields {
+  const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+  return {
+    sandbox: stored.sandbox,
+    jobHomeCleanup: stored.jobHomeCleanup,
+    jobHomeKeep: [...stored.jobHomeKeep],
+    sandboxAllowDocker: stored.sandboxAllowDocker,
+    sandboxReadOnlyPaths: [...stored.sandboxReadOnlyPaths],
+    sandboxReadWritePaths: [...stored.sandboxReadWritePaths],
+    diskMinFreeGb: stored.diskMinFreeGb,
+    diskMinFreePercent: stored.diskMinFreePercent,
+    diskHardFloorGb: stored.diskHardFloorGb,
+    ...defined,
+  } as SettingsInput & AgentSettingFields;
+}
+
 /**
  * Copies the agent-config settings out of an AgentConfig, StoredSettings or SettingsInput: one
  * mapping for both directions, since the names and types are the same on both sides.
@@ -274,6 +316,15 @@ function agentSettingFields(c: AgentSettingFields): AgentSettingFields {
     disconnectAfterJob: c.disconnectAfterJob,
     disconnectAfterIdleTimeout: c.disconnectAfterIdleTimeout,
     interruptionGracePeriod: c.interruptionGracePeriod,
+    sandbox: c.sandbox,
+    jobHomeCleanup: c.jobHomeCleanup,
+    jobHomeKeep: [...c.jobHomeKeep],
+    sandboxAllowDocker: c.sandboxAllowDocker,
+    sandboxReadOnlyPaths: [...c.sandboxReadOnlyPaths],
+    sandboxReadWritePaths: [...c.sandboxReadWritePaths],
+    diskMinFreeGb: c.diskMinFreeGb,
+    diskMinFreePercent: c.diskMinFreePercent,
+    diskHardFloorGb: c.diskHardFloorGb,
   };
 }
 
@@ -314,8 +365,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 // Validation
 
 /** Surrounding blanks come from copy and paste; they are never meant. Values stay as typed. */
-function normalise(input: SettingsInput): SettingsInput {
-  const out: SettingsInput = {
+function normalise(input: SettingsInput & AgentSettingFields): SettingsInput & AgentSettingFields {
+  const out: SettingsInput & AgentSettingFields = {
     ...input,
     endpoint: input.endpoint.trim(),
     name: input.name.trim(),
@@ -324,13 +375,16 @@ function normalise(input: SettingsInput): SettingsInput {
     preJobHookPath: input.preJobHookPath.trim(),
     postJobHookPath: input.postJobHookPath.trim(),
     shutdownHookPath: input.shutdownHookPath.trim(),
+    jobHomeKeep: input.jobHomeKeep.map((k) => k.trim()).filter((k) => k !== ""),
+    sandboxReadOnlyPaths: input.sandboxReadOnlyPaths.map((k) => k.trim()).filter((k) => k !== ""),
+    sandboxReadWritePaths: input.sandboxReadWritePaths.map((k) => k.trim()).filter((k) => k !== ""),
   };
   if (input.token !== undefined) out.token = input.token.trim();
   return out;
 }
 
 /** The app's own checks: every problem at once, with messages written for the settings form. */
-function ownChecks(s: SettingsInput, tokenStored: boolean): FieldError[] {
+function ownChecks(s: SettingsInput & AgentSettingFields, tokenStored: boolean): FieldError[] {
   const errors: FieldError[] = [];
   const add = (field: string, message: string) => errors.push({ field, message });
 
@@ -377,6 +431,16 @@ function ownChecks(s: SettingsInput, tokenStored: boolean): FieldError[] {
     else if (!dest.startsWith("/")) add(field, `must be SRC:DEST with an absolute DEST, e.g. /etc/app.conf (got ${JSON.stringify(dest)})`);
   });
 
+  s.jobHomeKeep.forEach((entry, i) => {
+    const why = keepEntryProblem(entry);
+    if (why) add(`jobHomeKeep[${i}]`, why);
+  });
+  for (const key of ["sandboxReadOnlyPaths", "sandboxReadWritePaths"] as const) {
+    s[key].forEach((entry, i) => {
+      if (!entry.startsWith("/")) add(`${key}[${i}]`, `must be an absolute path, e.g. /data/datasets (got ${JSON.stringify(entry)})`);
+    });
+  }
+
   for (const key of ["preJobHookPath", "postJobHookPath", "shutdownHookPath"] as const) {
     const path = s[key];
     if (path !== "" && !path.startsWith("/")) add(key, `must be an absolute path (the app does not run in a fixed folder); got ${JSON.stringify(path)}`);
@@ -390,7 +454,7 @@ function ownChecks(s: SettingsInput, tokenStored: boolean): FieldError[] {
  * again, until it passes: every problem is reported, not only the first. Fields the app's own checks
  * already flagged are neutralised up front.
  */
-function agentChecks(s: SettingsInput, known: FieldError[]): FieldError[] {
+function agentChecks(s: SettingsInput & AgentSettingFields, known: FieldError[]): FieldError[] {
   const errors: FieldError[] = [];
   const flagged = new Set(known.map((e) => e.field));
   const config: AgentConfig = {

@@ -78,7 +78,11 @@ export class JobPlacement {
   ) {}
 
   /** Checks bubblewrap once when strict is asked for, prepares the job home, cleans what a crash left in it. */
-  static async open(settings: PlacementSettings, probe: () => Promise<BwrapProbe> = probeBubblewrap): Promise<JobPlacement> {
+  static async open(
+    settings: PlacementSettings,
+    probe: () => Promise<BwrapProbe> = probeBubblewrap,
+    options: { cleanHome?: boolean } = {},
+  ): Promise<JobPlacement> {
     let level: SandboxLevel = settings.sandbox;
     let notice: string | null = null;
     let install: string | null = null;
@@ -101,7 +105,7 @@ export class JobPlacement {
     if (!samePath(jobHome, settings.ownerHome)) {
       await prepareJobHome(jobHome, settings.toolbox, level);
       // A job of an earlier run that crashed may have left its files (and secrets) here.
-      if (settings.workspace === "clean") await cleanJobHome(jobHome, settings.keep);
+      if (settings.workspace === "clean" && options.cleanHome !== false) await cleanJobHome(jobHome, settings.keep);
     }
     return placement;
   }
@@ -132,7 +136,8 @@ export class JobPlacement {
       hidden: hidden
         .filter((p) => p !== "" && isAbsolute(p))
         .map(real)
-        .filter((p) => !isInside(p, "/tmp") && !isInside(p, real(s.jobHome))),
+        // bwrap cannot mount on a path that does not exist in the read-only system.
+        .filter((p) => existsPath(p) && !isInside(p, "/tmp") && !isInside(p, real(s.jobHome))),
       toolbox: existsDir(s.toolbox) ? real(s.toolbox) : null,
       devices,
       dockerSocket: s.allowDocker && existsPath(socket) ? real(socket) : null,
