@@ -80,7 +80,7 @@ class TestClient {
 }
 
 function settingsFor(hub: Hub, overrides: Partial<SettingsInput> = {}): SettingsInput {
-  return { ...defaultSettings(), endpoint: hub.endpoint, noHttps: true, token: hub.registrationToken, name: "host-debug-agent", ...overrides };
+  return { ...defaultSettings(), endpoint: hub.endpoint, noHttps: true, token: hub.registrationToken, name: "host-debug-agent", sandbox: "none", ...overrides };
 }
 
 function filesUnder(dir: string): string[] {
@@ -93,6 +93,8 @@ describe("debug terminals through the host", () => {
   let hub: Hub;
   let host: Host;
   let home: string;
+  /** The app's private job home (in its data folder): the job's HOME and start folder. */
+  let jobHome: string;
   let dataDir: string;
   const broadcast: HostEvent[] = [];
   let a: TestClient;
@@ -103,6 +105,7 @@ describe("debug terminals through the host", () => {
     hub = await startHub({ nextSyncAfter: 100 });
     home = tempDir("sa-debug-home-");
     dataDir = tempDir("sa-debug-data-");
+    jobHome = join(dataDir, "job-home");
     host = await Host.open({
       dataDir,
       secretCodec: plainFileCodec(),
@@ -135,19 +138,19 @@ describe("debug terminals through the host", () => {
         commands: ['touch "$HOME/started"', 'while [ ! -f "$HOME/release" ]; do sleep 0.05; done', "false"],
       }),
     ));
-    await waitUntil(() => statSync(join(home, "started"), { throwIfNoEntry: false }), 20_000, "the job's first command");
+    await waitUntil(() => statSync(join(jobHome, "started"), { throwIfNoEntry: false }), 20_000, "the job's first command");
     const info = await a.api.getDebugInfo({ jobId });
-    expect(info).toMatchObject({ jobId, available: true, source: "running", home, shell: "bash", keptAt: null });
+    expect(info).toMatchObject({ jobId, available: true, source: "running", home: jobHome, shell: "bash", keptAt: null });
     expect(info.envFiles).toHaveLength(1);
     expect(info.envFiles[0]).toMatch(new RegExp(`^${escapeRe(home)}/\\.env-\\d+$`));
-    expect(info.manual).toEqual(["bash --login", `source ${info.envFiles[0]}`, `cd ${home}`]);
+    expect(info.manual).toEqual(["bash --login", `source ${info.envFiles[0]}`, `cd ${jobHome}`]);
 
     const terminal = await a.open(jobId);
-    expect(terminal).toMatchObject({ jobId, source: "running", envFiles: info.envFiles, home, pid: expect.any(Number) });
+    expect(terminal).toMatchObject({ jobId, source: "running", envFiles: info.envFiles, home: jobHome, pid: expect.any(Number) });
     expect(isRunning(terminal.pid)).toBe(true);
     await waitUntil(() => a.text(terminal.terminalId).includes(`Debug shell for job ${jobId}`), 15_000, "the banner");
     await a.run(terminal.terminalId, `printf '%s\\n' "$MY_SECRET"`, line(SECRET));
-    await a.run(terminal.terminalId, "pwd", line(home));
+    await a.run(terminal.terminalId, "pwd", line(jobHome));
     // A second terminal at once, for the same job.
     const second = await a.open(jobId);
     expect(second.terminalId).not.toBe(terminal.terminalId);
@@ -218,7 +221,7 @@ describe("debug terminals through the host", () => {
   });
 
   it("after the job failed, a terminal from the kept copy still has the variable, and the job's result", async () => {
-    writeFileSync(join(home, "release"), "");
+    writeFileSync(join(jobHome, "release"), "");
     await waitUntil(() => broadcast.some((e) => e.type === "job-finished" && e.job.id === jobId), 20_000, "the job finished");
     expect(broadcast.find((e) => e.type === "job-finished" && e.job.id === jobId)).toMatchObject({ job: { result: "failed" } });
     // The agent removed its own files (spec §6)...
@@ -227,12 +230,12 @@ describe("debug terminals through the host", () => {
     const info = await a.api.getDebugInfo({ jobId });
     expect(info).toMatchObject({ available: true, source: "kept", keptAt: expect.any(Number) });
     expect(info.envFiles).toHaveLength(2);
-    expect(info.manual.slice(1)).toEqual([...info.envFiles.map((f) => `source ${f}`), `cd ${home}`]);
+    expect(info.manual.slice(1)).toEqual([...info.envFiles.map((f) => `source ${f}`), `cd ${jobHome}`]);
     const terminal = await a.open(jobId);
     expect(terminal.source).toBe("kept");
     await waitUntil(() => a.text(terminal.terminalId).includes(`Debug shell for job ${jobId}`), 15_000, "the banner");
     await a.run(terminal.terminalId, `printf '%s|%s\\n' "$MY_SECRET" "$SEMAPHORE_JOB_RESULT"`, line(`${SECRET}|failed`));
-    await a.run(terminal.terminalId, "pwd", line(home));
+    await a.run(terminal.terminalId, "pwd", line(jobHome));
     // `exit` ends it like any shell: the client hears the exit code.
     await a.api.terminalInput({ terminalId: terminal.terminalId, data: "exit 3\r" });
     await waitUntil(() => a.exits.get(terminal.terminalId), 10_000, "the exit");

@@ -633,6 +633,16 @@ describe("renderConfigYaml", () => {
     kubernetesPodStartTimeout: 45,
     kubernetesLabels: ["team=ci"],
     kubernetesDefaultImage: "- dash",
+    jobHome: "/srv/ci home",
+    sandbox: "strict",
+    jobHomeCleanup: "keep",
+    jobHomeKeep: [".cache/pip", "go/pkg/mod"],
+    sandboxAllowDocker: true,
+    sandboxReadOnlyPaths: ["/data/sets"],
+    sandboxReadWritePaths: ["/scratch"],
+    diskMinFreeGb: 50,
+    diskMinFreePercent: 5,
+    diskHardFloorGb: 2,
   };
 
   const reload = (yaml: string, env: NodeJS.ProcessEnv = {}) =>
@@ -653,7 +663,8 @@ describe("renderConfigYaml", () => {
       .split("\n")
       .filter((line) => /^[a-z]/.test(line))
       .map((line) => line.slice(0, line.indexOf(":")));
-    expect(keys).toEqual(CONFIG_KEYS.filter((k) => k.key !== "config-file").map((k) => k.key));
+    // Our own keys go in only when they differ from their defaults: the official agent refuses them.
+    expect(keys).toEqual(CONFIG_KEYS.filter((k) => k.key !== "config-file" && !k.extension).map((k) => k.key));
     expect(yaml).toContain('endpoint: "myorg.semaphoreci.com"\ntoken: "registration-token"\n');
     expect(yaml).toContain("no-https: false\n");
     expect(yaml).toContain("env-vars: []\n");
