@@ -3,7 +3,7 @@
 // (same HOME, same TMPDIR) finds the crashed run in its journal and, before it registers, stops
 // what is left of the job, removes its env files (they hold the job's secrets) and its work folder.
 // Under strict the sandbox already dies with its parent (bwrap --die-with-parent).
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { job, startHub, stopAll } from "../helpers/processes.js";
@@ -31,7 +31,7 @@ describe("crash clean-up of a headless agent", () => {
       const id = await hub.api.schedule(
         job({
           env: { JOB_SECRET: "crash-secret" },
-          commands: [`sleep ${base} & nohup sleep ${base + 1} & setsid sleep ${base + 2} &`, "sleep 600"],
+          commands: ["echo left-by-the-crashed-job > ~/crashed-job-file", `sleep ${base} & nohup sleep ${base + 1} & setsid sleep ${base + 2} &`, "sleep 600"],
         }),
       );
       await waitForCommandStart(hub, id, "sleep 600");
@@ -68,6 +68,14 @@ describe("crash clean-up of a headless agent", () => {
       expect(sleepers(numbers).size).toBe(0);
       expect(entriesMatching(tmp, /^\.env-/)).toEqual([]);
       for (const dir of workDirs) expect(existsSync(join(tmp, dir))).toBe(false);
+      if (level === "strict") {
+        // The private job home is cleaned when the next agent opens it (the crashed job's files may hold secrets).
+        const jobHome = join(home, ".local", "share", "semaphore-agent", "job-homes", name);
+        expect(readdirSync(jobHome)).toEqual([".toolbox"]);
+      } else {
+        // Under none the job home is the owner's HOME: never cleaned.
+        expect(existsSync(join(home, "crashed-job-file"))).toBe(true);
+      }
       // Only the new run's own work folder is there.
       expect(entriesMatching(tmp, /^semaphore-agent-/)).toHaveLength(1);
       await waitForIdleAgent(hub, name);

@@ -57,10 +57,12 @@ describe("the strict sandbox (bubblewrap) through a real agent", () => {
     const { view, events } = await runJob(
       hub,
       job({
-        env: { OWNER: owner, HOST_TMP_FILE: hostTmpFile, JOB_TMP_FILE: jobTmpFile },
+        env: { OWNER: owner, HOST_TMP_FILE: hostTmpFile, JOB_TMP_FILE: jobTmpFile, AGENT_TMP: agent.tmp },
         commands: [
           'cat "$OWNER/secret.txt" 2>&1; echo "exit=$?"',
           'ls -A "$OWNER" 2>&1; echo "exit=$?"',
+          'ls -A "$AGENT_TMP" | wc -l',
+          'echo planted > "$OWNER/planted"; (echo > /var/tmp/sa-planted) 2>/dev/null || echo read-only',
           'echo "HOME=$HOME PWD=$PWD TMPDIR=$TMPDIR"',
           "mkdir -p proj && touch proj/x && rm -rf proj && echo removed",
           'cat "$HOST_TMP_FILE" 2>&1; echo "exit=$?"',
@@ -74,6 +76,12 @@ describe("the strict sandbox (bubblewrap) through a real agent", () => {
     expect(secret).toMatch(/No such file or directory[\s\S]*exit=1/);
     // The owner's HOME is an empty tmpfs but for the way down to the job home.
     expect(outputOf(events, 'ls -A "$OWNER" 2>&1; echo "exit=$?"').trim().split(/\s+/)).toEqual([".local", "exit=0"]);
+    // The agent's TMPDIR (its work folder, the env files of none) is an empty tmpfs too.
+    expect(outputOf(events, 'ls -A "$AGENT_TMP" | wc -l').trim()).toBe("0");
+    // What a job writes where the owner's HOME was stays in the sandbox; the system is read-only.
+    expect(outputOf(events, 'echo planted > "$OWNER/planted"; (echo > /var/tmp/sa-planted) 2>/dev/null || echo read-only').trim()).toBe("read-only");
+    expect(existsSync(join(owner, "planted"))).toBe(false);
+    expect(existsSync("/var/tmp/sa-planted")).toBe(false);
     expect(outputOf(events, 'echo "HOME=$HOME PWD=$PWD TMPDIR=$TMPDIR"').trim()).toBe(`HOME=${jobHome} PWD=${jobHome} TMPDIR=/tmp`);
     expect(outputOf(events, "mkdir -p proj && touch proj/x && rm -rf proj && echo removed").trim()).toBe("removed");
     expect(readFileSync(join(owner, "proj", "keep.txt"), "utf8")).toBe("the owner's project\n");
