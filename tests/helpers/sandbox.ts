@@ -39,6 +39,8 @@ export function startAgentAt(hub: HubProcess | null, options: PlacedAgentOptions
   const agent = startAgent(hub, { ...rest, env: { ...env, HOME: home, TMPDIR: tmp } });
   agent.home = home;
   agent.tmp = tmp;
+  // Where processes.ts tells the agent's own HOME from the jobs' HOME, both are this one.
+  (agent as { ownerHome?: string }).ownerHome = home;
   return agent;
 }
 
