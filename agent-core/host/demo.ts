@@ -65,6 +65,11 @@ export class LocalDemo {
     return this.hub !== null;
   }
 
+  /** The folder of the demo repository and its checkout while the demo runs (a sandboxed job writes there). */
+  get gitRoot(): string | null {
+    return this.git !== null && !(this.git instanceof Error) ? this.git.root : null;
+  }
+
   snapshot(): DemoSnapshot {
     return { running: this.hub !== null, hubUrl: this.hub?.url ?? null, examples: this.examples.map((e) => ({ ...e })) };
   }

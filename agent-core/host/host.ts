@@ -282,9 +282,10 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   }
 
   /** The job home and sandbox of the saved settings, for an agent about to start. */
-  private async openPlacement(): Promise<JobPlacement> {
+  /** `readWrite`: extra host folders the jobs of this run write to (the local demo's repository). */
+  private async openPlacement(readWrite: readonly string[] = []): Promise<JobPlacement> {
     try {
-      return await this.sandbox.placement(this.settings.current, true);
+      return await this.sandbox.placement(this.settings.current, true, readWrite);
     } catch (error) {
       throw new HostError("invalid-state", `The job home cannot be prepared: ${(error as Error).message}`);
     }
@@ -370,7 +371,8 @@ export class Host implements Omit<HostApi, TerminalMethod> {
         token: hub.registrationToken,
         name: `local-demo-${randomBytes(6).toString("hex")}`,
       };
-      const placement = await this.openPlacement();
+      const demoGit = this.demo.gitRoot;
+      const placement = await this.openPlacement(demoGit === null ? [] : [demoGit]);
       this.assertOpen();
       this.launch(config, "demo", hub.url, placement);
     } catch (error) {

@@ -40,8 +40,9 @@ export class JobSandbox {
    * The placement for the settings. `forAgent`: the agent is starting, so what a crashed run left
    * in the job home is cleaned now (never while a job may be using it).
    */
-  async placement(settings: StoredSettings, forAgent: boolean): Promise<JobPlacement> {
+  async placement(settings: StoredSettings, forAgent: boolean, readWrite: readonly string[] = []): Promise<JobPlacement> {
     const config = { ...defaultAgentConfig(), ...settings, jobHome: "" };
+    config.sandboxReadWritePaths = [...config.sandboxReadWritePaths, ...readWrite];
     const placement = placementSettingsFromConfig(config, this.env, { defaultJobHome: this.jobHome, hidden: [this.dataDir] });
     return await JobPlacement.open(placement, () => this.checkBubblewrap(), { cleanHome: forAgent });
   }

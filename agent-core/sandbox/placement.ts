@@ -191,12 +191,20 @@ export class JobPlacement {
       wrap: this.wrapFor(view),
       view,
       placeFile: (dest) => {
-        const inside = realInside(dest, view);
+        // Which writable folder the path is in is decided on the cleaned path; the path written keeps
+        // its `..` segments as the job gave them (mkdir -p makes `x/` of `x/../f`, as in Go), and must
+        // still land inside the same folder on the host.
+        const inside = join("/", dest);
         for (const w of writable) {
-          if (isInside(inside, w.inside)) {
-            const rest = relative(w.inside, inside);
-            return { host: rest === "" ? w.host : join(w.host, rest), roots: writable.map((x) => x.host) };
-          }
+          if (!isInside(inside, w.inside)) continue;
+          const host =
+            w.inside === w.host
+              ? dest
+              : dest.startsWith(`${w.inside}/`)
+                ? `${w.host}${dest.slice(w.inside.length)}`
+                : join(w.host, relative(w.inside, inside));
+          if (!isInside(join("/", host), w.host)) break;
+          return { host, roots: writable.map((x) => x.host) };
         }
         return { error: `outside the sandbox's writable folders (the job home, /tmp${view.readWrite.length ? " and the configured read-write paths" : ""})` };
       },
@@ -230,11 +238,6 @@ export async function writeCommandFile(host: string, command: string): Promise<v
   } finally {
     await handle.close();
   }
-}
-
-/** A path as the job sees it, cleaned lexically (`/tmp/x/../y` is `/tmp/y`, as mkdir walks it). */
-function realInside(dest: string, _view: SandboxView): string {
-  return join("/", dest);
 }
 
 /** Other users' homes from the password database (uid >= 1000), outside the system folders. */

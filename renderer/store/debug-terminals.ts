@@ -392,6 +392,7 @@ export function createDebugStore(bridge: RendererBridge, partial: Partial<DebugS
         shell: "",
         manual: [],
         keptAt: null,
+        sandbox: "none",
       };
       store.setState((s) => ({ infos: { ...s.infos, [jobId]: failed } }));
     }

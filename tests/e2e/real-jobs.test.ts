@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser, screenshot, type Browser } from "../helpers/browser.js";
-import { startConsole, type ConsoleProcess } from "../helpers/console.js";
+import { ConsoleRpc, startConsole, type ConsoleProcess } from "../helpers/console.js";
 import { FAST_TIMINGS, job, startHub, stopAll, tempDir, type HubProcess } from "../helpers/processes.js";
 import { buildToolboxFixture, serveToolboxRelease, type ToolboxReleaseServer } from "../helpers/toolbox-fixture.js";
 
@@ -16,13 +16,15 @@ let hub: HubProcess;
 let con: ConsoleProcess;
 let browser: Browser;
 let page: Page;
-let repo: { url: string; sha: string };
+let repo: { url: string; sha: string; root: string };
+/** Where the fixture toolbox's `artifact push` stores (Semaphore's artifact storage, on this machine). */
+let store: string;
 let release: ToolboxReleaseServer;
 
 const byTestId = (id: string) => page.getByTestId(id);
 
 /** A bare repository with two commits on main, as a project's remote. */
-function bareRepository(): { url: string; sha: string } {
+function bareRepository(): { url: string; sha: string; root: string } {
   const root = tempDir("sa-e2e-git-");
   const bare = join(root, "demo-app.git");
   const work = join(root, "work");
@@ -41,7 +43,7 @@ function bareRepository(): { url: string; sha: string } {
   git(work, "add", ".");
   git(work, "commit", "-q", "-m", "Add the build");
   git(work, "push", "-q", bare, "HEAD:refs/heads/main");
-  return { url: `file://${bare}`, sha: git(work, "rev-parse", "HEAD") };
+  return { url: `file://${bare}`, sha: git(work, "rev-parse", "HEAD"), root };
 }
 
 beforeAll(async () => {
@@ -49,11 +51,13 @@ beforeAll(async () => {
   // The toolbox's release, served the way GitHub serves it (redirects, checksums.txt), from 127.0.0.1.
   const fixture = buildToolboxFixture(tempDir("sa-e2e-toolbox-"));
   release = await serveToolboxRelease({ tarball: readFileSync(fixture.tarballPath), asset: fixture.asset, checksumsText: fixture.checksumsText });
+  store = tempDir("sa-e2e-artifacts-");
   con = await startConsole({
     env: {
       // A back-off short enough for a test, long enough to see the countdown.
       SEMAPHORE_AGENT_TEST_TIMINGS: JSON.stringify({ ...FAST_TIMINGS, appRetryFirstMs: 1500, appRetryMaxMs: 3000 }),
       SEMAPHORE_AGENT_TOOLBOX_BASE_URL: release.baseUrl,
+      TOOLBOX_FIXTURE_STORE: store,
     },
   });
   repo = bareRepository();
@@ -100,6 +104,14 @@ describe("real Semaphore jobs in the web console (console process, agent, hub, C
     expect(await page.locator("[data-testid=toolbox-feature][data-feature=checkout]").getAttribute("data-works")).toBe("true");
     await card.scrollIntoViewIfNeeded();
     await screenshot(page, "19c-settings-toolbox-installed");
+
+    // Jobs run in the default strict sandbox: the project's remote (a folder under /tmp here) and the
+    // artifact storage are outside it unless the owner lists them.
+    const rpc = await ConsoleRpc.open(con);
+    const { tokenSet: _t, tokenStorage: _s, configured: _c, ...current } = (await rpc.call("getSettings")).result as Record<string, unknown>;
+    const saved = await rpc.call("saveSettings", { settings: { ...current, token: hub.token, sandboxReadOnlyPaths: [repo.root], sandboxReadWritePaths: [store] } });
+    rpc.close();
+    expect(saved).toMatchObject({ ok: true });
 
     await hub.api.fault({ target: "register", mode: "401", count: 3 });
     await byTestId("nav-agent").click();
@@ -170,9 +182,11 @@ describe("real Semaphore jobs in the web console (console process, agent, hub, C
     expect(await page.content()).not.toContain("artifact-token-value-never-shown");
     await screenshot(page, "22-job-like-semaphore");
 
-    // What the job did on this machine: checked out the commit, pushed the artifact.
-    expect(readFileSync(join(con.home, "demo-app", "out.txt"), "utf8")).toBe("built\n");
-    expect(existsSync(join(con.home, ".toolbox", ".fixture-store", "job", "out.txt"))).toBe(true);
+    // What the job did on this machine: built from the checked-out commit and pushed the artifact; the
+    // private job home is clean again (the default policy) and the owner's HOME was never touched.
+    expect(readFileSync(join(store, "job", "out.txt"), "utf8")).toBe("built\n");
+    expect(existsSync(join(con.dataDir, "job-home", "demo-app"))).toBe(false);
+    expect(existsSync(join(con.home, "demo-app"))).toBe(false);
 
     // History: the row names the job; the project filter finds it, another branch does not.
     await byTestId("nav-history").click();

@@ -52,6 +52,11 @@ describe("Local demo: the checkout example", () => {
     });
     const events: HostEvent[] = [];
     host.subscribe((e) => events.push(e));
+    // The jobs run in the app's default strict sandbox: the fixture's artifact storage is a host
+    // folder the owner lists as writable (the demo repository itself is made writable by the demo).
+    const { tokenSet: _t, tokenStorage: _s, configured: _c, ...current } = await host.getSettings({});
+    const saved = await host.saveSettings({ settings: { ...current, endpoint: "127.0.0.1:9", token: "not-used-by-the-demo", sandboxReadWritePaths: [store] } });
+    expect(saved, JSON.stringify(saved)).toMatchObject({ ok: true });
 
     const snapshot = await host.getSnapshot({});
     const example = snapshot.demo.examples.find((e) => e.id === "checkout");
