@@ -111,7 +111,12 @@ function ManualBlock({ info, testid, open = false }: { info: DebugInfo | undefin
       {info === undefined ? (
         <div className="hint">Loading…</div>
       ) : info.manual.length === 0 ? (
-        <div className="hint">{info.reason ?? "Nothing to do by hand for this job."}</div>
+        <div className="hint">
+          {info.reason ??
+            (info.sandbox === "strict"
+              ? "This job runs in the strict sandbox: a terminal of your own would see your files, not the job's home and /tmp. Use the debug terminal here."
+              : "Nothing to do by hand for this job.")}
+        </div>
       ) : (
         <>
           <div className="debug-manual-user">

@@ -9,8 +9,9 @@ import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TERMINAL_BATCH_CHARS, TERMINAL_HIGH_WATER } from "../../agent-core/host/contract.js";
 import { launchBrowser, screenshot, type Browser } from "../helpers/browser.js";
-import { startConsole, type ConsoleProcess } from "../helpers/console.js";
+import { ConsoleRpc as Rpc, startConsole, type ConsoleProcess } from "../helpers/console.js";
 import { isRunning, waitUntil } from "../helpers/jobs.js";
+import { sleepers, uniqueSleepBase } from "../helpers/sandbox.js";
 import { job, startHub, stopAll, type HubProcess } from "../helpers/processes.js";
 
 const SECRET = "a b$c";
@@ -20,55 +21,6 @@ let con: ConsoleProcess;
 let browser: Browser;
 let page: Page;
 let jobId = "";
-
-/** A Node client of the console's WebSocket, logged in like a tab (cookie + Origin). */
-class Rpc {
-  private nextId = 1;
-  private readonly pending = new Map<number, (message: { ok: boolean; result?: unknown; error?: { code: string; message: string } }) => void>();
-  readonly events: Array<{ type: string; [key: string]: unknown }> = [];
-
-  private constructor(private readonly ws: WebSocket) {
-    ws.on("message", (data) => {
-      const message = JSON.parse(String(data)) as { kind: string; id?: number; event?: { type: string } };
-      if (message.kind === "response" && typeof message.id === "number") this.pending.get(message.id)?.(message as never);
-      else if (message.kind === "event" && message.event) this.events.push(message.event);
-    });
-  }
-
-  static open(con: ConsoleProcess): Promise<Rpc> {
-    const ws = new WebSocket(`ws://127.0.0.1:${con.port}/ws`, { headers: { Origin: con.origin, Cookie: `sad_console_${con.port}=${con.token}` } });
-    return new Promise((resolve, reject) => {
-      ws.once("open", () => resolve(new Rpc(ws)));
-      ws.once("error", reject);
-    });
-  }
-
-  call(method: string, params: unknown = {}): Promise<{ ok: boolean; result?: unknown; error?: { code: string; message: string } }> {
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve);
-      this.ws.send(JSON.stringify({ id, method, params }));
-    });
-  }
-
-  /**
-   * `count` calls written in one socket write, as a tab's burst reaches a busy console: the server
-   * then reads them all in one go and handles every frame before any answer settles.
-   */
-  burst(count: number, method: string, params: unknown): Promise<Array<{ ok: boolean; result?: unknown; error?: { code: string; message: string } }>> {
-    const socket = (this.ws as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
-    socket.cork();
-    try {
-      return Promise.all(Array.from({ length: count }, () => this.call(method, params)));
-    } finally {
-      socket.uncork();
-    }
-  }
-
-  close(): void {
-    this.ws.close();
-  }
-}
 
 function wsStatus(headers: Record<string, string>): Promise<number | null> {
   return new Promise((resolve) => {
@@ -87,6 +39,8 @@ function wsStatus(headers: Record<string, string>): Promise<number | null> {
 }
 
 const byTestId = (id: string) => page.getByTestId(id);
+/** The app's private job home (strict, the default): the jobs' and the debug shells' HOME. */
+const jobHome = () => join(con.dataDir, "job-home");
 
 async function debugText(): Promise<string> {
   return await page.evaluate(() => {
@@ -194,11 +148,11 @@ describe("debug terminal (real console, agent, hub, Chromium)", () => {
     await typeLine(`printf '%s\\n' "$MY_SECRET"`);
     await waitForDebugLine(/^a b\$c$/);
     await typeLine("pwd");
-    await waitForDebugLine(new RegExp(`^${con.home.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`));
-    // The manual equivalent: the user and the source command.
-    const manual = await byTestId("debug-manual").textContent();
-    expect(manual).toMatch(/root/);
-    expect(manual).toMatch(new RegExp(`source ${con.tmp}/\\.env-\\d+`));
+    // The app's default, the strict sandbox: the shell starts in the private job home, not the owner's HOME.
+    await waitForDebugLine(new RegExp(`^${jobHome().replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`));
+    expect(await byTestId("debug-env-indicator").textContent()).toContain(jobHome());
+    // No manual equivalent: a terminal of the owner's own would not see the job's view.
+    expect(await byTestId("debug-manual").textContent()).toMatch(/strict sandbox/);
     await screenshot(page, "20-debug-terminal-running-job");
   });
 
@@ -264,9 +218,11 @@ describe("debug terminal (real console, agent, hub, Chromium)", () => {
   it("closing the panel kills the shell (by PID)", async () => {
     const pid = await shellPid();
     expect(isRunning(pid)).toBe(true);
-    await typeLine("sleep 600 & echo bg-pid=$!");
-    const text = await waitForDebugLine(/^bg-pid=\d+$/);
-    const bgPid = Number(/bg-pid=(\d+)/.exec(text)![1]);
+    // $! is a PID of the sandbox's own namespace: the host PID is found by the sleep's unique argument.
+    const n = uniqueSleepBase();
+    await typeLine(`sleep ${n} & echo bg-started`);
+    await waitForDebugLine(/^bg-started$/);
+    const bgPid = await waitUntil(() => sleepers([n]).get(n)?.[0], 10_000, `the background sleep ${n}`);
     expect(isRunning(bgPid)).toBe(true);
     await byTestId("debug-tab-close").click();
     await waitUntil(() => !isRunning(pid), 10_000, `debug shell ${pid} gone`);
@@ -284,7 +240,7 @@ describe("debug terminal (real console, agent, hub, Chromium)", () => {
 
   it("after the job failed, open it from the history: the variable is still there", async () => {
     // Let the job fail: it was waiting for this file.
-    writeFileSync(join(con.home, "release"), "");
+    writeFileSync(join(jobHome(), "release"), "");
     await hub.api.waitForJob(jobId, "finished");
     await byTestId("nav-history").click();
     const row = page.locator(`[data-testid="history-row"][data-job-id="${jobId}"]`);
@@ -297,7 +253,7 @@ describe("debug terminal (real console, agent, hub, Chromium)", () => {
     await typeLine(`printf '%s|%s\\n' "$MY_SECRET" "$SEMAPHORE_JOB_RESULT"`);
     await waitForDebugLine(/^a b\$c\|failed$/);
     await typeLine("pwd");
-    await waitForDebugLine(new RegExp(`^${con.home.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`));
+    await waitForDebugLine(new RegExp(`^${jobHome().replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`));
     await screenshot(page, "21-debug-terminal-from-history");
   });
 
