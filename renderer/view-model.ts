@@ -5,7 +5,7 @@ import { formatSeconds } from "./job-format.js";
 export type Tone = "idle" | "ok" | "running" | "busy" | "warn" | "error";
 
 export interface AgentStatus {
-  /** "Stopped", "Connecting…", "Waiting for jobs", "Running job <id>", "Stopping…", "Disconnected", "Error". */
+  /** "Stopped", "Paused (disk guard)", "Connecting…", "Waiting for jobs", "Running job <id>", "Stopping…", "Disconnected", "Error". */
   words: string;
   tone: Tone;
   /** Whether the agent runs (Stop is offered) or not (Start is offered). */
@@ -19,6 +19,8 @@ export function agentIdle(agent: AgentSnapshot | null): boolean {
 
 export function agentStatus(agent: AgentSnapshot | null): AgentStatus {
   if (agent === null) return { words: "Stopped", tone: "idle", running: false };
+  // Drained by the disk guard: phase is "idle" meanwhile, it resumes by itself, and Stop cancels it.
+  if (agent.hold != null) return { words: "Paused (disk guard)", tone: "warn", running: true };
   const idle = agentIdle(agent);
   if (!idle && (agent.stopping || agent.phase === "shutting-down")) return { words: "Stopping…", tone: "busy", running: true };
   if (idle) {

@@ -10,6 +10,7 @@ import type {
   HostSnapshot,
   JobDetail,
   JobSummary,
+  SandboxStatus,
   SaveSettingsResult,
   SettingsInput,
   SettingsView,
@@ -77,6 +78,8 @@ export interface AppState {
   filteredHistory: JobSummary[] | null;
   /** Semaphore's toolbox on this machine; null until read. */
   toolbox: ToolboxView | null;
+  /** The sandbox the saved settings give (getSandbox), also while the agent is stopped; null until read. */
+  sandbox: SandboxStatus | null;
   view: ViewName;
   /** The job the Job view shows. */
   selectedJobId: string | null;
@@ -98,6 +101,8 @@ export interface AppState {
   /** The agent cannot reach the server: try now rather than at the retry time. */
   retryNow(): Promise<void>;
   loadToolbox(): Promise<void>;
+  /** Asks the host which sandbox the saved settings give (bubblewrap checked anew). */
+  loadSandbox(): Promise<void>;
   installToolbox(): Promise<void>;
   setHistoryQuery(patch: Partial<HistoryQueryState>): Promise<void>;
   saveSettings(input: SettingsInput): Promise<boolean>;
@@ -204,6 +209,7 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
         const result = await call();
         if (result.ok) {
           set({ settings: result.settings, settingsSavedAt: options.now() });
+          void get().loadSandbox();
           return true;
         }
         set({ settingsErrors: result.errors });
@@ -231,6 +237,7 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
       historyQuery: { project: null, branch: null, search: "" },
       filteredHistory: null,
       toolbox: null,
+      sandbox: null,
       view: "agent",
       selectedJobId: null,
       followRunningJob: true,
@@ -272,6 +279,14 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
           set({ toolbox: await api.getToolbox({}) });
         } catch (error) {
           if (errorCode(error) !== "disconnected") set({ error: { scope: "settings", message: messageOf(error) } });
+        }
+      },
+
+      async loadSandbox() {
+        try {
+          set({ sandbox: await api.getSandbox({}) });
+        } catch {
+          // Disconnected, or a host without sandbox support: the line says nothing rather than guess.
         }
       },
 
@@ -527,6 +542,7 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
       const snapshot = await api.getSnapshot({});
       if (request === snapshotRequest) applySnapshot(snapshot);
       void store.getState().loadToolbox();
+      void store.getState().loadSandbox();
     } catch (error) {
       if (request === snapshotRequest && errorCode(error) !== "disconnected") {
         store.setState({ error: { scope: "snapshot", message: messageOf(error) } });
@@ -544,6 +560,7 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
       }
       case "settings":
         store.setState({ settings: event.settings });
+        void store.getState().loadSandbox(); // the sandbox asked for may have changed
         return;
       case "demo":
         store.setState({ demo: event.demo });

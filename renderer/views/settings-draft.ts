@@ -30,6 +30,65 @@ export interface SettingsDraft {
   historyMaxMegabytes: string;
   /** Keep the env files of this many most recent jobs for debug terminals. */
   debugKeepJobs: string;
+
+  /** Where jobs run. */
+  sandbox: SandboxSettings["sandbox"];
+  jobHomeCleanup: SandboxSettings["jobHomeCleanup"];
+  /** One relative path per line (kept when the job home is cleaned). */
+  jobHomeKeep: string;
+  sandboxAllowDocker: boolean;
+  /** One absolute path per line. */
+  sandboxReadOnlyPaths: string;
+  sandboxReadWritePaths: string;
+  /** The disk guard. */
+  diskMinFreeGb: string;
+  diskMinFreePercent: string;
+  diskHardFloorGb: string;
+}
+
+/** The settings of where jobs run and of the disk guard, every one present. */
+export type SandboxSettings = Required<
+  Pick<
+    SettingsInput,
+    | "sandbox"
+    | "jobHomeCleanup"
+    | "jobHomeKeep"
+    | "sandboxAllowDocker"
+    | "sandboxReadOnlyPaths"
+    | "sandboxReadWritePaths"
+    | "diskMinFreeGb"
+    | "diskMinFreePercent"
+    | "diskHardFloorGb"
+  >
+>;
+
+/** The app's defaults (agent-core/host/settings.ts), for a host that does not send them. */
+export const SANDBOX_DEFAULTS: SandboxSettings = {
+  sandbox: "strict",
+  jobHomeCleanup: "clean",
+  jobHomeKeep: [],
+  sandboxAllowDocker: false,
+  sandboxReadOnlyPaths: [],
+  sandboxReadWritePaths: [],
+  diskMinFreeGb: 10,
+  diskMinFreePercent: 10,
+  diskHardFloorGb: 1,
+};
+
+/** The sandbox and disk settings of a SettingsView, the defaults standing in for any it lacks. */
+export function sandboxSettingsOf(settings: SettingsView): SandboxSettings {
+  const v = settings as SettingsView & Partial<SandboxSettings>;
+  return {
+    sandbox: v.sandbox ?? SANDBOX_DEFAULTS.sandbox,
+    jobHomeCleanup: v.jobHomeCleanup ?? SANDBOX_DEFAULTS.jobHomeCleanup,
+    jobHomeKeep: [...(v.jobHomeKeep ?? SANDBOX_DEFAULTS.jobHomeKeep)],
+    sandboxAllowDocker: v.sandboxAllowDocker ?? SANDBOX_DEFAULTS.sandboxAllowDocker,
+    sandboxReadOnlyPaths: [...(v.sandboxReadOnlyPaths ?? SANDBOX_DEFAULTS.sandboxReadOnlyPaths)],
+    sandboxReadWritePaths: [...(v.sandboxReadWritePaths ?? SANDBOX_DEFAULTS.sandboxReadWritePaths)],
+    diskMinFreeGb: v.diskMinFreeGb ?? SANDBOX_DEFAULTS.diskMinFreeGb,
+    diskMinFreePercent: v.diskMinFreePercent ?? SANDBOX_DEFAULTS.diskMinFreePercent,
+    diskHardFloorGb: v.diskHardFloorGb ?? SANDBOX_DEFAULTS.diskHardFloorGb,
+  };
 }
 
 let rowKey = 0;
@@ -38,6 +97,7 @@ export function newEnvRow(name = "", value = ""): EnvRow {
 }
 
 export function draftFrom(settings: SettingsView): SettingsDraft {
+  const sandbox = sandboxSettingsOf(settings);
   return {
     endpoint: settings.endpoint,
     token: "",
@@ -57,6 +117,15 @@ export function draftFrom(settings: SettingsView): SettingsDraft {
     historyMaxJobs: String(settings.historyMaxJobs),
     historyMaxMegabytes: String(settings.historyMaxMegabytes),
     debugKeepJobs: String(settings.debugKeepJobs),
+    sandbox: sandbox.sandbox,
+    jobHomeCleanup: sandbox.jobHomeCleanup,
+    jobHomeKeep: sandbox.jobHomeKeep.join("\n"),
+    sandboxAllowDocker: sandbox.sandboxAllowDocker,
+    sandboxReadOnlyPaths: sandbox.sandboxReadOnlyPaths.join("\n"),
+    sandboxReadWritePaths: sandbox.sandboxReadWritePaths.join("\n"),
+    diskMinFreeGb: String(sandbox.diskMinFreeGb),
+    diskMinFreePercent: String(sandbox.diskMinFreePercent),
+    diskHardFloorGb: String(sandbox.diskHardFloorGb),
   };
 }
 
@@ -74,6 +143,39 @@ export interface DraftConversion {
   envRowKeys: number[];
   /** files[i] of the input is line fileLines[i] (1-based) of the text. */
   fileLines: number[];
+  /** The same for the one-per-line lists: jobHomeKeep[i] is line lines.jobHomeKeep[i], etc. */
+  lines: Record<LineListField, number[]>;
+}
+
+/** The settings entered one per line; errors name them with an index, e.g. "jobHomeKeep[2]". */
+export const LINE_LIST_FIELDS = ["files", "jobHomeKeep", "sandboxReadOnlyPaths", "sandboxReadWritePaths"] as const;
+export type LineListField = (typeof LINE_LIST_FIELDS)[number];
+
+/** The non-blank lines of a text, trimmed, with their (1-based) line numbers. */
+export function splitLines(text: string): { values: string[]; lines: number[] } {
+  const values: string[] = [];
+  const lines: number[] = [];
+  text.split("\n").forEach((line, i) => {
+    const trimmed = line.trim();
+    if (trimmed !== "") {
+      values.push(trimmed);
+      lines.push(i + 1);
+    }
+  });
+  return { values, lines };
+}
+
+/**
+ * Where an error of the last save goes: `{list, index, line}` for an entry of a one-per-line list
+ * ("sandboxReadOnlyPaths[1]" is its line lines.sandboxReadOnlyPaths[1]), null for any other field.
+ */
+export function lineOfListError(field: string, lines: DraftConversion["lines"]): { list: LineListField; index: number; line: number | null } | null {
+  const match = /^([A-Za-z]+)\[(\d+)\]$/.exec(field);
+  if (match === null) return null;
+  const list = match[1] as LineListField;
+  if (!(LINE_LIST_FIELDS as readonly string[]).includes(list)) return null;
+  const index = Number(match[2]);
+  return { list, index, line: lines[list][index] ?? null };
 }
 
 /** Whole-number fields: [field, min, max]. The host checks the bounds again (SettingsInputSchema). */
@@ -83,6 +185,9 @@ const NUMBER_FIELDS = [
   ["historyMaxJobs", 1, null],
   ["historyMaxMegabytes", 1, null],
   ["debugKeepJobs", 0, 1000],
+  ["diskMinFreeGb", 0, 1_000_000_000],
+  ["diskMinFreePercent", 0, 100],
+  ["diskHardFloorGb", 0, 1_000_000_000],
 ] as const;
 
 export function toSettingsInput(draft: SettingsDraft): DraftConversion {
@@ -101,23 +206,26 @@ export function toSettingsInput(draft: SettingsDraft): DraftConversion {
     }
   }
   const envRows = draft.envVars.filter((r) => r.name.trim() !== "" || r.value !== "");
-  const fileLines: number[] = [];
-  const files: string[] = [];
-  draft.files.split("\n").forEach((line, i) => {
-    const trimmed = line.trim();
-    if (trimmed !== "") {
-      files.push(trimmed);
-      fileLines.push(i + 1);
-    }
-  });
-  const conversion: DraftConversion = { input: null, errors, envRowKeys: envRows.map((r) => r.key), fileLines };
+  const split = {
+    files: splitLines(draft.files),
+    jobHomeKeep: splitLines(draft.jobHomeKeep),
+    sandboxReadOnlyPaths: splitLines(draft.sandboxReadOnlyPaths),
+    sandboxReadWritePaths: splitLines(draft.sandboxReadWritePaths),
+  };
+  const lines = {
+    files: split.files.lines,
+    jobHomeKeep: split.jobHomeKeep.lines,
+    sandboxReadOnlyPaths: split.sandboxReadOnlyPaths.lines,
+    sandboxReadWritePaths: split.sandboxReadWritePaths.lines,
+  };
+  const conversion: DraftConversion = { input: null, errors, envRowKeys: envRows.map((r) => r.key), fileLines: lines.files, lines };
   if (errors.length > 0) return conversion;
   const input: SettingsInput = {
     endpoint: draft.endpoint.trim(),
     name: draft.name.trim(),
     noHttps: draft.noHttps,
     envVars: envRows.map((r) => ({ name: r.name.trim(), value: r.value })),
-    files,
+    files: split.files.values,
     preJobHookPath: draft.preJobHookPath.trim(),
     postJobHookPath: draft.postJobHookPath.trim(),
     shutdownHookPath: draft.shutdownHookPath.trim(),
@@ -130,6 +238,15 @@ export function toSettingsInput(draft: SettingsDraft): DraftConversion {
     historyMaxJobs: numbers.historyMaxJobs!,
     historyMaxMegabytes: numbers.historyMaxMegabytes!,
     debugKeepJobs: numbers.debugKeepJobs!,
+    sandbox: draft.sandbox,
+    jobHomeCleanup: draft.jobHomeCleanup,
+    jobHomeKeep: split.jobHomeKeep.values,
+    sandboxAllowDocker: draft.sandboxAllowDocker,
+    sandboxReadOnlyPaths: split.sandboxReadOnlyPaths.values,
+    sandboxReadWritePaths: split.sandboxReadWritePaths.values,
+    diskMinFreeGb: numbers.diskMinFreeGb!,
+    diskMinFreePercent: numbers.diskMinFreePercent!,
+    diskHardFloorGb: numbers.diskHardFloorGb!,
   };
   if (draft.token !== "") input.token = draft.token;
   return { ...conversion, input };
