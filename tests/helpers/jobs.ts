@@ -105,6 +105,15 @@ export function jobProcesses(agent: AgentProcess): Array<{ pid: number; cmdline:
   return processesWithHome(agent.home, [agent.pid]);
 }
 
+/** The `.env-*` files in `dir`, sorted; none when the folder is gone (a strict job's /tmp after the job). */
+export function envFilesIn(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((f) => f.startsWith(".env-")).sort();
+  } catch {
+    return [];
+  }
+}
+
 /** Polls `check` every 25 ms until it returns a truthy value. */
 export async function waitUntil<T>(check: () => T | undefined | null | false, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -167,11 +176,11 @@ export function withoutTimes(event: JobLogEvent): Record<string, unknown> {
  * One hub and one agent for a whole test file: started before its tests (the agent waiting for
  * jobs), stopped after them, and then nothing any job started may still run.
  */
-export function useHubAndAgent(set: (hub: HubProcess, agent: AgentProcess) => void): void {
+export function useHubAndAgent(set: (hub: HubProcess, agent: AgentProcess) => void, sandbox: "none" | "strict" = "none"): void {
   let home: string | undefined;
   beforeAll(async () => {
     const hub = await startHub();
-    const agent = startAgent(hub);
+    const agent = startAgent(hub, { sandbox });
     home = agent.home;
     set(hub, agent);
     await hub.api.waitForAgent((agents) => agents.some((a) => a.state === "waiting-for-jobs"));

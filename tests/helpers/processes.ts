@@ -2,7 +2,7 @@
 // exactly as a user would, talking HTTP on 127.0.0.1. Every process started here is stopped by
 // `stopAll()` (call it in afterEach/afterAll).
 import { spawn, type ChildProcess } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { AgentView, Fault, JobStatus, JobView, Violation } from "../../hub/types.js";
@@ -124,19 +124,40 @@ export interface AgentProcessOptions {
   timings?: Record<string, number>;
   /** Leave out --endpoint/--token/--no-https (for config-file tests). */
   bare?: boolean;
+  /**
+   * `strict`: run jobs in the bubblewrap sandbox, with a job home of their own (--job-home, never the
+   * agent's HOME); `home` is then that job home (the jobs' HOME), `ownerHome` the agent's.
+   */
+  sandbox?: "none" | "strict";
 }
 
 export interface AgentProcess extends Proc {
+  /** The jobs' HOME: the agent's HOME, or under strict the job home. */
   home: string;
+  /** The agent process's own HOME. */
+  ownerHome: string;
   tmp: string;
+  sandbox: "none" | "strict";
+  /**
+   * Where the running job's TMPDIR is on this side: the agent's TMPDIR, or under strict the host
+   * folder of the job's private /tmp (gone once the job has ended).
+   */
+  jobTmp(): string;
 }
+
+/** The sandbox levels the job-semantics tests run under, with the same expectations. */
+export const SANDBOX_LEVELS = ["none", "strict"] as const;
 
 export function startAgent(hub: HubProcess | null, options: AgentProcessOptions = {}): AgentProcess {
   const home = tempDir("sa-home-");
   withToolbox(home);
   const tmp = tempDir("sa-tmp-");
+  const sandbox = options.sandbox ?? "none";
+  const jobHome = sandbox === "strict" ? tempDir("sa-jobhome-") : home;
   const args = ["start"];
   if (!options.bare && hub) args.push("--endpoint", hub.endpoint, "--token", hub.token, "--no-https");
+  // The job home is kept as it is after a job, as HOME is under none: the same tests look at it afterwards.
+  if (sandbox === "strict") args.push("--sandbox", "strict", "--job-home", jobHome, "--job-home-cleanup", "keep");
   if (options.configYaml !== undefined) {
     const file = join(tmp, "config.yaml");
     writeFileSync(file, options.configYaml);
@@ -149,8 +170,15 @@ export function startAgent(hub: HubProcess | null, options: AgentProcessOptions 
     SEMAPHORE_AGENT_TEST_TIMINGS: JSON.stringify({ ...FAST_TIMINGS, ...options.timings }),
     ...options.env,
   }, home) as AgentProcess;
-  proc.home = home;
+  proc.home = jobHome;
+  proc.ownerHome = home;
   proc.tmp = tmp;
+  proc.sandbox = sandbox;
+  proc.jobTmp = () => {
+    if (sandbox === "none") return tmp;
+    const work = readdirSync(tmp).filter((n) => n.startsWith("semaphore-agent-"));
+    return join(tmp, work[0] ?? "semaphore-agent-missing", "tmp");
+  };
   return proc;
 }
 

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { job, startAgent, startHub, stopAll, summarize, tempDir, type AgentProcess, type HubProcess } from "../helpers/processes.js";
+import { job, SANDBOX_LEVELS, startAgent, startHub, stopAll, summarize, tempDir, type AgentProcess, type HubProcess } from "../helpers/processes.js";
 import {
   expectNoViolations,
   jobProcesses,
@@ -24,7 +24,7 @@ const POST = "Running the post-job hook configured in the agent";
 const WARN_PROCEED = "Warning: The agent is configured to proceed with the job even if the pre-job hook fails.\n";
 const WARN_FAIL = "Warning: The agent is configured to fail the job if the pre-job hook fails.\n";
 
-describe("job semantics that depend on the agent configuration", () => {
+describe.each(SANDBOX_LEVELS)("job semantics that depend on the agent configuration (sandbox: %s)", (sandbox) => {
   let hub: HubProcess;
   let hooks: string;
   const homes: string[] = [];
@@ -43,7 +43,7 @@ describe("job semantics that depend on the agent configuration", () => {
   function useAgent(name: string, args: () => string[]): () => AgentProcess {
     let agent: AgentProcess | undefined;
     beforeAll(async () => {
-      agent = startAgent(hub, { args: ["--name", name, ...args()] });
+      agent = startAgent(hub, { args: ["--name", name, ...args()], sandbox });
       homes.push(agent.home);
       await waitForIdleAgent(hub, name);
     });

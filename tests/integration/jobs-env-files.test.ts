@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import {
   job,
+  SANDBOX_LEVELS,
   summarize,
   tempDir,
   type AgentProcess,
@@ -14,6 +15,7 @@ import {
 } from "../helpers/processes.js";
 import {
   EMPTY_PREAMBLE,
+  envFilesIn,
   expectNoViolations,
   outputOf,
   rawOutputs,
@@ -25,16 +27,15 @@ import {
 
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-const envFilesIn = (dir: string) => readdirSync(dir).filter((f) => f.startsWith(".env-")).sort();
 
-describe("job semantics: env vars, files, .env-* files, malformed requests", () => {
+describe.each(SANDBOX_LEVELS)("job semantics: env vars, files, .env-* files, malformed requests (sandbox: %s)", (sandbox) => {
   let hub: HubProcess;
   let agent: AgentProcess;
 
   useHubAndAgent((h, a) => {
     hub = h;
     agent = a;
-  });
+  }, sandbox);
 
   it("env var values reach the commands literally, and Exporting lines are sorted, one event each", async () => {
     // Inserted unsorted on purpose; sorted by name (bytes) in the log.
@@ -216,7 +217,7 @@ describe("job semantics: env vars, files, .env-* files, malformed requests", () 
       job({ env, commands: ["sleep 3"], always: ["ls -A $TMPDIR | grep -c '^[.]env-'", lastEnvFile] }),
     );
     await waitForCommandStart(hub, id, "sleep 3");
-    const during = envFilesIn(agent.tmp);
+    const during = envFilesIn(agent.jobTmp());
     expect(during).toHaveLength(1);
     const name = during[0] as string;
     // `.env-<unix nanoseconds>`, created just now.
@@ -224,7 +225,7 @@ describe("job semantics: env vars, files, .env-* files, malformed requests", () 
     const nanos = BigInt(name.slice(".env-".length));
     expect(Number(nanos / 1_000_000n)).toBeGreaterThan(Date.now() - 60_000);
     expect(Number(nanos / 1_000_000n)).toBeLessThanOrEqual(Date.now());
-    const path = join(agent.tmp, name);
+    const path = join(agent.jobTmp(), name);
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(readFileSync(path, "utf8")).toBe(
       [
@@ -246,7 +247,7 @@ describe("job semantics: env vars, files, .env-* files, malformed requests", () 
     expect(outputOf(events, "ls -A $TMPDIR | grep -c '^[.]env-'")).toBe("2\n");
     expect(outputOf(events, lastEnvFile)).toBe("export SEMAPHORE_JOB_RESULT=passed\n");
     // Both are removed when the job ends.
-    expect(envFilesIn(agent.tmp)).toEqual([]);
+    expect(envFilesIn(agent.jobTmp())).toEqual([]);
     await expectNoViolations(hub);
   });
 
@@ -275,13 +276,13 @@ describe("job semantics: env vars, files, .env-* files, malformed requests", () 
           "job_finished(failed)",
         ]);
         expect(rawOutputs(events, "Exporting environment variables")).toEqual(["env_vars[1].value (BAD): not valid base64\n"]);
-        expect(envFilesIn(agent.tmp)).toEqual([]);
+        expect(envFilesIn(agent.jobTmp())).toEqual([]);
         await expectNoViolations(hub);
       });
     }
 
     it("an env var name that is not a shell identifier fails the env step, names the field, and never reaches a shell or an env file", async () => {
-      const marker = join(agent.tmp, "pwned");
+      const marker = join(agent.jobTmp(), "pwned");
       const hostile = `X=1; touch ${marker}; Y`;
       const request = job({ commands: [`touch ${marker}-command`], always: ["ls -A $TMPDIR | grep '^[.]env-' | xargs -I{} cat $TMPDIR/{}"] });
       request.env_vars = [
@@ -307,7 +308,7 @@ describe("job semantics: env vars, files, .env-* files, malformed requests", () 
       expect(rawOutputs(events, "Exporting environment variables")).toEqual([reason]);
       expect(existsSync(marker)).toBe(false);
       expect(existsSync(`${marker}-command`)).toBe(false);
-      expect(envFilesIn(agent.tmp)).toEqual([]);
+      expect(envFilesIn(agent.jobTmp())).toEqual([]);
       await expectNoViolations(hub);
     });
 
@@ -334,7 +335,7 @@ describe("job semantics: env vars, files, .env-* files, malformed requests", () 
         expect(bad.view.event_count).toBe(0);
         expect(bad.events).toEqual([]);
         expect(bad.view.abandoned).toBe(false);
-        expect(envFilesIn(agent.tmp)).toEqual([]);
+        expect(envFilesIn(agent.jobTmp())).toEqual([]);
 
         const next = await runJob(hub, job({ commands: ["echo -n still working"] }));
         expect(next.view.result).toBe("passed");
