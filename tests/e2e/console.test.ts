@@ -9,7 +9,7 @@ import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser, screenshot, type Browser } from "../helpers/browser.js";
 import { startConsole, type ConsoleProcess } from "../helpers/console.js";
-import { job, startHub, stopAll, tempDir, type HubProcess } from "../helpers/processes.js";
+import { job, startHub, stopAll, type HubProcess } from "../helpers/processes.js";
 
 let hub: HubProcess;
 let con: ConsoleProcess;
@@ -155,14 +155,16 @@ describe("web console (real console process, real agent, real hub, Chromium)", (
   let stoppedId = "";
 
   it("a scheduled job's output appears live in xterm, with command headers and exit codes", async () => {
-    const gate = join(tempDir("sa-e2e-gate-"), "go");
+    // The job waits for a file in its private job home (under the default strict sandbox the test's
+    // /tmp is not the job's): the app's job home is in the console's data folder.
+    const gate = join(con.dataDir, "job-home", "go-live");
     passedId = await hub.api.schedule(
       job({
         env: { GREETING: "hello from the hub" },
         commands: [
           'echo "$GREETING"',
           "printf '\\033[32mgreen text\\033[0m\\n'",
-          `echo waiting-for-gate; while [ ! -e ${gate} ]; do sleep 0.05; done; echo gate-open`,
+          "echo waiting-for-gate; while [ ! -e ~/go-live ]; do sleep 0.05; done; echo gate-open",
         ],
       }),
     );
@@ -245,8 +247,8 @@ describe("web console (real console process, real agent, real hub, Chromium)", (
   });
 
   it("Stop after current job lets the running job finish, then the agent stops", async () => {
-    const gate = join(tempDir("sa-e2e-gate-"), "go");
-    const id = await hub.api.schedule(job({ commands: [`echo almost-done; while [ ! -e ${gate} ]; do sleep 0.05; done`] }));
+    const gate = join(con.dataDir, "job-home", "go-drain");
+    const id = await hub.api.schedule(job({ commands: ["echo almost-done; while [ ! -e ~/go-drain ]; do sleep 0.05; done"] }));
     await hub.api.waitForEvents(id, (events) => events.some((e) => e.event === "cmd_output" && e.output.includes("almost-done")));
     await byTestId("nav-agent").click();
     await expect.poll(async () => await byTestId("agent-state").textContent(), { timeout: 20_000 }).toContain(`Running job ${id}`);
