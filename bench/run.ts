@@ -6,7 +6,8 @@
 //   (ui) the web console in Chromium: line latency, a 50 MB flood rendered, page memory (bench/console.ts)
 //   (debug) the debug terminal in Chromium: a 50 MB `yes` flood vs. the PTY floor, the page meanwhile,
 //           memory and flow control, Ctrl-C of an unbounded `yes` (bench/debug.ts)
-// Options: --only a|b|c|ui|debug (repeatable), --mb N (size for a), --jobs N (for b), --idle-seconds N
+//   (sandbox) what the strict sandbox costs: job start time and log throughput, none vs strict side by side
+// Options: --only a|b|c|ui|debug|sandbox (repeatable), --sandbox-jobs N, --sandbox-mb N, --mb N (size for a), --jobs N (for b), --idle-seconds N
 // (for c), --ui-mb N (flood size for ui), --ui-lines N (latency lines for ui), --debug-mb N (flood size
 // for debug), --debug-yes-seconds N (how long debug's unbounded `yes` runs before Ctrl-C).
 import { spawn, type ChildProcess } from "node:child_process";
@@ -30,10 +31,12 @@ interface Options {
   uiLines: number;
   debugMb: number;
   debugYesSeconds: number;
+  sandboxJobs: number;
+  sandboxMb: number;
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { only: new Set(), mb: 200, jobs: 50, idleSeconds: 60, uiMb: 50, uiLines: 100, debugMb: 50, debugYesSeconds: 5 };
+  const o: Options = { only: new Set(), mb: 200, jobs: 50, idleSeconds: 60, uiMb: 50, uiLines: 100, debugMb: 50, debugYesSeconds: 5, sandboxJobs: 30, sandboxMb: 50 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => Number(argv[++i]);
@@ -45,6 +48,8 @@ function parseOptions(argv: string[]): Options {
     else if (a === "--ui-lines") o.uiLines = next();
     else if (a === "--debug-mb") o.debugMb = next();
     else if (a === "--debug-yes-seconds") o.debugYesSeconds = next();
+    else if (a === "--sandbox-jobs") o.sandboxJobs = next();
+    else if (a === "--sandbox-mb") o.sandboxMb = next();
     else throw new Error(`unknown option ${a}`);
   }
   return o;
@@ -290,6 +295,90 @@ async function debugTerminal(o: Options): Promise<Record<string, Record<string, 
   return r;
 }
 
+// ---------------------------------------------------------------------------------------------
+// (sandbox) what strict costs
+
+/**
+ * Two agents side by side, each with its own hub and the same kind of private job home (cleaned
+ * after each job): one with `--sandbox none`, one with `--sandbox strict` (bubblewrap). Jobs go to
+ * them in turn, one at a time, so both see the same machine.
+ *   start: the hub hands the job over (its started_at, in the sync answer) -> the first command
+ *          runs (`date +%s%N` inside the job): fetch, job home, env file, the shell (in bwrap), the preamble.
+ *   throughput: as (a), `--sandbox-mb` MB of text lines, two rounds each, alternating.
+ */
+async function sandboxCost(o: Options): Promise<Record<string, unknown>> {
+  const levels = ["none", "strict"] as const;
+  const sides = await Promise.all(
+    levels.map(async (level) => {
+      const hub = await startHub({ nextSyncAfter: 200 });
+      const agent = new AgentProcess(hub, ["--sandbox", level, "--job-home", join(tmpdir(), `sa-bench-jobhome-${level}-${process.pid}`)]);
+      return { level, hub, agent, starts: [] as number[], floods: [] as number[] };
+    }),
+  );
+  try {
+    for (const side of sides) await waitForIdleAgent(side.hub, side.agent);
+    const runJob = async (side: (typeof sides)[number], commands: string[]) => {
+      const { job_id } = side.hub.scheduleJob({ commands: commands.map((directive) => ({ directive })), env_vars: [], files: [] });
+      await waitFor(
+        `the ${side.level} job's last event at the hub`,
+        () => side.hub.logLines(job_id).at(-1)?.includes('"job_finished"') ?? false,
+        600_000,
+        5,
+      );
+      return job_id;
+    };
+    for (let i = 0; i < o.sandboxJobs; i++) {
+      for (const side of i % 2 === 0 ? sides : [...sides].reverse()) {
+        const id = await runJob(side, [NOW_NS]);
+        const startedAt = Date.parse(side.hub.job(id)?.started_at ?? "");
+        const firstNs = BigInt((outputsOf(side.hub, id)[0] ?? "0").trim());
+        side.starts.push(Number(firstNs / 1000n) / 1000 - startedAt);
+      }
+    }
+    const lines = Math.round((o.sandboxMb * 1_000_000) / 100);
+    const line = "semaphore-agent-desktop sandbox benchmark: the quick brown fox jumps over the lazy dog ".padEnd(99, "0");
+    const flood = `yes '${line}' | head -n ${lines}`;
+    for (let round = 0; round < 2; round++) {
+      for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+        const id = await runJob(side, [NOW_NS, flood]);
+        const endMs = Date.now();
+        const startNs = BigInt((outputsOf(side.hub, id)[0] ?? "0").trim());
+        side.floods.push(endMs / 1000 - Number(startNs / 1_000_000n) / 1000);
+      }
+    }
+    const result: Record<string, Record<string, number>> = {};
+    console.log(`\n(sandbox) what the strict sandbox costs — ${o.sandboxJobs} jobs and 2 × ${o.sandboxMb} MB floods per level, interleaved`);
+    for (const side of sides) {
+      const sorted = [...side.starts].sort((a, b) => a - b);
+      const bestFlood = Math.min(...side.floods);
+      result[side.level] = {
+        startMedianMs: quantile(sorted, 0.5),
+        startP95Ms: quantile(sorted, 0.95),
+        startMinMs: sorted[0] ?? NaN,
+        floodSeconds: bestFlood,
+        floodMBps: o.sandboxMb / bestFlood,
+        violations: side.hub.violations().length,
+      };
+      const r = result[side.level]!;
+      console.log(
+        `    ${side.level.padEnd(6)} job start (handed over -> first command) median ${r.startMedianMs!.toFixed(0)} ms, p95 ${r.startP95Ms!.toFixed(0)} ms, min ${r.startMinMs!.toFixed(0)} ms;` +
+          `  log throughput ${r.floodMBps!.toFixed(1)} MB/s (best of ${side.floods.map((s) => s.toFixed(2)).join(" / ")} s); protocol violations ${r.violations}`,
+      );
+    }
+    const none = result.none!;
+    const strict = result.strict!;
+    result.ratio = { startMedian: strict.startMedianMs! / none.startMedianMs!, startExtraMs: strict.startMedianMs! - none.startMedianMs!, throughput: strict.floodMBps! / none.floodMBps! };
+    console.log(`    strict / none: job start ${result.ratio.startMedian!.toFixed(2)}× (+${result.ratio.startExtraMs!.toFixed(0)} ms median), log throughput ${result.ratio.throughput!.toFixed(2)}×`);
+    return result;
+  } finally {
+    for (const side of sides) {
+      await side.agent.stop();
+      await side.hub.close();
+      rmSync(join(tmpdir(), `sa-bench-jobhome-${side.level}-${process.pid}`), { recursive: true, force: true });
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const want = (k: string) => o.only.size === 0 || o.only.has(k);
@@ -300,6 +389,7 @@ async function main(): Promise<void> {
   if (want("c")) results.idle = await idle(o);
   if (want("ui")) results.console = await consoleUi(o);
   if (want("debug")) results.debug = await debugTerminal(o);
+  if (want("sandbox")) results.sandbox = await sandboxCost(o);
   mkdirSync(join(ROOT, "bench/out"), { recursive: true });
   writeFileSync(join(ROOT, "bench/out/results.json"), `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwritten to bench/out/results.json`);
