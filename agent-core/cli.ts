@@ -141,7 +141,8 @@ async function startCommand(argv: string[]): Promise<number> {
       }
       // The disk guard drained the agent: it waits for space, then registers again by itself.
       if (exit.drained === undefined || interrupted || diskGuard === null) return exit.exitCode;
-      write(terminalLine(`semaphore-agent: paused, not taking jobs: ${exit.drained}; checking every ${Math.round(timings.diskIdleCheckMs / 1000)} s`, []));
+      const every = timings.diskIdleCheckMs >= 1000 ? `${Math.round(timings.diskIdleCheckMs / 1000)} s` : `${timings.diskIdleCheckMs} ms`;
+      write(terminalLine(`semaphore-agent: paused, not taking jobs: ${exit.drained.replace(/\.+$/, "")}; checking every ${every}`, []));
       if (!(await spaceIsBack(placement, diskGuard, timings, waitForSpace, () => interrupted))) return 0;
       write(terminalLine("semaphore-agent: enough free space again: registering again", []));
     }

@@ -63,7 +63,9 @@ export function isInside(child: string, parent: string): boolean {
  */
 export function buildBwrapArgs(view: SandboxView): string[] {
   const mounts: Mount[] = [];
-  const hidden = uniqueOutermost(view.hidden.filter((p) => p !== "/" && p !== "/tmp"));
+  // What lies under /tmp is out of sight already (the job's /tmp is its own): hiding it again would
+  // only make empty mount points in the private /tmp.
+  const hidden = uniqueOutermost(view.hidden.filter((p) => p !== "/" && !isInside(p, "/tmp")));
   for (const path of hidden) mounts.push({ op: "--tmpfs", dest: path, rank: 0 });
   mounts.push({ op: "--bind", source: view.privateTmp, dest: "/tmp", rank: 1 });
   for (const path of view.readOnly) mounts.push({ op: "--ro-bind", source: path, dest: path, rank: 1 });

@@ -20,7 +20,7 @@ describe("disk guard of the headless agent", () => {
       args: ["--name", "full-disk", "--disk-min-free-gb", "100000000", "--disk-min-free-percent", "100"],
       timings: DISK_TIMINGS,
     });
-    const paused = await full.waitForOutput(/paused, not taking jobs: (.*); checking every \d+ s/, 20_000);
+    const paused = await full.waitForOutput(/paused, not taking jobs: (.*[^.]); checking every \d+ m?s\n/, 20_000);
     const reason = paused[1] as string;
     // Job home (its HOME under none) and TMPDIR share one filesystem here: read once, both named.
     expect(reason).toMatch(/^Only \d+(\.\d)? [KMGTP]?B free on /);

@@ -47,6 +47,15 @@ const baseView = (over: Partial<SandboxView> = {}): SandboxView => ({
 });
 
 describe("buildBwrapArgs", () => {
+  it("hides nothing under /tmp again (the job's /tmp is its own), and a read-only path under /tmp shows through it", () => {
+    const mounts = mountsOf(buildBwrapArgs(baseView({ hidden: ["/home", "/tmp/app-data", "/tmp"], readOnly: ["/tmp/project/repo.git"] })));
+    expect(mounts.filter((m) => m.op === "--tmpfs").map((m) => m.dest)).toEqual(["/home"]);
+    const tmp = indexOf(mounts, "--bind", "/tmp");
+    const repo = indexOf(mounts, "--ro-bind", "/tmp/project/repo.git");
+    expect(tmp).toBeGreaterThanOrEqual(0);
+    expect(repo).toBeGreaterThan(tmp);
+  });
+
   it("has the isolation flags: die-with-parent, own PID namespace, all capabilities dropped", () => {
     const args = buildBwrapArgs(baseView());
     expect(args).toContain("--die-with-parent");
