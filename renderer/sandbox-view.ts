@@ -22,10 +22,23 @@ export function formatDiskBytes(bytes: number): string {
   return `${value.toFixed(digits)} ${DECIMAL_UNITS[unit]}`;
 }
 
-/** The Settings sentence under the disk guard's limits (the numbers as typed). */
+/** The Settings sentence under the disk guard's limits (the numbers as typed; 0 turns a limit off, all 0 the guard). */
 export function diskGuardSentence(minFreeGb: string | number, minFreePercent: string | number, hardFloorGb: string | number): string {
   const show = (v: string | number) => (typeof v === "number" ? String(v) : v.trim() === "" ? "…" : v.trim());
-  return `Stops taking jobs when free space is below the smaller of ${show(minFreeGb)} GB and ${show(minFreePercent)} %; stops a running job below ${show(hardFloorGb)} GB.`;
+  const gb = show(minFreeGb);
+  const percent = show(minFreePercent);
+  const floor = show(hardFloorGb);
+  const zero = (v: string) => /^0+$/.test(v);
+  if (zero(gb) && zero(percent) && zero(floor)) return "The disk guard is off: jobs are taken and run whatever the free space.";
+  const take = zero(gb) && zero(percent)
+    ? "Takes jobs whatever the free space"
+    : zero(gb)
+      ? `Stops taking jobs when free space is below ${percent} %`
+      : zero(percent)
+        ? `Stops taking jobs when free space is below ${gb} GB`
+        : `Stops taking jobs when free space is below the smaller of ${gb} GB and ${percent} %`;
+  const stop = zero(floor) ? "never stops a running job for space" : `stops a running job below ${floor} GB`;
+  return `${take}; ${stop}.`;
 }
 
 /** Strict was asked for but is not in force (bubblewrap missing, …): always said, never silently none. */
@@ -75,4 +88,32 @@ export function spaceWords(space: DiskView["spaces"][number]): string {
 /** Whether a watched filesystem is below its limit. */
 export function spaceLow(space: DiskView["spaces"][number]): boolean {
   return space.freeBytes < space.thresholdBytes;
+}
+
+/** What each sandbox level protects, in one line (the Settings choice). */
+export const SANDBOX_LEVEL_WORDS: Readonly<Record<SandboxStatus["level"], { title: string; protects: string }>> = {
+  strict: {
+    title: "Strict (bubblewrap)",
+    protects:
+      "The job cannot see your home, the app’s data or other jobs’ secrets; its /tmp is private, the system is read-only, and Stop ends every process it started.",
+  },
+  none: {
+    title: "None",
+    protects: "Jobs run as you with a private home, but they can read and change your files and see other processes.",
+  },
+};
+
+/** "strict sandbox" / "no sandbox": the level as a debug terminal's header says it. */
+export function sandboxLevelWords(level: SandboxStatus["level"]): string {
+  return level === "strict" ? "strict sandbox" : "no sandbox";
+}
+
+/** The debug panel's header: "Debug · <job> · strict sandbox". */
+export function debugPanelTitle(job: string, level: SandboxStatus["level"]): string {
+  return `Debug · ${job} · ${sandboxLevelWords(level)}`;
+}
+
+/** The sandbox the Agent view shows: the running agent's, else the one the saved settings give. */
+export function shownSandbox(agent: Pick<AgentSnapshot, "sandbox"> | null, saved: SandboxStatus | null): SandboxStatus | null {
+  return agent?.sandbox ?? saved;
 }

@@ -1,8 +1,10 @@
 // The agent at a glance: its state in words, Start/Stop, where it is connected, and what it did.
 import type { AgentSnapshot } from "../../agent-core/host/contract.js";
+import { diskCallout, formatDiskBytes, sandboxDowngraded, shownSandbox, spaceLow, spaceWords } from "../sandbox-view.js";
 import { agentErrorText, agentIdle, agentStatus, countsText, formatAgo, formatDuration, formatTime } from "../view-model.js";
-import { AlertIcon, PlayIcon, RefreshIcon, StopIcon } from "./icons.js";
+import { AlertIcon, DiskIcon, PlayIcon, RefreshIcon, StopIcon } from "./icons.js";
 import { JobIdentityText, OpenInSemaphore } from "./JobIdentity.js";
+import { SandboxLevel, SandboxNotice } from "./SandboxNotice.js";
 import { useApp, useAppStore, useNow } from "./store-context.js";
 
 function StartStop() {
@@ -22,28 +24,39 @@ function StartStop() {
   }
   const stopping = agent?.stopping === true || agent?.phase === "shutting-down";
   const pendingAfterJob = agent?.stopAfterJob === true;
+  const held = agent?.hold != null;
   return (
     <div className="hero-actions">
-      <button type="button" className="btn danger big" data-testid="agent-stop" disabled={busy || stopping} onClick={() => void store.getState().stopAgent("now")}>
+      <button
+        type="button"
+        className="btn danger big"
+        data-testid="agent-stop"
+        disabled={busy || stopping}
+        title={held ? "Stay stopped instead of starting again once there is free space" : undefined}
+        onClick={() => void store.getState().stopAgent("now")}
+      >
         <StopIcon size={14} />
         {stopping ? "Stopping…" : "Stop"}
       </button>
-      <button
-        type="button"
-        className="btn small"
-        data-testid="agent-stop-after-job"
-        disabled={busy || stopping || pendingAfterJob}
-        title="Let the running job finish, then stop the agent"
-        onClick={() => void store.getState().stopAgent("after-job")}
-      >
-        {pendingAfterJob ? "Stopping after this job" : "Stop after current job"}
-      </button>
+      {held ? null : (
+        <button
+          type="button"
+          className="btn small"
+          data-testid="agent-stop-after-job"
+          disabled={busy || stopping || pendingAfterJob}
+          title="Let the running job finish, then stop the agent"
+          onClick={() => void store.getState().stopAgent("after-job")}
+        >
+          {pendingAfterJob ? "Stopping after this job" : "Stop after current job"}
+        </button>
+      )}
     </div>
   );
 }
 
 function heroSubline(agent: AgentSnapshot | null, configured: boolean): string {
   if (agent === null) return "";
+  if (agent.hold != null) return "Paused by the disk guard: this machine takes no jobs until there is enough free space, then starts again by itself.";
   const idle = agentIdle(agent);
   const where = agent.mode === "demo" ? "the local demo hub" : agent.endpoint || "Semaphore";
   if (idle) {
@@ -79,6 +92,9 @@ function Hero() {
   const error = agentErrorText(agent, now);
   const lastExit = agent?.lastExit ?? null;
   const idle = agentIdle(agent);
+  const saved = useApp((s) => s.sandbox);
+  const sandbox = shownSandbox(agent, saved);
+  const disk = diskCallout(agent);
   return (
     <section className="card">
       <div className="hero">
@@ -104,9 +120,16 @@ function Hero() {
               <OpenInSemaphore identity={agent.jobIdentity} />
             </div>
           ) : null}
+          {sandbox !== null ? <SandboxLevel status={sandbox} /> : null}
         </div>
         <StartStop />
       </div>
+      {(sandbox !== null && sandboxDowngraded(sandbox)) || disk !== null ? (
+        <div className="hero-callouts">
+          {sandbox !== null ? <SandboxNotice status={sandbox} agentRunning={!idle} /> : null}
+          {disk !== null ? <DiskGuardCallout /> : null}
+        </div>
+      ) : null}
       {error !== null ? (
         <div style={{ padding: "0 26px 20px" }}>
           <div className="callout error" role="alert">
@@ -128,6 +151,78 @@ function Hero() {
         </div>
       ) : null}
     </section>
+  );
+}
+
+/** Held by the disk guard, or the disk is low: why, each watched disk's figures, and what here uses space. */
+function DiskGuardCallout() {
+  const store = useAppStore();
+  const agent = useApp((s) => s.agent);
+  const callout = diskCallout(agent);
+  if (callout === null) return null;
+  const disk = callout.disk;
+  const held = agent?.hold != null;
+  return (
+    <div className={`callout ${callout.tone} disk-callout`} role="alert" data-testid="disk-guard-callout" data-held={held ? "true" : "false"}>
+      <DiskIcon size={17} style={{ color: callout.tone === "error" ? "var(--red)" : "var(--amber)", flex: "none", marginTop: 1 }} />
+      <div className="grow">
+        <div className="callout-title" data-testid="disk-guard-reason">
+          {callout.title}
+        </div>
+        <div className="hint disk-what-now">
+          {held
+            ? "Meanwhile the agent has left Semaphore. Free some space here, or lower the limits in Settings."
+            : disk?.state === "critical"
+              ? "A running job is stopped before the disk fills up; no new job is taken."
+              : "The agent finishes its job and takes no new one until there is more free space."}
+        </div>
+        {disk !== null ? (
+          // One table, so the watched disks and what uses space line up.
+          <table className="disk-table">
+            <tbody data-testid="disk-spaces">
+              {disk.spaces.map((space) => (
+                <tr key={`${space.label}:${space.path}`} data-testid="disk-space" data-low={spaceLow(space) ? "true" : "false"}>
+                  <th>{space.label}</th>
+                  <td className="mono disk-path" title={space.path}>
+                    {space.path}
+                  </td>
+                  <td className={spaceLow(space) ? "disk-low" : ""}>{spaceWords(space)}</td>
+                </tr>
+              ))}
+            </tbody>
+            {disk.usage === null ? (
+              <tbody>
+                <tr>
+                  <td colSpan={3} className="hint disk-usage-title">
+                    Measuring what here uses space…
+                  </td>
+                </tr>
+              </tbody>
+            ) : (
+              <tbody data-testid="disk-usage">
+                <tr>
+                  <th colSpan={3} className="disk-usage-title">
+                    What here uses space
+                  </th>
+                </tr>
+                {disk.usage.map((use) => (
+                  <tr key={use.label} data-testid="disk-usage-entry" data-label={use.label}>
+                    <th>{use.label}</th>
+                    <td className="mono disk-path" title={use.path}>
+                      {use.path}
+                    </td>
+                    <td>{formatDiskBytes(use.bytes)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            )}
+          </table>
+        ) : null}
+      </div>
+      <button type="button" className="btn small" data-testid="disk-guard-settings" onClick={() => store.getState().selectView("settings")}>
+        Limits…
+      </button>
+    </div>
   );
 }
 

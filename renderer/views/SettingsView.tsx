@@ -3,9 +3,11 @@
 import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { createPortal } from "react-dom";
 import type { FieldError, SettingsView } from "../../agent-core/host/contract.js";
+import { diskGuardSentence, SANDBOX_LEVEL_WORDS } from "../sandbox-view.js";
 import { agentIdle } from "../view-model.js";
-import { draftFrom, newEnvRow, sameDraft, toSettingsInput, type SettingsDraft } from "./settings-draft.js";
+import { draftFrom, lineOfListError, newEnvRow, sameDraft, sandboxSettingsOf, toSettingsInput, type DraftConversion, type LineListField, type SettingsDraft } from "./settings-draft.js";
 import { AlertIcon, CheckIcon, CopyIcon, DownloadIcon, PlusIcon, UploadIcon, XIcon } from "./icons.js";
+import { SandboxLevel, SandboxNotice } from "./SandboxNotice.js";
 import { useApp, useAppStore } from "./store-context.js";
 import { ToolboxCard } from "./ToolboxCard.js";
 
@@ -28,6 +30,15 @@ const SIMPLE_FIELDS = new Set([
   "historyMaxJobs",
   "historyMaxMegabytes",
   "debugKeepJobs",
+  "sandbox",
+  "jobHomeCleanup",
+  "jobHomeKeep",
+  "sandboxAllowDocker",
+  "sandboxReadOnlyPaths",
+  "sandboxReadWritePaths",
+  "diskMinFreeGb",
+  "diskMinFreePercent",
+  "diskHardFloorGb",
 ]);
 
 /** Errors grouped by field, in the order they came. */
@@ -234,7 +245,10 @@ function SettingsForm({ settings }: { settings: SettingsView }) {
   const [baseline, setBaseline] = useState(settings);
   const [draft, setDraft] = useState<SettingsDraft>(() => draftFrom(settings));
   const [localErrors, setLocalErrors] = useState<FieldError[]>([]);
-  const [mapping, setMapping] = useState<{ envRowKeys: number[]; fileLines: number[] }>({ envRowKeys: [], fileLines: [] });
+  const [mapping, setMapping] = useState<Pick<DraftConversion, "envRowKeys" | "lines">>({
+    envRowKeys: [],
+    lines: { files: [], jobHomeKeep: [], sandboxReadOnlyPaths: [], sandboxReadWritePaths: [] },
+  });
   const dirty = useMemo(() => !sameDraft(draft, draftFrom(baseline)), [draft, baseline]);
 
   // The settings changed elsewhere (another window, an import): show them unless there are edits here.
@@ -260,7 +274,7 @@ function SettingsForm({ settings }: { settings: SettingsView }) {
 
   const save = async () => {
     const conversion = toSettingsInput(draft);
-    setMapping({ envRowKeys: conversion.envRowKeys, fileLines: conversion.fileLines });
+    setMapping({ envRowKeys: conversion.envRowKeys, lines: conversion.lines });
     setLocalErrors(conversion.errors);
     if (conversion.input === null) return;
     const ok = await store.getState().saveSettings(conversion.input);
@@ -287,12 +301,22 @@ function SettingsForm({ settings }: { settings: SettingsView }) {
     const i = mapping.envRowKeys.indexOf(key);
     return i >= 0 && errors.has(`envVars[${i}].${part}`);
   };
-  const fileErrors = mapping.fileLines.map((line, i) => {
-    const field = `files[${i}]`;
-    placed.add(field);
-    const messages = errors.get(field);
-    return messages === undefined ? null : <ErrorText key={field} field={field} messages={messages.map((m) => `Line ${line}: ${m}`)} />;
-  });
+  // One-per-line lists: an error of entry i of the last save names the line it came from.
+  const lineErrors = (list: LineListField) =>
+    [...errors.entries()].map(([field, messages]) => {
+      const at = lineOfListError(field, mapping.lines);
+      if (at === null || at.list !== list) return null;
+      placed.add(field);
+      return <ErrorText key={field} field={field} messages={messages.map((m) => (at.line !== null ? `Line ${at.line}: ${m}` : m))} />;
+    });
+  const listInvalid = (list: LineListField) => errors.has(list) || [...errors.keys()].some((field) => lineOfListError(field, mapping.lines)?.list === list);
+  const fileErrors = lineErrors("files");
+  // Rendered here, not in the sections' own components: what is placed must be known before the list of unplaced errors.
+  const sectionLineErrors: Record<Exclude<LineListField, "files">, ReactNode> = {
+    jobHomeKeep: lineErrors("jobHomeKeep"),
+    sandboxReadOnlyPaths: lineErrors("sandboxReadOnlyPaths"),
+    sandboxReadWritePaths: lineErrors("sandboxReadWritePaths"),
+  };
 
   const tokenPlaceholder = settings.tokenSet ? "•••••• (stored)" : "The agent type’s registration token";
   const form = (
@@ -399,6 +423,9 @@ function SettingsForm({ settings }: { settings: SettingsView }) {
           </select>
         </Field>
       </section>
+
+      <WhereJobsRun draft={draft} set={set} errors={errors} errorFor={errorFor} lineErrors={sectionLineErrors} listInvalid={listInvalid} />
+      <DiskGuard draft={draft} set={set} errors={errors} errorFor={errorFor} />
 
       <section className="card form-section">
         <div className="card-head">Hooks</div>
@@ -541,6 +568,189 @@ function SettingsForm({ settings }: { settings: SettingsView }) {
         </div>
       </div>
     </form>
+  );
+}
+
+interface SectionProps {
+  draft: SettingsDraft;
+  set: <K extends keyof SettingsDraft>(key: K, value: SettingsDraft[K]) => void;
+  errors: ErrorMap;
+  errorFor: (field: string) => ReactNode;
+}
+
+/** The sandbox level, the job home's policy, the Docker socket and extra paths, and what is in force now. */
+function WhereJobsRun({
+  draft,
+  set,
+  errorFor,
+  lineErrors,
+  listInvalid,
+}: SectionProps & { lineErrors: Record<Exclude<LineListField, "files">, ReactNode>; listInvalid: (list: LineListField) => boolean }) {
+  const status = useApp((s) => s.sandbox);
+  const savedLevel = useApp((s) => (s.settings === null ? null : sandboxSettingsOf(s.settings).sandbox));
+  const agentRunning = useApp((s) => !agentIdle(s.agent));
+  const strict = draft.sandbox === "strict";
+  return (
+    <section className="card form-section" data-testid="settings-where-jobs-run">
+      <div className="card-head">Where jobs run</div>
+      <Field
+        label="Sandbox"
+        configKey="sandbox"
+        error={errorFor("sandbox")}
+        help={
+          status === null ? (
+            "Checking what this machine supports…"
+          ) : (
+            <div className="sandbox-status">
+              <SandboxLevel status={status} prefix={savedLevel !== null && savedLevel !== draft.sandbox ? "Until you save:" : "In force:"} />
+              <SandboxNotice status={status} agentRunning={agentRunning} />
+            </div>
+          )
+        }
+      >
+        <div className="choice-list" role="radiogroup" aria-label="Sandbox level" data-testid="settings-sandbox" data-value={draft.sandbox}>
+          {(["strict", "none"] as const).map((level) => (
+            <label key={level} className={`choice${draft.sandbox === level ? " on" : ""}`}>
+              <input type="radio" name="sandbox" value={level} data-testid={`settings-sandbox-${level}`} checked={draft.sandbox === level} onChange={() => set("sandbox", level)} />
+              <span>
+                <span className="choice-title">{SANDBOX_LEVEL_WORDS[level].title}</span>
+                <span className="choice-help">{SANDBOX_LEVEL_WORDS[level].protects}</span>
+              </span>
+            </label>
+          ))}
+        </div>
+      </Field>
+      <Field
+        label="Job home"
+        configKey="job-home-cleanup"
+        help="Each job starts in the app’s private job home (its HOME). Cleaning it stops one job’s files and credentials from reaching the next."
+        error={errorFor("jobHomeCleanup")}
+      >
+        <select className="select" data-testid="settings-job-home-cleanup" value={draft.jobHomeCleanup} onChange={(e) => set("jobHomeCleanup", e.target.value as SettingsDraft["jobHomeCleanup"])}>
+          <option value="clean">Clean it after each job</option>
+          <option value="keep">Keep everything between jobs</option>
+        </select>
+      </Field>
+      <Field
+        label="Keep when cleaning"
+        configKey="job-home-keep"
+        help={draft.jobHomeCleanup === "clean" ? "One path per line, relative to the job home (e.g. .cache/pip): left in place when the rest is cleaned." : "Not used while everything is kept."}
+        error={
+          <>
+            {errorFor("jobHomeKeep")}
+            {lineErrors.jobHomeKeep}
+          </>
+        }
+      >
+        <textarea
+          className={`textarea${listInvalid("jobHomeKeep") ? " invalid" : ""}`}
+          data-testid="settings-job-home-keep"
+          rows={2}
+          spellCheck={false}
+          placeholder={".cache/pip\n.m2/repository"}
+          value={draft.jobHomeKeep}
+          onChange={(e) => set("jobHomeKeep", e.target.value)}
+        />
+      </Field>
+      <Field label="Docker" configKey="sandbox-allow-docker" error={errorFor("sandboxAllowDocker")}>
+        <label className="check">
+          <input type="checkbox" data-testid="settings-sandbox-allow-docker" checked={draft.sandboxAllowDocker} onChange={(e) => set("sandboxAllowDocker", e.target.checked)} />
+          Let jobs use the Docker socket
+        </label>
+        <div className={`field-warn${draft.sandboxAllowDocker ? " on" : ""}`} data-testid="settings-docker-warning">
+          <AlertIcon size={13} style={{ flex: "none", marginTop: 2 }} />
+          <span>The Docker socket gives root on this machine: a job that can reach it can read and change every file here, whatever the sandbox.</span>
+        </div>
+      </Field>
+      <Field
+        label="Extra read-only paths"
+        configKey="sandbox-read-only-paths"
+        help={strict ? "One absolute path per line (e.g. /data/datasets): jobs can read them but not change them." : "Used by the strict sandbox only: without it jobs see all your files."}
+        error={
+          <>
+            {errorFor("sandboxReadOnlyPaths")}
+            {lineErrors.sandboxReadOnlyPaths}
+          </>
+        }
+      >
+        <textarea
+          className={`textarea${listInvalid("sandboxReadOnlyPaths") ? " invalid" : ""}`}
+          data-testid="settings-sandbox-read-only-paths"
+          rows={2}
+          spellCheck={false}
+          placeholder="/data/datasets"
+          value={draft.sandboxReadOnlyPaths}
+          onChange={(e) => set("sandboxReadOnlyPaths", e.target.value)}
+        />
+      </Field>
+      <Field
+        label="Extra read-write paths"
+        configKey="sandbox-read-write-paths"
+        help={strict ? "One absolute path per line (e.g. /scratch): jobs can read and change them." : "Used by the strict sandbox only: without it jobs can change all your files."}
+        error={
+          <>
+            {errorFor("sandboxReadWritePaths")}
+            {lineErrors.sandboxReadWritePaths}
+          </>
+        }
+      >
+        <textarea
+          className={`textarea${listInvalid("sandboxReadWritePaths") ? " invalid" : ""}`}
+          data-testid="settings-sandbox-read-write-paths"
+          rows={2}
+          spellCheck={false}
+          placeholder="/scratch"
+          value={draft.sandboxReadWritePaths}
+          onChange={(e) => set("sandboxReadWritePaths", e.target.value)}
+        />
+      </Field>
+    </section>
+  );
+}
+
+/** The disk guard's three limits and what they do, in one sentence. */
+function DiskGuard({ draft, set, errors, errorFor }: SectionProps) {
+  const number = (field: "diskMinFreeGb" | "diskMinFreePercent" | "diskHardFloorGb", testid: string, label: string) => (
+    <input
+      className={`input${errors.has(field) ? " invalid" : ""}`}
+      data-testid={testid}
+      aria-label={label}
+      inputMode="numeric"
+      value={draft[field]}
+      onChange={(e) => set(field, e.target.value)}
+    />
+  );
+  return (
+    <section className="card form-section" data-testid="settings-disk-guard">
+      <div className="card-head">Disk guard</div>
+      <Field
+        label="Minimum free space"
+        configKey="disk-min-free-gb, -percent"
+        help="Checked on the job home’s and TMPDIR’s disks. Below it the agent finishes its job, leaves Semaphore and comes back by itself once there is room. 0 turns a limit off."
+        error={
+          <>
+            {errorFor("diskMinFreeGb")}
+            {errorFor("diskMinFreePercent")}
+          </>
+        }
+      >
+        <div className="inline" style={{ flexWrap: "wrap" }}>
+          {number("diskMinFreeGb", "settings-disk-min-free-gb", "Minimum free space in GB")}
+          <span className="unit">GB or</span>
+          {number("diskMinFreePercent", "settings-disk-min-free-percent", "Minimum free space in percent of the disk")}
+          <span className="unit">% of the disk, whichever is smaller</span>
+        </div>
+      </Field>
+      <Field label="Hard floor" configKey="disk-hard-floor-gb" help="Below this a running job is stopped, before the disk fills up. 0 never stops one." error={errorFor("diskHardFloorGb")}>
+        <div className="inline">
+          {number("diskHardFloorGb", "settings-disk-hard-floor-gb", "Hard floor in GB")}
+          <span className="unit">GB</span>
+        </div>
+      </Field>
+      <div className="disk-sentence" data-testid="settings-disk-guard-sentence">
+        {diskGuardSentence(draft.diskMinFreeGb, draft.diskMinFreePercent, draft.diskHardFloorGb)}
+      </div>
+    </section>
   );
 }
 

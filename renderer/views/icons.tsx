@@ -107,6 +107,14 @@ export const LockIcon = icon(
   </>,
   "LockIcon",
 );
+export const ShieldIcon = icon(<path d="M12 3 5 6v5.5c0 4.3 2.9 8 7 9.5 4.1-1.5 7-5.2 7-9.5V6z" />, "ShieldIcon");
+export const DiskIcon = icon(
+  <>
+    <rect x="3" y="13" width="18" height="7" rx="2" />
+    <path d="M5 13 7.5 5h9L19 13M7 16.5h.01" />
+  </>,
+  "DiskIcon",
+);
 export const LogoMark = icon(
   <>
     <path d="M5 14.5c2.4-1.6 4.6-2.4 7-2.4s4.6.8 7 2.4" strokeWidth={2.4} />
