@@ -160,8 +160,12 @@ export interface DebugError {
 export interface DebugState {
   /** In the order they were opened. */
   terminals: DebugTerminal[];
-  /** The tab shown in the debug panel. */
+  /** The tab last opened or picked, of whichever job. */
   activeTerminalId: string | null;
+  /** Per job, its tab last opened or picked: what its Job view's panel shows (see panelTerminalsFor). */
+  activeByJob: Record<string, string>;
+  /** The job the Job view shows (watchJob): its panel holds only that job's terminals. */
+  jobOnScreen: string | null;
   /** The panel is hidden though terminals are open (they keep running). */
   panelHidden: boolean;
   /** DebugInfo of the jobs the UI shows or has terminals for. */
@@ -208,6 +212,23 @@ export function liveTerminals(terminals: readonly DebugTerminal[]): number {
   return terminals.filter((t) => t.status === "open").length;
 }
 
+/** What the debug panel of one job's view shows: that job's terminals only, never another job's shell. */
+export interface JobPanelTerminals {
+  /** The job's terminals, in the order they were opened. */
+  terminals: DebugTerminal[];
+  /** The tab shown: the one last opened or picked for this job; null when the job has none. */
+  active: DebugTerminal | null;
+  /** Terminals of other jobs: they keep running, just not shown here. */
+  elsewhere: number;
+}
+
+export function panelTerminalsFor(state: Pick<DebugState, "terminals" | "activeByJob">, jobId: string | null): JobPanelTerminals {
+  const terminals = jobId === null ? [] : state.terminals.filter((t) => t.jobId === jobId);
+  const pick = (id: string | null | undefined) => (id == null ? undefined : terminals.find((t) => t.terminalId === id));
+  const active = (jobId === null ? undefined : pick(state.activeByJob[jobId])) ?? terminals[terminals.length - 1] ?? null;
+  return { terminals, active, elsewhere: state.terminals.length - terminals.length };
+}
+
 /** Whether another terminal may be opened now, and if not why. */
 export function canOpenAnother(state: Pick<DebugState, "terminals">): { ok: boolean; reason: string | null } {
   if (liveTerminals(state.terminals) >= MAX_TERMINALS_PER_CLIENT) {
@@ -233,7 +254,6 @@ export function createDebugStore(bridge: RendererBridge, partial: Partial<DebugS
   const orphans = new Map<string, TerminalEvent[]>();
   let orphanChars = 0;
   let opensInFlight = 0;
-  let watchedJob: string | null = null;
   let lastSize = options.defaultSize;
   const infoRequests = new Map<string, number>();
   const infoRetryAt = new Map<string, number>();
@@ -243,6 +263,8 @@ export function createDebugStore(bridge: RendererBridge, partial: Partial<DebugS
   const store = createStore<DebugState>()((set, get) => ({
     terminals: [],
     activeTerminalId: null,
+    activeByJob: {},
+    jobOnScreen: null,
     panelHidden: false,
     infos: {},
     kept: [],
@@ -262,7 +284,12 @@ export function createDebugStore(bridge: RendererBridge, partial: Partial<DebugS
         const { cols: _cols, rows: _rows, ...opened } = info;
         const keptAt = info.source === "kept" ? (get().infos[info.jobId]?.keptAt ?? get().kept.find((k) => k.jobId === info.jobId)?.keptAt ?? null) : null;
         const terminal: DebugTerminal = { ...opened, keptAt, status: "open", exitCode: null, signal: null, lost: false };
-        set((s) => ({ terminals: [...s.terminals, terminal], activeTerminalId: info.terminalId, panelHidden: false }));
+        set((s) => ({
+          terminals: [...s.terminals, terminal],
+          activeTerminalId: info.terminalId,
+          activeByJob: { ...s.activeByJob, [info.jobId]: info.terminalId },
+          panelHidden: false,
+        }));
         if (get().infos[info.jobId] === undefined) void loadInfo(info.jobId);
         const held = orphans.get(info.terminalId);
         if (held !== undefined) {
@@ -295,9 +322,18 @@ export function createDebugStore(bridge: RendererBridge, partial: Partial<DebugS
       set((s) => {
         const at = s.terminals.findIndex((t) => t.terminalId === terminalId);
         const terminals = s.terminals.filter((t) => t.terminalId !== terminalId);
+        // The next tab shown is the neighbour of the same job, so its panel stays on that job.
+        const sameJob = terminals.filter((t) => t.jobId === terminal.jobId);
+        const sameJobAt = s.terminals.filter((t) => t.jobId === terminal.jobId).findIndex((t) => t.terminalId === terminalId);
+        const neighbour = sameJob[Math.min(sameJobAt, sameJob.length - 1)]?.terminalId ?? null;
         let active = s.activeTerminalId;
-        if (active === terminalId) active = (terminals[Math.min(at, terminals.length - 1)] ?? null)?.terminalId ?? null;
-        return { terminals, activeTerminalId: active };
+        if (active === terminalId) active = neighbour ?? (terminals[Math.min(at, terminals.length - 1)] ?? null)?.terminalId ?? null;
+        const activeByJob = { ...s.activeByJob };
+        if (activeByJob[terminal.jobId] === terminalId) {
+          if (neighbour !== null) activeByJob[terminal.jobId] = neighbour;
+          else delete activeByJob[terminal.jobId];
+        }
+        return { terminals, activeTerminalId: active, activeByJob };
       });
       pruneInfos();
       if (terminal.lost) return;
@@ -309,7 +345,9 @@ export function createDebugStore(bridge: RendererBridge, partial: Partial<DebugS
     },
 
     select(terminalId) {
-      if (get().terminals.some((t) => t.terminalId === terminalId)) set({ activeTerminalId: terminalId, panelHidden: false });
+      const terminal = get().terminals.find((t) => t.terminalId === terminalId);
+      if (terminal === undefined) return;
+      set((s) => ({ activeTerminalId: terminalId, activeByJob: { ...s.activeByJob, [terminal.jobId]: terminalId }, panelHidden: false }));
     },
 
     setPanelHidden(hidden) {
@@ -317,7 +355,7 @@ export function createDebugStore(bridge: RendererBridge, partial: Partial<DebugS
     },
 
     watchJob(jobId) {
-      watchedJob = jobId;
+      if (get().jobOnScreen !== jobId) set({ jobOnScreen: jobId });
       if (jobId !== null) void loadInfo(jobId);
       pruneInfos();
     },
@@ -352,8 +390,9 @@ export function createDebugStore(bridge: RendererBridge, partial: Partial<DebugS
   // DebugInfo of the jobs that matter: the one the Job view shows and those with terminals.
 
   function interesting(): Set<string> {
-    const jobs = new Set(store.getState().terminals.map((t) => t.jobId));
-    if (watchedJob !== null) jobs.add(watchedJob);
+    const { terminals, jobOnScreen } = store.getState();
+    const jobs = new Set(terminals.map((t) => t.jobId));
+    if (jobOnScreen !== null) jobs.add(jobOnScreen);
     return jobs;
   }
 
@@ -513,7 +552,7 @@ export function createDebugStore(bridge: RendererBridge, partial: Partial<DebugS
         offConnection();
         for (const session of sessions.values()) session.dispose();
         sessions.clear();
-        store.setState({ terminals: [], activeTerminalId: null });
+        store.setState({ terminals: [], activeTerminalId: null, activeByJob: {} });
       };
     },
     handleEvent,

@@ -1,18 +1,16 @@
 // Debug terminals in the Job view: the "Open debug terminal" button, the panel beside the log (tabs of
-// every open shell, the shown one's xterm, which job's environment it has, the manual equivalent),
-// and the Job view's side section for people who prefer their own terminal.
+// the shells of the job on screen — never another job's — the shown one's xterm, which job's
+// environment and sandbox it has, the manual equivalent), and the Job view's side section for people
+// who prefer their own terminal.
 import { useEffect, useRef, useState } from "react";
 import { MAX_TERMINALS_PER_CLIENT, type DebugInfo } from "../../agent-core/host/contract.js";
-import { canOpenAnother, type DebugTerminal } from "../store/debug-terminals.js";
+import { canOpenAnother, panelTerminalsFor, type DebugTerminal } from "../store/debug-terminals.js";
+import { debugPanelTitle, sandboxLevelWords } from "../sandbox-view.js";
 import { formatDateTime } from "../view-model.js";
 import { copyToClipboard } from "./clipboard.js";
 import { debugXtermOf, IS_MAC, mountDebugXterm, type DebugXterm } from "./debug-terminal.js";
 import { AlertIcon, CheckIcon, CopyIcon, TerminalIcon, XIcon } from "./icons.js";
 import { useApp, useAppStore, useDebug, useDebugStore } from "./store-context.js";
-
-function shortId(jobId: string): string {
-  return jobId.length > 13 ? `${jobId.slice(0, 8)}…` : jobId;
-}
 
 function baseName(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1) || path;
@@ -43,7 +41,8 @@ export function DebugOpenButton({ jobId }: { jobId: string }) {
   const info = useDebug((s) => s.infos[jobId]);
   const opening = useDebug((s) => s.opening.includes(jobId));
   const full = useDebug((s) => !canOpenAnother(s).ok);
-  const openCount = useDebug((s) => s.terminals.length);
+  // This job's shells only: the panel beside this job's log shows no other job's.
+  const openCount = useDebug((s) => panelTerminalsFor(s, jobId).terminals.length);
   const hidden = useDebug((s) => s.panelHidden);
   const error = useDebug((s) => (s.error?.scope === "open" && s.error.jobId === jobId ? s.error.message : null));
 
@@ -190,12 +189,18 @@ function sourceWords(source: DebugTerminal["source"] | DebugInfo["source"], kept
 
 export function DebugJobSection({ jobId }: { jobId: string }) {
   const info = useDebug((s) => s.infos[jobId]);
+  const elsewhere = useDebug((s) => panelTerminalsFor(s, jobId).elsewhere);
   return (
     <section className="side-section" data-testid="job-debug-section">
       <div className="side-title">Debug shell</div>
       <div className="hint" data-testid="job-debug-status">
         {info === undefined ? "Loading…" : info.available ? `Available: ${sourceWords(info.source, info.keptAt)}.` : (info.reason ?? "Not available.")}
       </div>
+      {elsewhere > 0 ? (
+        <div className="hint" data-testid="debug-elsewhere" style={{ marginTop: 6 }}>
+          {elsewhere === 1 ? "1 debug terminal of another job is" : `${elsewhere} debug terminals of other jobs are`} open: shown in that job’s view.
+        </div>
+      ) : null}
       {info !== undefined && info.manual.length > 0 ? <ManualBlock info={info} testid="job-debug-manual" /> : null}
       {info?.source === "kept" && info.available ? <ForgetKept jobId={jobId} testid="job-debug-forget" /> : null}
     </section>
@@ -207,7 +212,8 @@ export function DebugJobSection({ jobId }: { jobId: string }) {
 
 function Tab({ terminal, active }: { terminal: DebugTerminal; active: boolean }) {
   const debug = useDebugStore();
-  const label = `${shortId(terminal.jobId)} · ${baseName(terminal.shell)}`;
+  // Every tab here is of the same job: the shell and its PID tell them apart.
+  const label = `${baseName(terminal.shell)} · ${terminal.pid}`;
   return (
     <div
       role="tab"
@@ -289,11 +295,12 @@ function exitWords(terminal: DebugTerminal): string {
   return "The shell has ended.";
 }
 
-export function DebugPanel() {
+/** The debug panel of one job's view: that job's shells only (other jobs' keep running, unseen here). */
+export function DebugPanel({ jobId, jobTitle }: { jobId: string; jobTitle: string }) {
   const debug = useDebugStore();
-  const terminals = useDebug((s) => s.terminals);
-  const activeId = useDebug((s) => s.activeTerminalId);
-  const active = terminals.find((t) => t.terminalId === activeId) ?? terminals[0] ?? null;
+  const allTerminals = useDebug((s) => s.terminals);
+  const activeByJob = useDebug((s) => s.activeByJob);
+  const { terminals, active } = panelTerminalsFor({ terminals: allTerminals, activeByJob }, jobId);
   const info = useDebug((s) => (active === null ? undefined : s.infos[active.jobId]));
   const keptAt = useDebug((s) => (active === null ? null : (s.kept.find((k) => k.jobId === active.jobId)?.keptAt ?? null)));
   const inputError = useDebug((s) => (s.error?.scope === "input" ? s.error.message : null));
@@ -325,13 +332,23 @@ export function DebugPanel() {
     <section className="debug-panel" data-testid="debug-panel" aria-label="Debug terminals">
       <div className="debug-live">
         <span className="dot error" />
-        <strong>Live shell on this machine</strong>
-        {user !== "" ? (
+        <div className="debug-live-text">
+          {/* "Debug · <job> · strict sandbox": only the job's title gives way on a narrow panel. */}
+          <strong className="debug-panel-header" data-testid="debug-panel-header" data-sandbox={active.sandbox} title={debugPanelTitle(`${jobTitle} (${jobId})`, active.sandbox)}>
+            <span>{"Debug · "}</span>
+            <span className="debug-panel-job">{jobTitle}</span>
+            <span>{` · ${sandboxLevelWords(active.sandbox)}`}</span>
+          </strong>
           <span className="hint">
-            as <span className="mono">{user}</span>
+            Live shell on this machine
+            {user !== "" ? (
+              <>
+                {" "}
+                as <span className="mono">{user}</span>
+              </>
+            ) : null}
           </span>
-        ) : null}
-        <span className="spacer" />
+        </div>
         <button type="button" className="btn ghost icon-btn" data-testid="debug-hide" aria-label="Hide the debug terminals (they keep running)" title="Hide (the shells keep running)" onClick={() => debug.getState().setPanelHidden(true)}>
           <XIcon size={14} />
         </button>

@@ -294,7 +294,8 @@ export function JobView() {
   );
 
   const debug = useDebugStore();
-  const showDebug = useDebug((s) => s.terminals.length > 0 && !s.panelHidden);
+  // Only this job's shells are shown beside its log; other jobs' keep running, unseen here.
+  const showDebug = useDebug((s) => selected !== null && !s.panelHidden && s.terminals.some((t) => t.jobId === selected));
 
   useEffect(() => {
     if (selected !== null && panel === undefined) store.getState().watchJob(selected);
@@ -314,7 +315,7 @@ export function JobView() {
       <div className="job-body">
         <div className={`job-main${showDebug ? " with-debug" : ""}`}>
           <TerminalPane key={panel.jobId} panel={panel} follow={follow} callbacks={callbacks} />
-          {showDebug ? <DebugPanel /> : null}
+          {showDebug ? <DebugPanel jobId={panel.jobId} jobTitle={jobTitle(panel.summary?.identity ?? null, panel.jobId)} /> : null}
         </div>
         <aside className="job-side">
           <Commands panel={panel} />

@@ -8,7 +8,7 @@ import { FitAddon } from "@xterm/addon-fit";
 import type { WebglAddon } from "@xterm/addon-webgl";
 import { Terminal, type IDisposable } from "@xterm/xterm";
 import { setDebugProbeSource } from "../probe.js";
-import type { DebugSession, DebugStore } from "../store/debug-terminals.js";
+import { panelTerminalsFor, type DebugSession, type DebugStore } from "../store/debug-terminals.js";
 import { copyToClipboard } from "./clipboard.js";
 import { TerminalTextReader } from "./terminal-text.js";
 import { fitToContainer, FrameCoalescer, loadWebglRenderer, TERMINAL_BASE_OPTIONS, TERMINAL_THEME, webLinksAddon } from "./xterm-common.js";
@@ -265,7 +265,12 @@ export function debugXtermOf(terminalId: string): DebugXterm | undefined {
 
 /** window.__semaphoreAgentProbe's view of the debug terminals. Returns the uninstall. */
 export function installDebugProbe(store: DebugStore): () => void {
-  const pick = (terminalId: string | undefined) => terminalId ?? store.getState().activeTerminalId ?? undefined;
+  // The tab shown: the one of the job on screen (the panel shows no other job's).
+  const pick = (terminalId: string | undefined) => {
+    if (terminalId !== undefined) return terminalId;
+    const state = store.getState();
+    return panelTerminalsFor(state, state.jobOnScreen).active?.terminalId;
+  };
   return setDebugProbeSource({
     text(terminalId) {
       const id = pick(terminalId);

@@ -14,7 +14,7 @@ import {
   type TerminalInfo,
 } from "../../agent-core/host/contract.js";
 import { HostCallError, type ConnectionState, type RendererBridge } from "../../renderer/bridge/types.js";
-import { canOpenAnother, createDebugStore, MAX_BACKLOG_CHARS, type DebugStore, type TerminalSink } from "../../renderer/store/debug-terminals.js";
+import { canOpenAnother, createDebugStore, MAX_BACKLOG_CHARS, panelTerminalsFor, type DebugStore, type TerminalSink } from "../../renderer/store/debug-terminals.js";
 import type { Scheduler } from "../../renderer/store/terminal-flow.js";
 
 /** Timers that fire only when run(); the clock moves a second per run, past every interval. */
@@ -56,6 +56,7 @@ function info(jobId: string, patch: Partial<DebugInfo> = {}): DebugInfo {
     shell: "/bin/bash",
     manual: [`sudo -iu builder`, `source /tmp/.env-${jobId}`],
     keptAt: null,
+    sandbox: "none",
     ...patch,
   };
 }
@@ -104,7 +105,18 @@ class FakeHost implements RendererBridge {
       const jobId = p.jobId as string;
       const known = this.infos.get(jobId);
       const shell = "/bin/bash";
-      return { terminalId, jobId, pid: 4000 + this.nextTerminal, source: known?.source ?? "running", shell, envFiles: known?.envFiles ?? [], home: "/home/builder", cols: p.cols as number, rows: p.rows as number };
+      return {
+        terminalId,
+        jobId,
+        pid: 4000 + this.nextTerminal,
+        source: known?.source ?? "running",
+        shell,
+        envFiles: known?.envFiles ?? [],
+        home: "/home/builder",
+        cols: p.cols as number,
+        rows: p.rows as number,
+        sandbox: known?.sandbox ?? "none",
+      };
     },
     terminalInput: () => ({ ok: true }),
     resizeTerminal: () => ({ ok: true }),
@@ -396,6 +408,69 @@ describe("debug store: input, size, exit and close", () => {
     await store.getState().close(id);
     expect(host.callsOf("closeTerminal")).toEqual([]);
     expect(store.getState().terminals).toEqual([]);
+  });
+});
+
+describe("debug store: the panel shows the terminals of the job on screen only", () => {
+  const shown = (store: DebugStore) => {
+    const s = store.getState();
+    const panel = panelTerminalsFor(s, s.jobOnScreen);
+    return { ids: panel.terminals.map((t) => t.terminalId), active: panel.active?.terminalId ?? null, elsewhere: panel.elsewhere };
+  };
+
+  it("switching to another job's view shows that job's terminals, or none; the others keep running", async () => {
+    const { host, store } = setup((h) => {
+      h.infos.set("job-a", info("job-a", { source: "kept", keptAt: 5, sandbox: "strict" }));
+      h.infos.set("job-b", info("job-b", { sandbox: "strict" }));
+    });
+    store.getState().watchJob("job-a");
+    const a1 = (await store.getState().open("job-a"))!;
+    expect(store.getState().terminals[0]).toMatchObject({ jobId: "job-a", sandbox: "strict" });
+    expect(shown(store)).toEqual({ ids: [a1], active: a1, elsewhere: 0 });
+
+    // Job B's view: A's shell is not shown next to B's log (the panel has nothing: "Open debug terminal").
+    store.getState().watchJob("job-b");
+    expect(shown(store)).toEqual({ ids: [], active: null, elsewhere: 1 });
+    // Its output still flows, and it was not closed.
+    const sink = new TestSink();
+    store.sessionOf(a1)!.attach(sink);
+    host.emit({ type: "terminal-output", terminalId: a1, data: "still here" });
+    expect(sink.text).toBe("still here");
+    expect(host.callsOf("closeTerminal")).toEqual([]);
+
+    const b1 = (await store.getState().open("job-b"))!;
+    expect(shown(store)).toEqual({ ids: [b1], active: b1, elsewhere: 1 });
+    // Back to A: its own shell, even though B's was opened last.
+    store.getState().watchJob("job-a");
+    expect(shown(store)).toEqual({ ids: [a1], active: a1, elsewhere: 1 });
+    // No job on screen: nothing.
+    store.getState().watchJob(null);
+    expect(shown(store)).toEqual({ ids: [], active: null, elsewhere: 2 });
+  });
+
+  it("each job remembers the tab picked in its panel", async () => {
+    const { store } = setup((h) => {
+      h.infos.set("job-a", info("job-a"));
+      h.infos.set("job-b", info("job-b"));
+    });
+    const a1 = (await store.getState().open("job-a"))!;
+    const a2 = (await store.getState().open("job-a"))!;
+    store.getState().select(a1);
+    const b1 = (await store.getState().open("job-b"))!;
+    const b2 = (await store.getState().open("job-b"))!;
+    expect(panelTerminalsFor(store.getState(), "job-a").active?.terminalId).toBe(a1);
+    expect(panelTerminalsFor(store.getState(), "job-b").active?.terminalId).toBe(b2);
+    expect(panelTerminalsFor(store.getState(), "job-a").terminals.map((t) => t.terminalId)).toEqual([a1, a2]);
+
+    // Closing a job's shown tab shows its neighbour of the same job, never another job's.
+    await store.getState().close(b2);
+    expect(panelTerminalsFor(store.getState(), "job-b").active?.terminalId).toBe(b1);
+    expect(store.getState().activeTerminalId).toBe(b1);
+    await store.getState().close(a1);
+    expect(panelTerminalsFor(store.getState(), "job-a").active?.terminalId).toBe(a2);
+    await store.getState().close(a2);
+    expect(panelTerminalsFor(store.getState(), "job-a")).toEqual({ terminals: [], active: null, elsewhere: 1 });
+    expect(store.getState().activeByJob).toEqual({ "job-b": b1 });
   });
 });
 
