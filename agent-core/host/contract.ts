@@ -155,6 +155,8 @@ export interface JobSummary {
    * the field; such a job has no log events (spec §3.5). Null otherwise.
    */
   problem: string | null;
+  /** The agent itself stopped the job while it ran (the disk guard's hard floor), and why; null otherwise. */
+  stoppedBy: string | null;
 }
 
 /** Which jobs listJobs returns: by result, project name, branch, or a free-text search of the identity. */

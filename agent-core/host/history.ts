@@ -63,6 +63,7 @@ const IndexRecordSchema = z.discriminatedUnion("op", [
     events: z.number().int().min(0),
     bytes: z.number().int().min(0),
     problem: z.string().nullable().optional(),
+    stoppedBy: z.string().nullable().optional(),
   }),
   z.object({ op: z.literal("delete"), id: z.string().min(1) }),
 ]);
@@ -77,6 +78,8 @@ interface JobRecord {
   identity: JobIdentity | null;
   /** Why the job could not run at all (a payload the agent rejected), for the UI; null otherwise. */
   problem: string | null;
+  /** The agent itself stopped the job (the disk guard), and why; null otherwise. */
+  stoppedBy: string | null;
   result: HistoryResult;
   finishedAt: number | null;
   events: number;
@@ -101,6 +104,7 @@ function runningRecord(start: Extract<IndexRecord, { op: "start" }>): JobRecord 
     envVarNames: start.envVarNames,
     identity: start.identity ?? null,
     problem: null,
+    stoppedBy: null,
     result: "running",
     finishedAt: null,
     events: 0,
@@ -186,7 +190,7 @@ export class HistoryStore {
    * Ends a running job. Its finish record is written once its log is on disk; until then a crash
    * makes it "lost", which is what it would be. Retention then runs, sparing this job.
    */
-  finish(id: string, result: Exclude<HistoryResult, "running">, finishedAt: number, problem: string | null = null): FinishOutcome | null {
+  finish(id: string, result: Exclude<HistoryResult, "running">, finishedAt: number, problem: string | null = null, stoppedBy: string | null = null): FinishOutcome | null {
     const record = this.records.get(id);
     if (!record || record.result !== "running" || !record.writer) return null;
     const writer = record.writer;
@@ -194,6 +198,7 @@ export class HistoryStore {
     record.result = result;
     record.finishedAt = finishedAt;
     record.problem = problem;
+    record.stoppedBy = stoppedBy;
     record.events = writer.count;
     record.bytes = writer.bytes;
     record.offsets = writer.offsets;
@@ -351,6 +356,7 @@ export class HistoryStore {
         record.events = entry.events;
         record.bytes = entry.bytes;
         record.problem = entry.problem ?? null;
+        record.stoppedBy = entry.stoppedBy ?? null;
         record.finishIndexed = true;
         break;
       }
@@ -452,8 +458,17 @@ function startRecordOf(r: Pick<JobRecord, "id" | "file" | "mode" | "startedAt" |
 }
 
 function finishRecordOf(r: JobRecord): Extract<IndexRecord, { op: "finish" }> {
-  const { id, result, finishedAt, events, bytes, problem } = r;
-  return problem === null ? { op: "finish", id, result, finishedAt, events, bytes } : { op: "finish", id, result, finishedAt, events, bytes, problem };
+  const { id, result, finishedAt, events, bytes, problem, stoppedBy } = r;
+  return {
+    op: "finish",
+    id,
+    result,
+    finishedAt,
+    events,
+    bytes,
+    ...(problem === null ? {} : { problem }),
+    ...(stoppedBy === null ? {} : { stoppedBy }),
+  };
 }
 
 function matchesQuery(r: JobRecord, q: HistoryQuery): boolean {
@@ -477,5 +492,6 @@ function summaryOf(r: JobRecord): JobSummary {
     bytes,
     identity: r.identity === null ? null : { ...r.identity },
     problem: r.problem,
+    stoppedBy: r.stoppedBy,
   };
 }

@@ -127,6 +127,8 @@ interface CurrentJob {
   identity: JobIdentity | null;
   /** Why the agent would not run it (job-rejected), for the history. */
   problem: string | null;
+  /** Why the agent itself stopped it (the disk guard), for the history. */
+  stoppedBy: string | null;
 }
 
 export class Host implements Omit<HostApi, TerminalMethod> {
@@ -798,7 +800,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
         this.agentChanged();
         break;
       case "job-assigned":
-        this.job = { id: event.jobId, assignedAt: event.at, started: false, loggedResult: null, nextIndex: 0, identity: null, problem: null };
+        this.job = { id: event.jobId, assignedAt: event.at, started: false, loggedResult: null, nextIndex: 0, identity: null, problem: null, stoppedBy: null };
         s.jobId = event.jobId;
         this.activity("info", `Job ${event.jobId} assigned.`);
         this.agentChanged();
@@ -834,9 +836,11 @@ export class Host implements Omit<HostApi, TerminalMethod> {
         {
           const title = this.job?.id === event.jobId ? jobTitle(this.job.identity, event.jobId) : event.jobId;
           const problem = this.job?.id === event.jobId ? this.job.problem : null;
+          const stoppedBy = this.job?.id === event.jobId ? this.job.stoppedBy : null;
           if (this.job?.id === event.jobId) this.finishJob(run, this.job, event.result, event.at);
           const named = title === event.jobId ? `Job ${event.jobId}` : `Job ${event.jobId} (${title})`;
-          this.activity(event.result === "failed" ? "warn" : "info", `${named} ${event.result}${problem ? `, not run: ${problem}` : ""}.`);
+          const why = problem ? `, not run: ${problem}` : stoppedBy ? `: ${stoppedBy.replace(/^Stopped/, "stopped")}` : "";
+          this.activity(event.result === "failed" || stoppedBy ? "warn" : "info", `${named} ${event.result}${why.replace(/\.+$/, "")}.`);
         }
         if (s.stopAfterJob) {
           // Before the agent's forced sync goes out, so that it already carries interrupted_at.
@@ -870,7 +874,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
         void this.showDisk(event.verdict);
         break;
       case "job-stopped-by-agent":
-        if (this.job?.id === event.jobId) this.job.problem = event.reason;
+        if (this.job?.id === event.jobId) this.job.stoppedBy = event.reason;
         break;
       case "shutdown":
         // The agent ends a job it shuts down under without a job-finished event of its own.
@@ -1029,7 +1033,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     this.snapshot.jobId = null;
     this.snapshot.jobIdentity = null;
     this.snapshot.counts[result]++;
-    const outcome = this.history.finish(job.id, result, at, job.problem);
+    const outcome = this.history.finish(job.id, result, at, job.problem, job.stoppedBy);
     if (!outcome) return;
     this.batcher.pass({ type: "job-finished", job: outcome.summary });
     if (outcome.removed.length > 0) this.historyChanged();

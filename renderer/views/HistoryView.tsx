@@ -145,6 +145,11 @@ export function HistoryView() {
                           Not run: {job.problem}
                         </div>
                       ) : null}
+                      {job.stoppedBy ? (
+                        <div className="history-job-origin error" data-testid="history-job-stopped-by">
+                          {job.stoppedBy}
+                        </div>
+                      ) : null}
                     </td>
                     <td className="sub">{formatDateTime(job.startedAt)}</td>
                     <td className="num">{duration !== null ? formatDuration(duration) : "—"}</td>

@@ -66,6 +66,11 @@ function JobHeader({ panel, terminal, follow, hasSelection, results }: { panel: 
           The agent did not run this job: {summary.problem}
         </div>
       ) : null}
+      {summary?.stoppedBy ? (
+        <div className="callout error job-problem" role="alert" data-testid="job-stopped-by">
+          {summary.stoppedBy}
+        </div>
+      ) : null}
       <div className="job-tools">
         <OpenInSemaphore identity={identity} />
         <DebugOpenButton jobId={panel.jobId} />

@@ -37,6 +37,7 @@ const summary = (id: string, patch: Partial<JobSummary> = {}): JobSummary => ({
   bytes: 0,
   identity: null,
   problem: null,
+  stoppedBy: null,
   ...patch,
 });
 
