@@ -268,14 +268,16 @@ describe("job ids from a server", () => {
   });
 });
 
-describe("whose job it was, and why a job did not run", () => {
-  it("keeps the identity and the problem across a reopen and a compaction; older records have none", async () => {
+describe("whose job it was, and why a job did not run or was stopped by the agent", () => {
+  it("keeps the identity, the problem and the agent's stop reason across a reopen and a compaction; older records have none", async () => {
     const identity = { ...Object.fromEntries(Object.keys(IDENTITY_VARIABLES).map((k) => [k, null])), projectName: "api-server", branch: "main" } as JobIdentity;
     const store = HistoryStore.open(dir, { maxJobs: 100, maxBytes: 1 << 30 });
     store.start("with-identity", { mode: "semaphore", startedAt: 1, envVarNames: [], identity });
     store.finish("with-identity", "passed", 2);
     store.start("rejected", { mode: "semaphore", startedAt: 3, envVarNames: [] });
     store.finish("rejected", "failed", 4, "executor: unknown executor 'k8s'");
+    store.start("floored", { mode: "semaphore", startedAt: 4, envVarNames: [] });
+    store.finish("floored", "stopped", 5, null, "Stopped by the disk guard: Only 0.9 GB free on /data (job home), under the hard floor of 1.0 GB.");
     await store.close();
     // A record as an older version wrote it: no identity key at all.
     appendFileSync(join(dir, "index.jsonl"), `${JSON.stringify({ op: "start", id: "old", file: "5-old-abcd1234.jsonl", mode: "semaphore", startedAt: 5, envVarNames: [] })}\n`);
@@ -283,7 +285,9 @@ describe("whose job it was, and why a job did not run", () => {
     try {
       expect(again.get("with-identity")?.summary.identity).toMatchObject({ projectName: "api-server", branch: "main", sha: null });
       expect(again.get("rejected")?.summary).toMatchObject({ identity: null, problem: "executor: unknown executor 'k8s'" });
-      expect(again.get("old")?.summary).toMatchObject({ identity: null, problem: null, result: "lost" });
+      expect(again.get("old")?.summary).toMatchObject({ identity: null, problem: null, stoppedBy: null, result: "lost" });
+      expect(again.get("floored")?.summary).toMatchObject({ result: "stopped", problem: null, stoppedBy: expect.stringMatching(/^Stopped by the disk guard: /) });
+      expect(again.get("rejected")?.summary.stoppedBy).toBeNull();
       expect(again.list({ project: "api-server" }).map((j) => j.id)).toEqual(["with-identity"]);
       expect(again.list({ branch: "main", result: "passed" }).map((j) => j.id)).toEqual(["with-identity"]);
       expect(again.list({ search: "API" }).map((j) => j.id)).toEqual(["with-identity"]);
