@@ -218,6 +218,21 @@ export interface SettingsView {
   historyMaxMegabytes: number;
   /** Debug terminals: keep a private copy of the env files of this many most recent jobs (0 = none). */
   debugKeepJobs: number;
+  /** Where jobs run: the sandbox asked for (the host falls back to none, saying so, where strict cannot run). */
+  sandbox: "none" | "strict";
+  /** The private job home after each job: cleaned (but `.toolbox` and the keep-list) or kept. */
+  jobHomeCleanup: "clean" | "keep";
+  /** Paths relative to the job home that cleaning keeps (caches). */
+  jobHomeKeep: string[];
+  /** Pass the docker socket into strict jobs (gives them root on the machine). */
+  sandboxAllowDocker: boolean;
+  /** Extra host paths strict jobs see, read-only and read-write (absolute). */
+  sandboxReadOnlyPaths: string[];
+  sandboxReadWritePaths: string[];
+  /** The disk guard: no new jobs below the smaller of these (0: that limit off); running jobs stop below the floor. */
+  diskMinFreeGb: number;
+  diskMinFreePercent: number;
+  diskHardFloorGb: number;
   /** True once endpoint and token are set: the first-run setup is done. */
   configured: boolean;
 }

@@ -454,6 +454,14 @@ function ownChecks(s: SettingsInput & AgentSettingFields, tokenStored: boolean):
  * again, until it passes: every problem is reported, not only the first. Fields the app's own checks
  * already flagged are neutralised up front.
  */
+/** A valid value for one entry of a list field, put in place of an entry already reported. */
+const LIST_PLACEHOLDERS = {
+  files: "/placeholder:/placeholder",
+  sandboxReadOnlyPaths: "/placeholder",
+  sandboxReadWritePaths: "/placeholder",
+  jobHomeKeep: "placeholder",
+} as const;
+
 function agentChecks(s: SettingsInput & AgentSettingFields, known: FieldError[]): FieldError[] {
   const errors: FieldError[] = [];
   const flagged = new Set(known.map((e) => e.field));
@@ -463,12 +471,18 @@ function agentChecks(s: SettingsInput & AgentSettingFields, known: FieldError[])
     token: TOKEN_PLACEHOLDER,
   };
   const neutralise = (field: string): boolean => {
-    const entry = /^(envVars|files)\[(\d+)\]/.exec(field);
+    const entry = /^(envVars|files|sandboxReadOnlyPaths|sandboxReadWritePaths|jobHomeKeep)\[(\d+)\]/.exec(field);
     if (entry) {
       const index = Number(entry[2]);
-      if (entry[1] === "envVars" && config.envVars[index]) config.envVars[index] = { name: "PLACEHOLDER", value: "" };
-      else if (entry[1] === "files" && config.files[index] !== undefined) config.files[index] = "/placeholder:/placeholder";
-      else return false;
+      const list = entry[1] as keyof typeof LIST_PLACEHOLDERS | "envVars";
+      if (list === "envVars") {
+        if (!config.envVars[index]) return false;
+        config.envVars[index] = { name: "PLACEHOLDER", value: "" };
+        return true;
+      }
+      const values = config[list];
+      if (values[index] === undefined) return false;
+      values[index] = LIST_PLACEHOLDERS[list];
       return true;
     }
     switch (field) {
@@ -496,7 +510,8 @@ function agentChecks(s: SettingsInput & AgentSettingFields, known: FieldError[])
   };
   for (const field of flagged) neutralise(field);
 
-  for (let round = 0; round <= AGENT_CONFIG_KEYS.length + s.envVars.length + s.files.length; round++) {
+  const entries = s.envVars.length + s.files.length + config.sandboxReadOnlyPaths.length + config.sandboxReadWritePaths.length + config.jobHomeKeep.length;
+  for (let round = 0; round <= AGENT_CONFIG_KEYS.length + entries; round++) {
     const yaml = renderConfigYaml(config);
     try {
       loadAgentConfig({ argv: ["--config-file", VALIDATION_FILE], env: {}, readFile: () => yaml });
@@ -506,7 +521,11 @@ function agentChecks(s: SettingsInput & AgentSettingFields, known: FieldError[])
       const key = settingsKeyOf(error.field);
       const entry = /entry (\d+)/.exec(error.message);
       const field =
-        key === "envVars" && entry ? `envVars[${Number(entry[1]) - 1}].name` : key === "files" && entry ? `files[${Number(entry[1]) - 1}]` : (key ?? error.field);
+        key === "envVars" && entry
+          ? `envVars[${Number(entry[1]) - 1}].name`
+          : key !== null && key in LIST_PLACEHOLDERS && entry
+            ? `${key}[${Number(entry[1]) - 1}]`
+            : (key ?? error.field);
       if (!flagged.has(field)) errors.push({ field, message: agentMessage(error) });
       flagged.add(field);
       if (!neutralise(field)) return errors;

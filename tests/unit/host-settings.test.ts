@@ -101,6 +101,16 @@ describe("validation", () => {
     expect(messageFor(result, "preJobHookPath")).toMatch(/absolute path/);
   });
 
+  it("names the one bad line of a sandbox path list or the keep-list, once", () => {
+    const result = SettingsStore.open(dir, plainFileCodec()).save(
+      input({ sandboxReadOnlyPaths: ["/srv/data", "relative/ro"], sandboxReadWritePaths: ["also-relative", "/srv/cache"], jobHomeKeep: [".cache/pip", "../escape"] }),
+    );
+    expect(fieldsOf(result).sort()).toEqual(["jobHomeKeep[1]", "sandboxReadOnlyPaths[1]", "sandboxReadWritePaths[0]"]);
+    expect(messageFor(result, "sandboxReadOnlyPaths[1]")).toMatch(/absolute path/);
+    expect(messageFor(result, "sandboxReadWritePaths[0]")).toMatch(/absolute path/);
+    expect(messageFor(result, "jobHomeKeep[1]")).toMatch(/inside the job home/);
+  });
+
   it("applies the agent's own config rules and maps them back to the setting", () => {
     const result = SettingsStore.open(dir, plainFileCodec()).save(input({ endpoint: "acme.semaphoreci.com:99999" }));
     expect(fieldsOf(result)).toEqual(["endpoint"]);
