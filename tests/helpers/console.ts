@@ -16,10 +16,10 @@ export interface ConsoleProcess {
   tmp: string;
 }
 
-export async function startConsole(options: { dataDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ConsoleProcess> {
+export async function startConsole(options: { dataDir?: string; home?: string; tmp?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ConsoleProcess> {
   const dataDir = options.dataDir ?? tempDir("sa-console-data-");
-  const home = tempDir("sa-console-home-");
-  const tmp = tempDir("sa-console-tmp-");
+  const home = options.home ?? tempDir("sa-console-home-");
+  const tmp = options.tmp ?? tempDir("sa-console-tmp-");
   const proc = runCli(["console", "--port", "0", "--data-dir", dataDir], {
     HOME: home,
     TMPDIR: tmp,
