@@ -14,6 +14,7 @@ import { defaultSettings } from "../../agent-core/host/settings.js";
 import { DEFAULT_TIMINGS, type AgentTimings } from "../../agent-core/timings.js";
 import { isRunning, waitUntil } from "../helpers/jobs.js";
 import { delay, FAST_TIMINGS, ROOT, stopAll, tempDir } from "../helpers/processes.js";
+import { removeVarTempDirs, varTempDir } from "../helpers/sandbox.js";
 
 const TIMINGS: AgentTimings = { ...DEFAULT_TIMINGS, ...FAST_TIMINGS, httpTimeoutMs: 5000, registerAttempts: 3 };
 const SECRET = "a b$c";
@@ -364,6 +365,54 @@ describe("a shell that exits while its output waits for acknowledgement", () => 
       }
     } finally {
       await terminals.closeAll();
+    }
+  });
+});
+
+describe("the debug terminal of a strict job", () => {
+  it("opens in the job's sandbox: the job's home and start folder, not the owner's files, the app's data or the host's /proc", async () => {
+    const hub = await startHub({ nextSyncAfter: 100 });
+    // Outside /tmp, so that hiding them is what is tested (the sandbox's /tmp is private anyway).
+    const owner = varTempDir("sa-debug-owner-");
+    const dataDir = varTempDir("sa-debug-data-");
+    writeFileSync(join(owner, "secret.txt"), "the owner's secret\n");
+    const host = await Host.open({
+      dataDir,
+      secretCodec: plainFileCodec(),
+      env: { PATH: process.env.PATH, HOME: owner, TMPDIR: owner, LANG: "C.UTF-8", SHELL: "/bin/bash" },
+      timings: TIMINGS,
+      examplesDir: join(ROOT, "examples"),
+    });
+    try {
+      expect(await host.saveSettings({ settings: settingsFor(hub, { sandbox: "strict" }) })).toMatchObject({ ok: true });
+      await host.startAgent({});
+      await waitUntil(() => host.agentSnapshot.phase === "waiting-for-jobs", 15_000, "the agent waiting for jobs");
+      expect(host.agentSnapshot.sandbox?.level).toBe("strict");
+      const jobHome = join(dataDir, "job-home");
+      const { job_id: jobId } = hub.scheduleJob(
+        makeJobRequest({ env: { MY_SECRET: SECRET }, commands: ['echo job-was-here > "$HOME/job-file"', 'while [ ! -f "$HOME/release" ]; do sleep 0.05; done'] }),
+      );
+      await waitUntil(() => readdirSync(jobHome).includes("job-file"), 15_000, "the job writing into its home");
+      const client = new TestClient(host);
+      const terminal = await client.open(jobId);
+      expect(terminal.sandbox).toBe("strict");
+      expect((await client.api.getDebugInfo({ jobId })).sandbox).toBe("strict");
+      await client.run(terminal.terminalId, 'echo "home=$HOME pwd=$PWD secret=$MY_SECRET"', line(`home=${jobHome} pwd=${jobHome} secret=${SECRET}`));
+      // The job's files are there: it is the job's home, shared with the running job.
+      await client.run(terminal.terminalId, "cat ~/job-file", line("job-was-here"));
+      await client.run(terminal.terminalId, `cat ${owner}/secret.txt 2>&1 | head -c 300; echo; echo owner-done`, line("owner-done"));
+      expect(client.text(terminal.terminalId)).not.toContain("the owner's secret");
+      await client.run(terminal.terminalId, `ls -A ${owner} | wc -l; ls -A ${dataDir}`, /(^|[\r\n])0\r?\njob-home\r?\n/);
+      await client.run(terminal.terminalId, `test -e /proc/${process.pid}/environ && echo proc-visible || echo proc-hidden`, line("proc-hidden"));
+      // What the shell writes lands in the job home on the host, not in the owner's HOME.
+      await client.run(terminal.terminalId, "echo from-the-terminal > ~/release; echo wrote", line("wrote"));
+      expect(readFileSync(join(jobHome, "release"), "utf8")).toBe("from-the-terminal\n");
+      expect(readdirSync(owner).includes("release")).toBe(false);
+      await waitUntil(() => hub.job(jobId)?.status === "finished", 15_000, "the released job to finish");
+    } finally {
+      await host.close({ timeoutMs: 10_000 });
+      await hub.close();
+      removeVarTempDirs();
     }
   });
 });
