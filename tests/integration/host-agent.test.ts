@@ -396,9 +396,11 @@ describe("Host.close", () => {
       expect((await host.saveSettings({ settings: settingsFor(hub) })).ok).toBe(true);
       await host.startAgent({});
       const { job_id: id } = hub.scheduleJob(makeJobRequest({ commands: ["sleep 60"] }));
-      await hub.waitForJobStatus(id, "running", 20_000);
+      // Once the command runs: a stop that breaks the env export ends the job `failed`, as in the Go
+      // agent (spec §5.9), and under the app's default strict sandbox the shell takes a moment longer.
+      await until(() => hub.events(id).some((e) => e.event === "cmd_started" && e.directive === "sleep 60"), "the job's command running", 20_000);
       await host.close();
-      expect(finishedEvent(events, id)?.job.result).toBe("stopped");
+      expect(finishedEvent(events, id)?.job.result, JSON.stringify(hub.events(id))).toBe("stopped");
       expect(host.agentSnapshot).toMatchObject({ phase: "idle", lastExit: { reason: "INTERRUPTED", exitCode: 0, message: "stopped as requested" } });
       expect(hub.job(id)?.result).toBe("stopped");
       expect(hub.violations()).toEqual([]);
