@@ -4,6 +4,7 @@
 // processes a job started by their unique argument.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { isRunning } from "./jobs.js";
 import { startAgent, withToolbox, type AgentProcess, type AgentProcessOptions, type HubProcess } from "./processes.js";
 
 const varDirs = new Set<string>();
@@ -74,15 +75,7 @@ export function sleepers(numbers: readonly number[]): Map<number, number[]> {
 }
 
 /** Whether the pid still runs (not a zombie). */
-export function stillRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X";
-  } catch {
-    return false;
-  }
-}
+export const stillRunning = isRunning;
 
 /** Entries of `dir` whose names match `pattern`. */
 export function entriesMatching(dir: string, pattern: RegExp): string[] {

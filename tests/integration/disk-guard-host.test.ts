@@ -3,8 +3,7 @@
 // agent; the history and the activity say it was the disk guard; once the job home is cleaned the
 // space is back and the agent takes jobs again by itself. The floor is set just under the free
 // space measured now, so the job writes about 1-2 GB (fallocate: instant where supported).
-import { mkdtempSync, rmSync, statfsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { statfsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { makeJobRequest, startHub, type Hub } from "../../hub/hub.js";
@@ -13,34 +12,18 @@ import { Host } from "../../agent-core/host/host.js";
 import { plainFileCodec } from "../../agent-core/host/secret-store.js";
 import { defaultSettings } from "../../agent-core/host/settings.js";
 import { DEFAULT_TIMINGS, type AgentTimings } from "../../agent-core/timings.js";
-import { FAST_TIMINGS, ROOT } from "../helpers/processes.js";
+import { waitUntil } from "../helpers/jobs.js";
+import { FAST_TIMINGS, ROOT, stopAll, tempDir } from "../helpers/processes.js";
 
 const TIMINGS: AgentTimings = { ...DEFAULT_TIMINGS, ...FAST_TIMINGS, httpTimeoutMs: 5000, diskPollMs: 100, diskIdleCheckMs: 200 };
 const GB = 1e9;
-
-const dirs: string[] = [];
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(dir);
-  return dir;
-}
-
-async function until<T>(check: () => T | undefined | null | false, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== null && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 let host: Host | null = null;
 let hub: Hub | null = null;
 afterAll(async () => {
   await host?.close({ timeoutMs: 10_000 });
   await hub?.close();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  await stopAll();
 });
 
 const freeBytes = (path: string) => {
@@ -79,14 +62,14 @@ describe("the disk guard's hard floor (Host, real agent, real filesystem)", () =
     });
     expect(saved, JSON.stringify(saved)).toMatchObject({ ok: true });
     await host.startAgent({});
-    await until(() => hub!.agents().find((a) => a.name === "floor-agent" && a.state === "waiting-for-jobs"), "the agent waiting for jobs");
+    await waitUntil(() => hub!.agents().find((a) => a.name === "floor-agent" && a.state === "waiting-for-jobs"), 30_000, "the agent waiting for jobs");
 
     // Enough to go 300 MB under the floor, from what is free right now.
     const fill = Math.ceil(freeBytes(dataDir) - floorGb * GB + 300e6);
     const { job_id: id } = hub.scheduleJob(
       makeJobRequest({ commands: [`fallocate -l ${fill} fill.bin 2>/dev/null || head -c ${fill} /dev/zero > fill.bin`, "echo filled; sleep 600"] }),
     );
-    await until(() => hub!.job(id)?.status === "finished", `job ${id} stopped`, 60_000);
+    await waitUntil(() => hub!.job(id)?.status === "finished", 60_000, `job ${id} stopped`);
     expect(hub.job(id)?.result).toBe("stopped");
 
     const [summary] = await host.listJobs({});
@@ -100,7 +83,7 @@ describe("the disk guard's hard floor (Host, real agent, real filesystem)", () =
     // The job home is cleaned after the job (the default policy): the file is gone, the space is
     // back, and the agent is waiting for jobs again with nothing held.
     const next = hub.scheduleJob(makeJobRequest({ commands: ["echo again"] })).job_id;
-    await until(() => hub!.job(next)?.status === "finished", `job ${next} after the space came back`, 60_000);
+    await waitUntil(() => hub!.job(next)?.status === "finished", 60_000, `job ${next} after the space came back`);
     expect(hub.job(next)?.result).toBe("passed");
     expect((await host.getSnapshot({})).agent.hold).toBeNull();
     expect(freeBytes(dataDir)).toBeGreaterThan(floorGb * GB);
