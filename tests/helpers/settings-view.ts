@@ -1,6 +1,7 @@
 // A SettingsView as the host sends it, for renderer tests: a configured agent with the app's
 // retention settings; `patch` changes what a test is about.
 import type { SettingsView } from "../../agent-core/host/contract.js";
+import { SANDBOX_DEFAULTS } from "../../renderer/views/settings-draft.js";
 
 export const settingsView = (patch: Partial<SettingsView> = {}): SettingsView => ({
   endpoint: "acme.semaphoreci.com",
@@ -22,15 +23,10 @@ export const settingsView = (patch: Partial<SettingsView> = {}): SettingsView =>
   historyMaxJobs: 500,
   historyMaxMegabytes: 1024,
   debugKeepJobs: 10,
-  sandbox: "strict",
-  jobHomeCleanup: "clean",
+  ...SANDBOX_DEFAULTS,
   jobHomeKeep: [],
-  sandboxAllowDocker: false,
   sandboxReadOnlyPaths: [],
   sandboxReadWritePaths: [],
-  diskMinFreeGb: 10,
-  diskMinFreePercent: 10,
-  diskHardFloorGb: 1,
   configured: true,
   ...patch,
 });

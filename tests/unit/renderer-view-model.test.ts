@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { idleAgentSnapshot, type AgentSnapshot, type SettingsView } from "../../agent-core/host/contract.js";
 import { draftFrom, newEnvRow, SANDBOX_DEFAULTS, sameDraft, toSettingsInput } from "../../renderer/views/settings-draft.js";
+import { defaultSettings } from "../../agent-core/host/settings.js";
 import { agentErrorText, agentStatus, countsText, effectiveResult, formatAgo, formatDuration, safeExternalUrl } from "../../renderer/view-model.js";
 import { settingsView } from "../helpers/settings-view.js";
 
@@ -106,6 +107,12 @@ describe("the settings form's draft", () => {
       ...SANDBOX_DEFAULTS,
     });
     expect(toSettingsInput({ ...draftFrom(view), token: "new-token" }).input?.token).toBe("new-token");
+  });
+
+  it("SANDBOX_DEFAULTS are the host's own defaults", () => {
+    const d = defaultSettings();
+    const keys = Object.keys(SANDBOX_DEFAULTS) as (keyof typeof SANDBOX_DEFAULTS)[];
+    expect(Object.fromEntries(keys.map((k) => [k, d[k]]))).toEqual(SANDBOX_DEFAULTS);
   });
 
   it("leaves out blank rows and lines, remembering which row each sent entry came from", () => {
