@@ -1,0 +1,74 @@
+// The weekly lending schedule: a grid of hours per day, in local time (the owner's time zone), as
+// BOINC's and Folding@home's time-of-day preferences. A window across midnight is the last hours of
+// one day and the first of the next. Local hours come from Intl, so DST is the time zone's: on the
+// spring-forward night the skipped hour never comes, on the fall-back night the repeated hour counts
+// twice, both as that hour's cell.
+
+/** Hours (0-23, local) when lending is allowed, per day: days[0] is Monday, days[6] Sunday. */
+export interface WeeklySchedule {
+  days: number[][];
+}
+
+export const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] as const;
+
+/** Why a schedule is unusable, naming the day and the entry; null when it is fine. */
+export function scheduleProblem(schedule: unknown): string | null {
+  if (typeof schedule !== "object" || schedule === null || !Array.isArray((schedule as WeeklySchedule).days)) return "must be { days: [[hours of Monday], …, [hours of Sunday]] }";
+  const days = (schedule as WeeklySchedule).days;
+  if (days.length !== 7) return `days must list 7 days, Monday first (got ${days.length})`;
+  for (let d = 0; d < 7; d++) {
+    const hours = days[d];
+    if (!Array.isArray(hours)) return `days[${d}] (${WEEKDAYS[d]}) must be a list of hours`;
+    for (let i = 0; i < hours.length; i++) {
+      const h = hours[i];
+      if (typeof h !== "number" || !Number.isInteger(h) || h < 0 || h > 23) return `days[${d}][${i}] (${WEEKDAYS[d]}): an hour is 0 to 23 (got ${JSON.stringify(h)})`;
+    }
+  }
+  return null;
+}
+
+const partsFormat = new Map<string, Intl.DateTimeFormat>();
+
+function localDayHour(at: number, timeZone?: string): { day: number; hour: number } {
+  const key = timeZone ?? "";
+  let format = partsFormat.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat("en-US", { weekday: "short", hour: "2-digit", hourCycle: "h23", timeZone });
+    partsFormat.set(key, format);
+  }
+  let weekday = "Mon";
+  let hour = 0;
+  for (const part of format.formatToParts(at)) {
+    if (part.type === "weekday") weekday = part.value;
+    else if (part.type === "hour") hour = Number(part.value) % 24;
+  }
+  return { day: WEEKDAYS.indexOf(weekday as (typeof WEEKDAYS)[number]), hour };
+}
+
+/** Whether the schedule allows lending at `at`. */
+export function scheduleAllows(schedule: WeeklySchedule, at: number, timeZone?: string): boolean {
+  const { day, hour } = localDayHour(at, timeZone);
+  return schedule.days[day]?.includes(hour) ?? false;
+}
+
+const STEP_MS = 15 * 60_000;
+const HORIZON_MS = 8 * 24 * 3_600_000;
+
+/**
+ * The next moment the schedule's answer changes after `now` (a window opens or closes), or null
+ * when it never does (an empty or a full week). Hour edges of every time zone fall on a quarter
+ * hour of UTC, so quarter steps find them exactly.
+ */
+export function nextScheduleChange(schedule: WeeklySchedule, now: number, timeZone?: string): number | null {
+  const current = scheduleAllows(schedule, now, timeZone);
+  let t = Math.floor(now / STEP_MS) * STEP_MS + STEP_MS;
+  for (; t <= now + HORIZON_MS; t += STEP_MS) {
+    if (scheduleAllows(schedule, t, timeZone) !== current) return t;
+  }
+  return null;
+}
+
+/** "Mon–Fri 19:00–08:00, Sat–Sun all day"-like words are for the UI; this counts the hours lent per week. */
+export function scheduledHours(schedule: WeeklySchedule): number {
+  return schedule.days.reduce((sum, hours) => sum + new Set(hours).size, 0);
+}
