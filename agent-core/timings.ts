@@ -27,6 +27,8 @@ export interface AgentTimings {
   /** The disk guard: how often during a job the hard floor is checked, and while drained, whether space is back. */
   diskPollMs: number;
   diskIdleCheckMs: number;
+  /** The app's lending policy: how often the signals (idle time, battery, load) are read. */
+  lendingPollMs: number;
 }
 
 export const DEFAULT_TIMINGS: Readonly<AgentTimings> = Object.freeze({
@@ -51,6 +53,7 @@ export const DEFAULT_TIMINGS: Readonly<AgentTimings> = Object.freeze({
   appRetryMaxMs: 5 * 60_000,
   diskPollMs: 5_000,
   diskIdleCheckMs: 60_000,
+  lendingPollMs: 5_000,
 });
 
 export const TEST_TIMINGS_ENV = "SEMAPHORE_AGENT_TEST_TIMINGS";

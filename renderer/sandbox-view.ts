@@ -70,7 +70,7 @@ export interface DiskCallout {
 export function diskCallout(agent: Pick<AgentSnapshot, "hold" | "disk"> | null): DiskCallout | null {
   if (agent === null) return null;
   const disk = agent.disk ?? null;
-  if (agent.hold != null) {
+  if (agent.hold != null && agent.hold.kind === "disk") {
     return { tone: "error", title: `Not taking jobs: ${agent.hold.reason}`, disk };
   }
   if (disk !== null && (disk.state === "low" || disk.state === "critical")) {

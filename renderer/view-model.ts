@@ -17,10 +17,25 @@ export function agentIdle(agent: AgentSnapshot | null): boolean {
   return agent === null || isAgentIdle(agent);
 }
 
+/** The state word while the owner's terms hold the agent; the lending line says why and until when. */
+const HOLD_WORDS: Record<Exclude<NonNullable<AgentSnapshot["hold"]>["kind"], "disk">, string> = {
+  paused: "Paused",
+  snoozed: "Snoozed",
+  schedule: "Outside your schedule",
+  battery: "Paused (on battery)",
+  idle: "Paused (computer in use)",
+  load: "Paused (your own load)",
+  breaker: "Paused (jobs keep failing)",
+};
+
 export function agentStatus(agent: AgentSnapshot | null): AgentStatus {
   if (agent === null) return { words: "Stopped", tone: "idle", running: false };
-  // Drained by the disk guard: phase is "idle" meanwhile, it resumes by itself, and Stop cancels it.
-  if (agent.hold != null) return { words: "Paused (disk guard)", tone: "warn", running: true };
+  // Drained by the disk guard or the owner's terms: phase is "idle" meanwhile, it resumes by itself
+  // (or on Resume), and Stop cancels it.
+  if (agent.hold != null) {
+    if (agent.hold.kind === "disk") return { words: "Paused (disk guard)", tone: "warn", running: true };
+    return { words: HOLD_WORDS[agent.hold.kind], tone: agent.hold.kind === "breaker" ? "error" : "warn", running: true };
+  }
   const idle = agentIdle(agent);
   if (!idle && (agent.stopping || agent.phase === "shutting-down")) return { words: "Stopping…", tone: "busy", running: true };
   if (idle) {

@@ -216,6 +216,35 @@ export class Agent {
   }
 
   /**
+   * Stop taking jobs for `reason` (the owner's lending policy): the agent tells the server it is
+   * interrupted, the server shuts it down (a clean disconnect), and the exit carries `drained`, so
+   * the host can register it again later under the same name. Call it with no job running (a
+   * running job ends first: let it finish, or stopJob()); later calls are ignored.
+   */
+  drain(reason: string): void {
+    if (this.interruptedAt !== 0 || this.shuttingDown || this.drainReason !== null) return;
+    this.drainReason = reason;
+    this.log("info", `not taking jobs: ${reason}`);
+    this.interrupt();
+  }
+
+  /**
+   * Stops the running job here, as a stop from Semaphore would (the same events, `stopped`
+   * reported), saying why; the agent goes on taking jobs. False when no job runs.
+   */
+  stopJob(reason: string): boolean {
+    const job = this.job;
+    if (!job || job.stopRequested) return false;
+    this.emit({ type: "job-stopped-by-agent", at: Date.now(), jobId: job.id, reason });
+    this.log("warn", `job ${job.id}: ${reason}`);
+    job.stopRequested = true;
+    this.state = "stopping-job";
+    this.setPhase("stopping-job");
+    job.runner?.stop();
+    return true;
+  }
+
+  /**
    * The network is back or the machine woke up: a registration waiting for its next attempt, or a
    * sync waiting after a failure, goes now. Does nothing while the agent is connected and well.
    */
@@ -672,13 +701,7 @@ export class Agent {
       const verdict = await this.guardDisk().catch(() => null);
       if (this.job !== job) return;
       if (verdict?.state === "critical" && !job.stopRequested) {
-        const reason = `Stopped by the disk guard: ${verdict.reason ?? "the disk is nearly full"}`;
-        this.emit({ type: "job-stopped-by-agent", at: Date.now(), jobId: job.id, reason });
-        this.log("warn", `job ${job.id}: ${reason}`);
-        job.stopRequested = true;
-        this.state = "stopping-job";
-        this.setPhase("stopping-job");
-        job.runner?.stop();
+        this.stopJob(`Stopped by the disk guard: ${verdict.reason ?? "the disk is nearly full"}`);
         return;
       }
       this.diskTimer = setTimeout(() => void tick(), this.timings.diskPollMs);

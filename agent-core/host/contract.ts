@@ -61,7 +61,29 @@ export interface AgentSnapshot {
    * The agent is paused by the app (the disk guard drained it) and starts again by itself once the
    * reason is gone. `phase` is "idle" meanwhile; Stop cancels it.
    */
-  hold: { kind: "disk"; reason: string; since: number } | null;
+  hold: { kind: PauseKind; reason: string; since: number; next: string | null; until: number | null } | null;
+  /** The owner's terms: what holds the agent or may soon, in one line, and the owner's own controls. */
+  lending: LendingState;
+}
+
+/** Why the agent does not take jobs (the lending policy's conditions, in the order they are checked). */
+export type PauseKind = "paused" | "snoozed" | "schedule" | "battery" | "idle" | "load" | "disk" | "breaker";
+
+export interface LendingState {
+  /** "Lending this machine", "Paused — you are using the computer (resumes after 5 min idle)", … */
+  line: string;
+  /** The condition that holds the agent now (null: lending), even while a running job finishes first. */
+  kind: PauseKind | null;
+  /** Paused by hand (Pause, or a finished "Finish current job, then pause"). */
+  pausedByHand: boolean;
+  /** "Finish current job, then pause" is waiting for the job to end (Resume cancels it). */
+  pauseAfterJob: boolean;
+  /** Snoozed until (epoch ms). */
+  snoozedUntil: number | null;
+  /** A condition started while a job runs: it finishes first ("finish"), or is being stopped ("stop"). */
+  pending: "finish" | "stop" | null;
+  /** Said beside the line: idle detection unavailable, … */
+  note: string | null;
 }
 
 /** The sandbox level in force for jobs, and why it is not the one asked for. */
@@ -109,6 +131,7 @@ export function idleAgentSnapshot(patch: Partial<AgentSnapshot> = {}): AgentSnap
     sandbox: null,
     disk: null,
     hold: null,
+    lending: { line: "Lending this machine", kind: null, pausedByHand: false, pauseAfterJob: false, snoozedUntil: null, pending: null, note: null },
     ...patch,
   };
 }
@@ -233,6 +256,17 @@ export interface SettingsView {
   diskMinFreeGb: number;
   diskMinFreePercent: number;
   diskHardFloorGb: number;
+  /** When to lend this machine: the weekly schedule (null: any time), battery, idle, the owner's load. */
+  lendSchedule: { days: number[][] } | null;
+  lendOnBattery: boolean;
+  /** Only after this many minutes without input (0: whether or not the computer is in use). */
+  lendIdleMinutes: number;
+  /** Not while the owner's own programs use more than this % of the CPU (0: off). */
+  lendOwnerCpuPercent: number;
+  /** What a running job does when a condition starts. */
+  lendOnRunningJob: { schedule: "finish" | "stop"; battery: "finish" | "stop"; idle: "finish" | "stop"; load: "finish" | "stop" };
+  /** Pause after this many jobs in a row fail before their first command finished (0: never). */
+  breakerJobs: number;
   /** True once endpoint and token are set: the first-run setup is done. */
   configured: boolean;
 }
@@ -411,6 +445,18 @@ export const SettingsInputSchema = z.strictObject({
   diskMinFreeGb: z.number().int().min(0).max(1_000_000_000).optional(),
   diskMinFreePercent: z.number().int().min(0).max(100).optional(),
   diskHardFloorGb: z.number().int().min(0).max(1_000_000_000).optional(),
+  // When to lend this machine (each: omit to keep the stored value).
+  lendSchedule: z
+    .strictObject({ days: z.array(z.array(z.number().int().min(0).max(23)).max(24)).length(7) })
+    .nullable()
+    .optional(),
+  lendOnBattery: z.boolean().optional(),
+  lendIdleMinutes: z.number().int().min(0).max(24 * 60).optional(),
+  lendOwnerCpuPercent: z.number().int().min(0).max(100).optional(),
+  lendOnRunningJob: z
+    .strictObject({ schedule: z.enum(["finish", "stop"]), battery: z.enum(["finish", "stop"]), idle: z.enum(["finish", "stop"]), load: z.enum(["finish", "stop"]) })
+    .optional(),
+  breakerJobs: z.number().int().min(0).max(1000).optional(),
 });
 export type SettingsInput = z.infer<typeof SettingsInputSchema>;
 
@@ -428,6 +474,14 @@ export const HostRequestParams = {
   retryNow: noParams,
   /** "now": interrupt (spec §3.3: the server stops a running job after the grace period). "after-job": once the running job ends. */
   stopAgent: z.strictObject({ when: z.enum(["now", "after-job"]) }),
+  /** Stop taking jobs until Resume. "now": a running job is stopped; "after-job": it finishes first (Resume undoes it meanwhile). */
+  pause: z.strictObject({ when: z.enum(["now", "after-job"]) }),
+  /** Ends a pause by hand, a snooze, a pending "after-job" pause and a tripped circuit breaker. */
+  resume: noParams,
+  /** No jobs until this time (epoch ms, within a year). A running job finishes first. */
+  snooze: z.strictObject({ until: z.number().int().min(0) }),
+  /** Stops the running job here, as a stop from Semaphore would; the agent goes on taking jobs. */
+  stopJob: z.strictObject({ jobId }),
   getSettings: noParams,
   saveSettings: z.strictObject({ settings: SettingsInputSchema }),
   /** Replace the settings with an official config.yaml's (validated, then saved). */
@@ -488,6 +542,10 @@ export interface HostResults {
   startAgent: AgentSnapshot;
   retryNow: AgentSnapshot;
   stopAgent: AgentSnapshot;
+  pause: AgentSnapshot;
+  resume: AgentSnapshot;
+  snooze: AgentSnapshot;
+  stopJob: AgentSnapshot;
   getSettings: SettingsView;
   saveSettings: SaveSettingsResult;
   importConfig: SaveSettingsResult;

@@ -60,6 +60,11 @@ import { cleanUpCrashedRuns } from "../sandbox/crash-journal.js";
 import type { JobPlacement, JobSpace } from "../sandbox/placement.js";
 import type { SandboxView } from "../sandbox/bwrap.js";
 import { checkDisk, type DiskVerdict } from "../disk/disk-guard.js";
+import { CHECK_RESULT_DIRECTIVE, ENV_STEP_DIRECTIVE, FILES_STEP_DIRECTIVE, POST_JOB_HOOK_ALIAS, PRE_JOB_HOOK_ALIAS } from "../job/runner.js";
+import type { PolicyVerdict } from "../policy/engine.js";
+import { defaultSignalSource, type LendingSignalSource } from "../policy/signals.js";
+import type { PauseKind } from "./contract.js";
+import { LendingControl } from "./lending.js";
 
 export interface HostOptions {
   /** Where settings, the token and the history live (created 0700 if missing). */
@@ -72,6 +77,10 @@ export interface HostOptions {
   examplesDir?: string;
   /** Watch for wake-ups and network changes to retry at once (default true; tests of other things turn it off). */
   watchConnectivity?: boolean;
+  /** What the lending policy reads (idle time, battery, the owner's CPU load). Default: the console's (policy/signals.ts). */
+  signals?: LendingSignalSource;
+  /** The lending policy's clock (the schedule, snoozes). Default Date.now. */
+  now?: () => number;
 }
 
 export const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
@@ -105,8 +114,9 @@ interface AgentRun {
   placement: JobPlacement;
 }
 
-/** An agent the disk guard drained: started again once there is space (or forgotten by Stop). */
+/** An agent the disk guard or the lending policy drained: started again once allowed (or forgotten by Stop). */
 interface HeldRun {
+  kind: PauseKind;
   config: AgentConfig;
   mode: AgentMode;
   endpointUrl: string;
@@ -129,7 +139,12 @@ interface CurrentJob {
   problem: string | null;
   /** Why the agent itself stopped it (the disk guard), for the history. */
   stoppedBy: string | null;
+  /** cmd_finished events of the job's own commands (not the agent's steps or hooks): the circuit breaker's test. */
+  ownCommandsFinished: number;
 }
+
+/** The agent's own steps and hooks: a job that failed before any other command finished failed early. */
+const AGENT_STEPS = new Set([ENV_STEP_DIRECTIVE, FILES_STEP_DIRECTIVE, CHECK_RESULT_DIRECTIVE, PRE_JOB_HOOK_ALIAS, POST_JOB_HOOK_ALIAS]);
 
 export class Host implements Omit<HostApi, TerminalMethod> {
   private readonly listeners = new Set<HostEventListener>();
@@ -165,6 +180,14 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   private held: HeldRun | null = null;
   /** Disk views are measured asynchronously: only the latest one counts. */
   private diskSeq = 0;
+  private readonly lending: LendingControl;
+  private lendingTimer: NodeJS.Timeout | null = null;
+  private lendingSeq = 0;
+  private lendingVerdict: PolicyVerdict | null = null;
+  /** A condition started while a job runs: the agent drains once it ends. */
+  private pendingPause: PolicyVerdict | null = null;
+  /** The agent was told to drain for this verdict (its exit then holds it under this kind). */
+  private draining: PolicyVerdict | null = null;
 
   private constructor(
     options: HostOptions,
@@ -183,6 +206,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     this.sandbox = new JobSandbox(options.dataDir, this.env);
     this.batcher = new LiveBatcher((event) => this.deliver(event));
     this.snapshot = idleAgentSnapshot({ endpoint: endpointUrlOf(settings.current) });
+    this.lending = new LendingControl(options.signals ?? defaultSignalSource(this.env), options.now ?? Date.now, settings.current.breakerJobs);
   }
 
   static async open(options: HostOptions): Promise<Host> {
@@ -196,6 +220,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       throw error;
     }
     await host.cleanUpAfterCrash();
+    host.scheduleLending(0);
     return host;
   }
 
@@ -271,8 +296,149 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     const config = this.settings.toAgentConfig();
     const placement = await this.openPlacement();
     this.assertNoAgent(); // a second start raced this one's await
+    const verdict = await this.lending.decide(this.settings.current, null);
+    this.assertNoAgent();
+    this.snapshot.lastExit = null;
+    if (!verdict.allowed) {
+      // Not now: the agent does not register until the owner's terms allow it (Semaphore would send it jobs).
+      this.hold({ config, mode: "semaphore", endpointUrl: endpointUrlOf(this.settings.current), placement }, verdict.kind ?? "paused", verdict.reason, verdict.next, verdict.nextChangeAt);
+      this.showLending(verdict);
+      return this.agentSnapshot;
+    }
     this.launch(config, "semaphore", endpointUrlOf(this.settings.current), placement);
     return this.agentSnapshot;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The owner's terms: pause, resume, snooze, stop this job
+
+  async pause(params: HostParams<"pause">): Promise<AgentSnapshot> {
+    this.assertOpen();
+    const run = this.run?.mode === "semaphore" ? this.run : null;
+    if (params.when === "after-job" && run !== null && this.job !== null) {
+      if (!this.lending.pauseAfterJob && !this.lending.pausedByHand) {
+        this.lending.pauseAfterJob = true;
+        this.activity("info", `Pausing once job ${this.job.id} has finished (Resume cancels it).`);
+      }
+      await this.evaluateLending();
+      return this.agentSnapshot;
+    }
+    this.lending.pauseAfterJob = false;
+    if (!this.lending.pausedByHand) {
+      this.lending.pausedByHand = true;
+      this.activity("info", "Paused by you: the agent takes no jobs until you resume.");
+    }
+    if (run !== null && this.job !== null) run.agent.stopJob("Stopped by you: paused");
+    await this.evaluateLending();
+    return this.agentSnapshot;
+  }
+
+  async resume(_params: HostParams<"resume"> = {}): Promise<AgentSnapshot> {
+    this.assertOpen();
+    const was = this.lending.pausedByHand || this.lending.pauseAfterJob || this.lending.snoozedUntil !== null || this.lending.breaker.tripped !== null;
+    this.lending.pausedByHand = false;
+    this.lending.pauseAfterJob = false;
+    this.lending.snoozedUntil = null;
+    this.lending.breaker.reset();
+    if (was) this.activity("info", "Resumed: the agent takes jobs again (where your schedule and limits allow).");
+    await this.evaluateLending();
+    return this.agentSnapshot;
+  }
+
+  async snooze(params: HostParams<"snooze">): Promise<AgentSnapshot> {
+    this.assertOpen();
+    const now = this.lending.now();
+    if (params.until <= now) throw new HostError("invalid-request", "until: must be in the future");
+    if (params.until > now + 366 * 24 * 3_600_000) throw new HostError("invalid-request", "until: at most a year from now");
+    this.lending.snoozedUntil = params.until;
+    this.lending.pauseAfterJob = false;
+    await this.evaluateLending();
+    this.activity("info", `${this.lendingVerdict?.reason ?? "Snoozed"}${this.job !== null ? " (the running job finishes first)" : ""}.`);
+    return this.agentSnapshot;
+  }
+
+  async stopJob(params: HostParams<"stopJob">): Promise<AgentSnapshot> {
+    this.assertOpen();
+    const run = this.run;
+    if (!run || this.job === null) throw new HostError("invalid-state", "No job is running.");
+    if (this.job.id !== params.jobId) throw new HostError("invalid-state", `Job ${params.jobId} is not the running job (${this.job.id} is).`);
+    if (!run.agent.stopJob("Stopped by you")) throw new HostError("invalid-state", "The job is already stopping.");
+    this.activity("info", `Stopping job ${params.jobId}: the agent goes on taking jobs.`);
+    return this.agentSnapshot;
+  }
+
+  /** A pause by hand as a verdict (the engine would give the same). */
+  private handPause(): PolicyVerdict {
+    return { allowed: false, kind: "paused", reason: "Paused by you", next: "until you resume", nextChangeAt: null, onRunningJob: "finish", note: null };
+  }
+
+  /** Tells the agent to stop taking jobs and leave Semaphore (a clean disconnect) for `verdict`. */
+  private drainFor(run: AgentRun, verdict: PolicyVerdict): void {
+    if (this.draining !== null || run.stopAsked || this.snapshot.stopping) return;
+    this.draining = verdict;
+    run.agent.drain(verdict.reason);
+  }
+
+  /** Reads the signals again after `ms` (and at least every lendingPollMs, or at the verdict's next change). */
+  private scheduleLending(ms: number): void {
+    if (this.closing) return;
+    if (this.lendingTimer) clearTimeout(this.lendingTimer);
+    this.lendingTimer = setTimeout(() => void this.evaluateLending(), ms);
+    this.lendingTimer.unref?.();
+  }
+
+  /** The verdict now, and what follows from it for the agent. */
+  private async evaluateLending(): Promise<void> {
+    if (this.closing) return;
+    const seq = ++this.lendingSeq;
+    const diskHold = this.held?.kind === "disk" ? (this.snapshot.hold?.reason ?? "the disk is nearly full") : null;
+    const verdict = await this.lending.decide(this.settings.current, diskHold);
+    if (seq !== this.lendingSeq || this.closing) return;
+    this.applyLending(verdict);
+    const wait = verdict.nextChangeAt === null ? this.timings.lendingPollMs : Math.max(0, Math.min(this.timings.lendingPollMs, verdict.nextChangeAt - this.lending.now()));
+    this.scheduleLending(wait);
+  }
+
+  private applyLending(verdict: PolicyVerdict): void {
+    this.lendingVerdict = verdict;
+    const run = this.run?.mode === "semaphore" ? this.run : null;
+    if (run !== null && !run.stopAsked && !this.snapshot.stopping && this.draining === null) {
+      if (!verdict.allowed && verdict.kind !== "disk") {
+        if (this.job === null) this.drainFor(run, verdict);
+        else if (this.pendingPause === null || this.pendingPause.kind !== verdict.kind) {
+          this.pendingPause = verdict;
+          if (verdict.onRunningJob === "stop") {
+            run.agent.stopJob(`Stopped: ${verdict.reason.replace(/\.+$/, "")}`);
+            this.activity("info", `${verdict.reason}: stopping the running job, then the agent leaves Semaphore.`);
+          } else {
+            this.activity("info", `${verdict.reason}: the running job finishes first, then the agent leaves Semaphore.`);
+          }
+        }
+      } else if (verdict.allowed && this.pendingPause !== null) {
+        this.pendingPause = null;
+        this.activity("info", "The condition ended before the job did: the agent keeps taking jobs.");
+      }
+    }
+    const held = this.held;
+    if (held !== null && held.kind !== "disk") {
+      if (verdict.allowed) {
+        this.releaseHold();
+        this.activity("info", "Allowed again: the agent registers with Semaphore and takes jobs.");
+        this.launch(held.config, held.mode, held.endpointUrl, held.placement);
+        return;
+      }
+      held.kind = verdict.kind ?? "paused";
+      this.snapshot.hold = { kind: held.kind, reason: verdict.reason, since: this.snapshot.hold?.since ?? Date.now(), next: verdict.next, until: verdict.nextChangeAt };
+    }
+    this.showLending(verdict);
+  }
+
+  private showLending(verdict: PolicyVerdict): void {
+    const pending = this.pendingPause === null ? null : this.pendingPause.onRunningJob;
+    const next = this.lending.state(verdict, this.lending.pauseAfterJob ? "finish" : pending);
+    if (JSON.stringify(next) === JSON.stringify(this.snapshot.lending)) return;
+    this.snapshot.lending = next;
+    this.agentChanged();
   }
 
   async getSandbox(_params: HostParams<"getSandbox"> = {}): Promise<SandboxStatus> {
@@ -304,9 +470,10 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   async stopAgent(params: HostParams<"stopAgent">): Promise<AgentSnapshot> {
     this.assertOpen();
     if (this.held) {
-      // Paused by the disk guard: Stop means do not start again.
+      // Paused (the disk guard, the owner's terms): Stop means do not start again.
+      const why = this.snapshot.hold?.reason ?? "paused";
       this.releaseHold();
-      this.activity("info", "The agent stays stopped (it was paused by the disk guard).");
+      this.activity("info", `The agent stays stopped (it was not taking jobs: ${why.replace(/\.+$/, "")}).`);
       this.agentChanged();
       return this.agentSnapshot;
     }
@@ -566,6 +733,10 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       startAgent: (p) => this.startAgent(p),
       retryNow: (p) => this.retryNow(p),
       stopAgent: (p) => this.stopAgent(p),
+      pause: (p) => this.pause(p),
+      resume: (p) => this.resume(p),
+      snooze: (p) => this.snooze(p),
+      stopJob: (p) => this.stopJob(p),
       getSettings: (p) => this.getSettings(p),
       saveSettings: (p) => this.saveSettings(p),
       importConfig: (p) => this.importConfig(p),
@@ -800,7 +971,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
         this.agentChanged();
         break;
       case "job-assigned":
-        this.job = { id: event.jobId, assignedAt: event.at, started: false, loggedResult: null, nextIndex: 0, identity: null, problem: null, stoppedBy: null };
+        this.job = { id: event.jobId, assignedAt: event.at, started: false, loggedResult: null, nextIndex: 0, identity: null, problem: null, stoppedBy: null, ownCommandsFinished: 0 };
         s.jobId = event.jobId;
         this.activity("info", `Job ${event.jobId} assigned.`);
         this.agentChanged();
@@ -822,6 +993,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
         if (job?.id !== event.jobId) break;
         if (!job.started) this.startJob(run, job, []);
         if (event.event.event === "job_finished") job.loggedResult = event.event.result;
+        if (event.event.event === "cmd_finished" && !AGENT_STEPS.has(event.event.directive)) job.ownCommandsFinished++;
         this.history.append(job.id, event.event);
         this.batcher.output(job.id, event.index, event.event);
         job.nextIndex = event.index + 1;
@@ -837,7 +1009,10 @@ export class Host implements Omit<HostApi, TerminalMethod> {
           const title = this.job?.id === event.jobId ? jobTitle(this.job.identity, event.jobId) : event.jobId;
           const problem = this.job?.id === event.jobId ? this.job.problem : null;
           const stoppedBy = this.job?.id === event.jobId ? this.job.stoppedBy : null;
-          if (this.job?.id === event.jobId) this.finishJob(run, this.job, event.result, event.at);
+          if (this.job?.id === event.jobId) {
+            if (run.mode === "semaphore") this.lending.breaker.record(event.result === "failed" && this.job.ownCommandsFinished === 0);
+            this.finishJob(run, this.job, event.result, event.at);
+          }
           const named = title === event.jobId ? `Job ${event.jobId}` : `Job ${event.jobId} (${title})`;
           const why = problem ? `, not run: ${problem}` : stoppedBy ? `: ${stoppedBy.replace(/^Stopped/, "stopped")}` : "";
           this.activity(event.result === "failed" || stoppedBy ? "warn" : "info", `${named} ${event.result}${why.replace(/\.+$/, "")}.`);
@@ -845,6 +1020,21 @@ export class Host implements Omit<HostApi, TerminalMethod> {
         if (s.stopAfterJob) {
           // Before the agent's forced sync goes out, so that it already carries interrupted_at.
           this.stopNow(run);
+        } else if (run.mode === "semaphore") {
+          // A pause waiting for this job (or a tripped breaker): drain now, before the next sync can bring a job.
+          if (this.lending.pauseAfterJob) {
+            this.lending.pauseAfterJob = false;
+            this.lending.pausedByHand = true;
+          }
+          const tripped = this.lending.breaker.tripped;
+          const pending = this.lending.pausedByHand
+            ? this.handPause()
+            : tripped !== null && this.pendingPause === null
+              ? { ...this.handPause(), kind: "breaker" as const, reason: tripped }
+              : this.pendingPause;
+          this.pendingPause = null;
+          if (pending !== null) this.drainFor(run, pending);
+          this.scheduleLending(0);
         }
         this.agentChanged();
         break;
@@ -896,7 +1086,11 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       return;
     }
     if (exit?.drained !== undefined && !run.stopAsked && !this.closing) {
-      this.hold(run, exit.drained);
+      const verdict = this.draining;
+      this.draining = null;
+      this.pendingPause = null;
+      if (verdict !== null) this.hold(run, verdict.kind ?? "paused", verdict.reason, verdict.next, verdict.nextChangeAt);
+      else this.hold(run, "disk", exit.drained, "resumes by itself once there is space", null);
       return;
     }
     this.connectivity?.stop();
@@ -926,10 +1120,10 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   // ---------------------------------------------------------------------------------------------
   // The disk guard's pause
 
-  /** The disk guard drained the agent: it starts again by itself once there is space. */
-  private hold(run: AgentRun, reason: string): void {
+  /** The disk guard or the lending policy drained the agent: it starts again by itself once allowed. */
+  private hold(run: Pick<AgentRun, "config" | "mode" | "endpointUrl" | "placement">, kind: PauseKind, reason: string, next: string | null, until: number | null): void {
     this.run = null;
-    this.held = { config: run.config, mode: run.mode, endpointUrl: run.endpointUrl, placement: run.placement, timer: null };
+    this.held = { kind, config: run.config, mode: run.mode, endpointUrl: run.endpointUrl, placement: run.placement, timer: null };
     Object.assign(this.snapshot, {
       phase: "idle",
       startedAt: null,
@@ -938,11 +1132,12 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       jobIdentity: null,
       stopAfterJob: false,
       stopping: false,
-      hold: { kind: "disk", reason, since: Date.now() },
+      hold: { kind, reason, since: Date.now(), next, until },
     } satisfies Partial<AgentSnapshot>);
-    this.activity("warn", `Paused, not taking jobs: ${reason}`);
+    this.activity(kind === "disk" || kind === "breaker" ? "warn" : "info", `Not taking jobs: ${reason.replace(/\.+$/, "")}${next ? ` (${next})` : ""}; the agent has left Semaphore.`);
     this.agentChanged();
-    this.scheduleHoldCheck(this.timings.diskIdleCheckMs);
+    if (kind === "disk") this.scheduleHoldCheck(this.timings.diskIdleCheckMs);
+    else this.scheduleLending(0);
   }
 
   private scheduleHoldCheck(ms: number): void {
@@ -971,9 +1166,11 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       this.scheduleHoldCheck(this.timings.diskIdleCheckMs);
       return;
     }
-    this.releaseHold();
-    this.activity("info", "Enough free space again: the agent starts taking jobs.");
-    this.launch(held.config, held.mode, held.endpointUrl, held.placement);
+    // Space is back; the owner's terms may still hold the agent.
+    held.kind = "paused";
+    this.snapshot.disk = null;
+    this.activity("info", "Enough free space again.");
+    this.scheduleLending(0);
   }
 
   private releaseHold(): void {
@@ -1111,7 +1308,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   }
 
   private assertNoAgent(): void {
-    if (this.held) throw new HostError("invalid-state", "The agent is paused by the disk guard and starts again by itself once there is space; Stop it first to start it anew.");
+    if (this.held) throw new HostError("invalid-state", `The agent is paused (${this.snapshot.hold?.reason ?? "not taking jobs"}) and starts again by itself once allowed; Stop it first to start it anew.`);
     if (this.demoTransition) throw new HostError("invalid-state", "The local demo is starting or stopping; try again in a moment.");
     const run = this.run;
     if (!run) return;
@@ -1120,6 +1317,8 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   }
 
   private async shutDown(timeoutMs: number): Promise<void> {
+    if (this.lendingTimer) clearTimeout(this.lendingTimer);
+    this.lendingTimer = null;
     if (this.held?.timer) clearTimeout(this.held.timer);
     this.held = null;
     this.connectivity?.stop();

@@ -32,6 +32,12 @@ const StoredSettingsSchema = SettingsInputSchema.omit({ token: true }).extend({
   diskMinFreeGb: SettingsInputSchema.shape.diskMinFreeGb.unwrap(),
   diskMinFreePercent: SettingsInputSchema.shape.diskMinFreePercent.unwrap(),
   diskHardFloorGb: SettingsInputSchema.shape.diskHardFloorGb.unwrap(),
+  lendSchedule: SettingsInputSchema.shape.lendSchedule.unwrap(),
+  lendOnBattery: z.boolean(),
+  lendIdleMinutes: SettingsInputSchema.shape.lendIdleMinutes.unwrap(),
+  lendOwnerCpuPercent: SettingsInputSchema.shape.lendOwnerCpuPercent.unwrap(),
+  lendOnRunningJob: SettingsInputSchema.shape.lendOnRunningJob.unwrap(),
+  breakerJobs: SettingsInputSchema.shape.breakerJobs.unwrap(),
 });
 export type StoredSettings = z.infer<typeof StoredSettingsSchema>;
 type StoredKey = keyof StoredSettings;
@@ -41,6 +47,16 @@ const SettingsFileSchema = z.object({
   tokenStorage: z.enum(["safe-storage", "file"]).optional(),
   settings: z.record(z.string(), z.unknown()),
 });
+
+/** When to lend: any time, on battery too, whether or not the computer is in use; pause after 5 early failures. */
+export const DEFAULT_LENDING_SETTINGS = {
+  lendSchedule: null,
+  lendOnBattery: true,
+  lendIdleMinutes: 0,
+  lendOwnerCpuPercent: 0,
+  lendOnRunningJob: { schedule: "finish", battery: "finish", idle: "finish", load: "finish" },
+  breakerJobs: 5,
+} as const satisfies Pick<StoredSettings, "lendSchedule" | "lendOnBattery" | "lendIdleMinutes" | "lendOwnerCpuPercent" | "lendOnRunningJob" | "breakerJobs">;
 
 export const DEFAULT_HISTORY_MAX_JOBS = 200;
 export const DEFAULT_HISTORY_MAX_MEGABYTES = 500;
@@ -52,6 +68,7 @@ export function defaultSettings(): StoredSettings {
     ...agentSettingFields(agent),
     // The app's default: the strict sandbox where it is available (the host falls back, saying so).
     sandbox: "strict",
+    ...DEFAULT_LENDING_SETTINGS,
     historyMaxJobs: DEFAULT_HISTORY_MAX_JOBS,
     historyMaxMegabytes: DEFAULT_HISTORY_MAX_MEGABYTES,
     debugKeepJobs: DEFAULT_DEBUG_KEEP_JOBS,
@@ -277,10 +294,12 @@ export class SettingsStore {
 // Mapping between settings, AgentConfig and the official keys
 
 /** The settings that are agent config keys; they have the same names and types in AgentConfig. */
-type AgentSettingFields = Omit<StoredSettings, "historyMaxJobs" | "historyMaxMegabytes" | "debugKeepJobs">;
+type AgentSettingFields = Omit<StoredSettings, "historyMaxJobs" | "historyMaxMegabytes" | "debugKeepJobs" | LendingKey>;
+/** The app's own lending settings (not agent config keys). */
+type LendingKey = keyof typeof DEFAULT_LENDING_SETTINGS;
 
 /** The optional fields of a SettingsInput that were left out take their stored values. */
-function withStored(input: SettingsInput, stored: StoredSettings): SettingsInput & AgentSettingFields {
+function withStored(input: SettingsInput, stored: StoredSettings): SettingsInput & AgentSettingFields & Pick<StoredSettings, LendingKey> {
   const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
   return {
     sandbox: stored.sandbox,
@@ -292,8 +311,14 @@ function withStored(input: SettingsInput, stored: StoredSettings): SettingsInput
     diskMinFreeGb: stored.diskMinFreeGb,
     diskMinFreePercent: stored.diskMinFreePercent,
     diskHardFloorGb: stored.diskHardFloorGb,
+    lendSchedule: stored.lendSchedule === null ? null : { days: stored.lendSchedule.days.map((d) => [...d]) },
+    lendOnBattery: stored.lendOnBattery,
+    lendIdleMinutes: stored.lendIdleMinutes,
+    lendOwnerCpuPercent: stored.lendOwnerCpuPercent,
+    lendOnRunningJob: { ...stored.lendOnRunningJob },
+    breakerJobs: stored.breakerJobs,
     ...defined,
-  } as SettingsInput & AgentSettingFields;
+  } as SettingsInput & AgentSettingFields & Pick<StoredSettings, LendingKey>;
 }
 
 /**
@@ -365,8 +390,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 // Validation
 
 /** Surrounding blanks come from copy and paste; they are never meant. Values stay as typed. */
-function normalise(input: SettingsInput & AgentSettingFields): SettingsInput & AgentSettingFields {
-  const out: SettingsInput & AgentSettingFields = {
+function normalise<T extends SettingsInput & AgentSettingFields>(input: T): T {
+  const out: T = {
     ...input,
     endpoint: input.endpoint.trim(),
     name: input.name.trim(),

@@ -1,6 +1,7 @@
 // A SettingsView as the host sends it, for renderer tests: a configured agent with the app's
 // retention settings; `patch` changes what a test is about.
 import type { SettingsView } from "../../agent-core/host/contract.js";
+import { DEFAULT_LENDING_SETTINGS } from "../../agent-core/host/settings.js";
 import { SANDBOX_DEFAULTS } from "../../renderer/views/settings-draft.js";
 
 export const settingsView = (patch: Partial<SettingsView> = {}): SettingsView => ({
@@ -27,6 +28,8 @@ export const settingsView = (patch: Partial<SettingsView> = {}): SettingsView =>
   jobHomeKeep: [],
   sandboxReadOnlyPaths: [],
   sandboxReadWritePaths: [],
+  ...DEFAULT_LENDING_SETTINGS,
+  lendOnRunningJob: { ...DEFAULT_LENDING_SETTINGS.lendOnRunningJob },
   configured: true,
   ...patch,
 });

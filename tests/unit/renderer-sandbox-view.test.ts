@@ -101,7 +101,7 @@ describe("the sandbox in words", () => {
 
 describe("the disk guard's callout", () => {
   it("is there while the agent is held, with the hold's reason", () => {
-    const agent = idleAgentSnapshot({ hold: { kind: "disk", reason: "Only 3.2 GB free on /data (job home), below 10 GB", since: 5 }, disk: disk() });
+    const agent = idleAgentSnapshot({ hold: { kind: "disk", reason: "Only 3.2 GB free on /data (job home), below 10 GB", since: 5, next: null, until: null }, disk: disk() });
     expect(diskCallout(agent)).toEqual({ tone: "error", title: "Not taking jobs: Only 3.2 GB free on /data (job home), below 10 GB", disk: disk() });
     expect(agentStatus(agent)).toEqual({ words: "Paused (disk guard)", tone: "warn", running: true });
   });

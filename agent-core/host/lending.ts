@@ -1,0 +1,69 @@
+// The owner's terms, as the host keeps them: paused by hand, snoozed until, "finish current job,
+// then pause", the circuit breaker, and the settings' schedule, battery, idle and load limits. It
+// reads the signals and asks the pure policy engine (policy/engine.ts) for the verdict; the host
+// acts on it (drain and disconnect, register again, stop a running job).
+import { CircuitBreaker, decide, stateLine, type LendingPolicy, type PolicyVerdict } from "../policy/engine.js";
+import type { LendingSignalSource } from "../policy/signals.js";
+import type { LendingState } from "./contract.js";
+import type { StoredSettings } from "./settings.js";
+
+export class LendingControl {
+  pausedByHand = false;
+  snoozedUntil: number | null = null;
+  /** "Finish current job, then pause" is waiting for the running job. */
+  pauseAfterJob = false;
+  readonly breaker: CircuitBreaker;
+
+  constructor(
+    private readonly signals: LendingSignalSource,
+    readonly now: () => number,
+    breakerJobs: number,
+  ) {
+    this.breaker = new CircuitBreaker(breakerJobs);
+  }
+
+  policyOf(settings: StoredSettings): LendingPolicy {
+    this.breaker.setLimit(settings.breakerJobs);
+    return {
+      schedule: settings.lendSchedule,
+      runOnBattery: settings.lendOnBattery,
+      idleMinutes: settings.lendIdleMinutes,
+      ownerCpuPercent: settings.lendOwnerCpuPercent,
+      onRunningJob: { ...settings.lendOnRunningJob },
+    };
+  }
+
+  /** The verdict now. `disk`: the disk guard's reason while it holds the agent. */
+  async decide(settings: StoredSettings, disk: string | null): Promise<PolicyVerdict> {
+    const policy = this.policyOf(settings);
+    const [idleSeconds, onBattery, ownerCpuPercent] = await Promise.all([
+      policy.idleMinutes > 0 ? this.signals.idleSeconds().catch(() => null) : Promise.resolve(null),
+      policy.runOnBattery ? Promise.resolve(null) : this.signals.onBattery().catch(() => null),
+      policy.ownerCpuPercent > 0 ? this.signals.ownerCpuPercent().catch(() => null) : Promise.resolve(null),
+    ]);
+    const now = this.now();
+    if (this.snoozedUntil !== null && this.snoozedUntil <= now) this.snoozedUntil = null;
+    return decide(policy, {
+      now,
+      pausedByHand: this.pausedByHand,
+      snoozedUntil: this.snoozedUntil,
+      onBattery,
+      idleSeconds,
+      ownerCpuPercent,
+      disk,
+      breaker: this.breaker.tripped,
+    });
+  }
+
+  state(verdict: PolicyVerdict | null, pending: LendingState["pending"]): LendingState {
+    return {
+      line: verdict === null ? "Lending this machine" : stateLine(verdict),
+      kind: verdict?.kind ?? null,
+      pausedByHand: this.pausedByHand,
+      pauseAfterJob: this.pauseAfterJob,
+      snoozedUntil: this.snoozedUntil,
+      pending,
+      note: verdict?.note ?? null,
+    };
+  }
+}
