@@ -238,7 +238,8 @@ export class Agent {
     this.emit({ type: "job-stopped-by-agent", at: Date.now(), jobId: job.id, reason });
     this.log("warn", `job ${job.id}: ${reason}`);
     job.stopRequested = true;
-    this.state = "stopping-job";
+    // What Semaphore is told stays within its state machine (spec §3.3): `stopping-job` follows only
+    // its own stop-job, so a stop of ours goes on reporting `running-job` until `finished-job`.
     this.setPhase("stopping-job");
     job.runner?.stop();
     return true;

@@ -425,6 +425,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
         this.releaseHold();
         this.activity("info", "Allowed again: the agent registers with Semaphore and takes jobs.");
         this.launch(held.config, held.mode, held.endpointUrl, held.placement);
+        this.showLending(verdict);
         return;
       }
       held.kind = verdict.kind ?? "paused";

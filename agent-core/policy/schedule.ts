@@ -29,8 +29,13 @@ export function scheduleProblem(schedule: unknown): string | null {
 
 const partsFormat = new Map<string, Intl.DateTimeFormat>();
 
-function localDayHour(at: number, timeZone?: string): { day: number; hour: number } {
-  const key = timeZone ?? "";
+/** The process's time zone now (it follows a change of TZ). */
+function zoneOf(timeZone?: string): string {
+  return timeZone ?? new Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+function localDayHour(at: number, timeZone: string): { day: number; hour: number } {
+  const key = timeZone;
   let format = partsFormat.get(key);
   if (!format) {
     format = new Intl.DateTimeFormat("en-US", { weekday: "short", hour: "2-digit", hourCycle: "h23", timeZone });
@@ -47,7 +52,7 @@ function localDayHour(at: number, timeZone?: string): { day: number; hour: numbe
 
 /** Whether the schedule allows lending at `at`. */
 export function scheduleAllows(schedule: WeeklySchedule, at: number, timeZone?: string): boolean {
-  const { day, hour } = localDayHour(at, timeZone);
+  const { day, hour } = localDayHour(at, zoneOf(timeZone));
   return schedule.days[day]?.includes(hour) ?? false;
 }
 
@@ -60,10 +65,11 @@ const HORIZON_MS = 8 * 24 * 3_600_000;
  * hour of UTC, so quarter steps find them exactly.
  */
 export function nextScheduleChange(schedule: WeeklySchedule, now: number, timeZone?: string): number | null {
-  const current = scheduleAllows(schedule, now, timeZone);
+  const zone = zoneOf(timeZone);
+  const current = scheduleAllows(schedule, now, zone);
   let t = Math.floor(now / STEP_MS) * STEP_MS + STEP_MS;
   for (; t <= now + HORIZON_MS; t += STEP_MS) {
-    if (scheduleAllows(schedule, t, timeZone) !== current) return t;
+    if (scheduleAllows(schedule, t, zone) !== current) return t;
   }
   return null;
 }

@@ -71,6 +71,8 @@ describe("the disk guard's hard floor (Host, real agent, real filesystem)", () =
     );
     await waitUntil(() => hub!.job(id)?.status === "finished", 60_000, `job ${id} stopped`);
     expect(hub.job(id)?.result).toBe("stopped");
+    // Semaphore saw a job that ran and finished `stopped`: no state its protocol does not have.
+    expect(hub.violations()).toEqual([]);
 
     const [summary] = await host.listJobs({});
     expect(summary?.id).toBe(id);
