@@ -66,6 +66,17 @@ export interface AgentSnapshot {
   lending: LendingState;
 }
 
+/** What this machine has given, from the jobs in the history (Semaphore jobs; the demo's are left out). */
+export interface GivenSummary {
+  jobs: number;
+  /** Hours of job time (finished jobs' durations). */
+  hours: number;
+  /** Oldest job counted (epoch ms), null with none: the history keeps only so many jobs. */
+  since: number | null;
+  /** Most hours first; jobs without a project name are under "(no project)". */
+  byProject: { project: string; jobs: number; hours: number }[];
+}
+
 /** Why the agent does not take jobs (the lending policy's conditions, in the order they are checked). */
 export type PauseKind = "paused" | "snoozed" | "schedule" | "battery" | "idle" | "load" | "disk" | "breaker";
 
@@ -482,6 +493,8 @@ export const HostRequestParams = {
   snooze: z.strictObject({ until: z.number().int().min(0) }),
   /** Stops the running job here, as a stop from Semaphore would; the agent goes on taking jobs. */
   stopJob: z.strictObject({ jobId }),
+  /** "This machine has given": jobs run and hours of job time, per project, from the history (demo jobs left out). */
+  getGiven: noParams,
   getSettings: noParams,
   saveSettings: z.strictObject({ settings: SettingsInputSchema }),
   /** Replace the settings with an official config.yaml's (validated, then saved). */
@@ -546,6 +559,7 @@ export interface HostResults {
   resume: AgentSnapshot;
   snooze: AgentSnapshot;
   stopJob: AgentSnapshot;
+  getGiven: GivenSummary;
   getSettings: SettingsView;
   saveSettings: SaveSettingsResult;
   importConfig: SaveSettingsResult;

@@ -63,8 +63,8 @@ import { checkDisk, type DiskVerdict } from "../disk/disk-guard.js";
 import { CHECK_RESULT_DIRECTIVE, ENV_STEP_DIRECTIVE, FILES_STEP_DIRECTIVE, POST_JOB_HOOK_ALIAS, PRE_JOB_HOOK_ALIAS } from "../job/runner.js";
 import type { PolicyVerdict } from "../policy/engine.js";
 import { defaultSignalSource, type LendingSignalSource } from "../policy/signals.js";
-import type { PauseKind } from "./contract.js";
-import { LendingControl } from "./lending.js";
+import type { GivenSummary, PauseKind } from "./contract.js";
+import { givenFrom, LendingControl } from "./lending.js";
 
 export interface HostOptions {
   /** Where settings, the token and the history live (created 0700 if missing). */
@@ -365,6 +365,10 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     if (!run.agent.stopJob("Stopped by you")) throw new HostError("invalid-state", "The job is already stopping.");
     this.activity("info", `Stopping job ${params.jobId}: the agent goes on taking jobs.`);
     return this.agentSnapshot;
+  }
+
+  async getGiven(_params: HostParams<"getGiven"> = {}): Promise<GivenSummary> {
+    return givenFrom(this.history.list({ limit: Number.MAX_SAFE_INTEGER }));
   }
 
   /** A pause by hand as a verdict (the engine would give the same). */
@@ -738,6 +742,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       resume: (p) => this.resume(p),
       snooze: (p) => this.snooze(p),
       stopJob: (p) => this.stopJob(p),
+      getGiven: (p) => this.getGiven(p),
       getSettings: (p) => this.getSettings(p),
       saveSettings: (p) => this.saveSettings(p),
       importConfig: (p) => this.importConfig(p),

@@ -4,7 +4,7 @@
 // acts on it (drain and disconnect, register again, stop a running job).
 import { CircuitBreaker, decide, stateLine, type LendingPolicy, type PolicyVerdict } from "../policy/engine.js";
 import type { LendingSignalSource } from "../policy/signals.js";
-import type { LendingState } from "./contract.js";
+import type { GivenSummary, JobSummary, LendingState } from "./contract.js";
 import type { StoredSettings } from "./settings.js";
 
 export class LendingControl {
@@ -66,4 +66,32 @@ export class LendingControl {
       note: verdict?.note ?? null,
     };
   }
+}
+
+/** "This machine has given": Semaphore jobs that ran here (not the demo's, not ones never run), and their hours. */
+export function givenFrom(jobs: readonly JobSummary[]): GivenSummary {
+  const byProject = new Map<string, { jobs: number; ms: number }>();
+  let count = 0;
+  let ms = 0;
+  let since: number | null = null;
+  for (const job of jobs) {
+    if (job.mode !== "semaphore" || job.result === "running" || job.problem !== null) continue;
+    const duration = job.durationMs ?? 0;
+    count++;
+    ms += duration;
+    since = since === null ? job.startedAt : Math.min(since, job.startedAt);
+    const project = job.identity?.projectName ?? "(no project)";
+    const entry = byProject.get(project) ?? { jobs: 0, ms: 0 };
+    entry.jobs++;
+    entry.ms += duration;
+    byProject.set(project, entry);
+  }
+  return {
+    jobs: count,
+    hours: ms / 3_600_000,
+    since,
+    byProject: [...byProject.entries()]
+      .map(([project, e]) => ({ project, jobs: e.jobs, hours: e.ms / 3_600_000 }))
+      .sort((a, b) => b.hours - a.hours || b.jobs - a.jobs || a.project.localeCompare(b.project)),
+  };
 }
