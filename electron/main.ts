@@ -343,6 +343,16 @@ async function onTrayAction(action: TrayAction): Promise<void> {
       else await opened.stopAgent({ when: "now" });
     } else if (action === "stop-after-job") {
       await opened.stopAgent({ when: "after-job" });
+    } else if (action === "pause") {
+      await opened.pause({ when: "now" });
+    } else if (action === "pause-after-job") {
+      await opened.pause({ when: "after-job" });
+    } else if (action === "resume") {
+      await opened.resume({});
+    } else if (action === "snooze-1h" || action === "snooze-3h") {
+      await opened.snooze({ until: Date.now() + (action === "snooze-1h" ? 1 : 3) * 3_600_000 });
+    } else if (action === "stop-job") {
+      if (agent.jobId !== null) await opened.stopJob({ jobId: agent.jobId });
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

@@ -9,7 +9,19 @@ export function trayIconFile(state: TrayState): string {
   return `tray/${state}.png`;
 }
 
-export type TrayAction = "open" | "start" | "stop" | "stop-after-job" | "quit" | "quit-now";
+export type TrayAction =
+  | "open"
+  | "start"
+  | "stop"
+  | "stop-after-job"
+  | "pause"
+  | "pause-after-job"
+  | "resume"
+  | "snooze-1h"
+  | "snooze-3h"
+  | "stop-job"
+  | "quit"
+  | "quit-now";
 
 export interface TrayMenuItem {
   label: string;
@@ -31,6 +43,8 @@ const MAX_TOOLTIP_MESSAGE = 90;
 
 export function trayTooltip(agent: AgentSnapshot, state: TrayState, quitting: boolean): string {
   if (quitting) return `${APP}: quitting — stopping the agent as Semaphore asks`;
+  // Not taking jobs on the owner's terms (or the disk guard's): the reason and the next change.
+  if (agent.hold !== null) return `${APP}: ${shorten(agent.hold.kind === "disk" ? `paused by the disk guard — ${agent.hold.reason}` : agent.lending.line)}`;
   const where = agent.mode === "demo" ? " (local demo)" : "";
   switch (state) {
     case "stopped":
@@ -72,6 +86,15 @@ export function trayView(agent: AgentSnapshot, quitting: boolean): TrayView {
     menu.push({ label: "Quit now (do not wait)", action: "quit-now", enabled: true });
     return { state, icon: trayIconFile(state), tooltip: trayTooltip(agent, state, true), menu };
   }
+  if (agent.hold !== null) {
+    // Not registered: Resume ends a pause by hand, a snooze or a tripped breaker; Stop forgets it.
+    const resumable = agent.hold.kind === "paused" || agent.hold.kind === "snoozed" || agent.hold.kind === "breaker";
+    menu.push({ label: shorten(agent.hold.kind === "disk" ? `Paused by the disk guard` : agent.lending.line), action: null, enabled: false, separatorBefore: true });
+    if (resumable) menu.push({ label: "Resume", action: "resume", enabled: true });
+    menu.push({ label: "Stop agent", action: "stop", enabled: true });
+    menu.push({ label: "Quit", action: "quit", enabled: true, separatorBefore: true });
+    return { state, icon: trayIconFile(state), tooltip: trayTooltip(agent, state, false), menu };
+  }
   if (!up) {
     menu.push({ label: "Start agent", action: "start", enabled: true, separatorBefore: true });
   } else {
@@ -82,6 +105,20 @@ export function trayView(agent: AgentSnapshot, quitting: boolean): TrayView {
     action: "stop-after-job",
     enabled: up && agent.jobId !== null && !agent.stopAfterJob && !agent.stopping,
   });
+  if (up && agent.mode === "semaphore" && !agent.stopping) {
+    const job = agent.jobId !== null;
+    if (job) menu.push({ label: "Stop this job", action: "stop-job", enabled: agent.phase !== "stopping-job" });
+    if (agent.lending.pauseAfterJob) {
+      menu.push({ label: "Pausing after this job — Resume", action: "resume", enabled: true, separatorBefore: true });
+    } else if (job) {
+      menu.push({ label: "Pause now (stops the job)", action: "pause", enabled: true, separatorBefore: true });
+      menu.push({ label: "Finish current job, then pause", action: "pause-after-job", enabled: true });
+    } else {
+      menu.push({ label: "Pause", action: "pause", enabled: true, separatorBefore: true });
+    }
+    menu.push({ label: "Snooze 1 hour", action: "snooze-1h", enabled: true });
+    menu.push({ label: "Snooze 3 hours", action: "snooze-3h", enabled: true });
+  }
   menu.push({ label: "Quit", action: "quit", enabled: true, separatorBefore: true });
   return { state, icon: trayIconFile(state), tooltip: trayTooltip(agent, state, false), menu };
 }

@@ -27,7 +27,7 @@ describe("trayView", () => {
     const view = trayView(a, false);
     expect(view.state).toBe("waiting");
     expect(view.tooltip).toBe("Semaphore Agent: waiting for jobs");
-    expect(labels(a)).toEqual(["Open Semaphore Agent Desktop", "Stop agent", "Stop after current job (disabled)", "Quit"]);
+    expect(labels(a)).toEqual(["Open Semaphore Agent Desktop", "Stop agent", "Stop after current job (disabled)", "Pause", "Snooze 1 hour", "Snooze 3 hours", "Quit"]);
   });
 
   it("running a job: names it, and offers to stop after it", () => {
@@ -35,8 +35,19 @@ describe("trayView", () => {
     const view = trayView(a, false);
     expect(view.state).toBe("running");
     expect(view.tooltip).toBe("Semaphore Agent: running job job-42");
-    expect(labels(a)).toEqual(["Open Semaphore Agent Desktop", "Stop agent", "Stop after current job", "Quit"]);
+    expect(labels(a)).toEqual([
+      "Open Semaphore Agent Desktop",
+      "Stop agent",
+      "Stop after current job",
+      "Stop this job",
+      "Pause now (stops the job)",
+      "Finish current job, then pause",
+      "Snooze 1 hour",
+      "Snooze 3 hours",
+      "Quit",
+    ]);
     expect(view.menu.find((item) => item.action === "stop-after-job")?.enabled).toBe(true);
+    expect(view.menu.find((item) => item.label === "Stop this job")?.action).toBe("stop-job");
   });
 
   it("stop after the job pending: says so and does not offer it twice", () => {
@@ -78,6 +89,28 @@ describe("trayView", () => {
     expect(view.tooltip).toMatch(/quitting/);
     expect(labels(a, true)).toEqual(["Open Semaphore Agent Desktop", "Quitting… (waiting for the agent) (disabled)", "Quit now (do not wait)"]);
     expect(view.menu.at(-1)?.action).toBe("quit-now");
+  });
+
+  it("pausing after the job: Resume cancels it", () => {
+    const a = agent({ phase: "running-job", startedAt: 1, jobId: "job-42", lending: { ...agent().lending, pauseAfterJob: true, pending: "finish" } });
+    const item = trayView(a, false).menu.find((i) => i.action === "resume");
+    expect(item?.label).toBe("Pausing after this job — Resume");
+    expect(labels(a)).not.toContain("Finish current job, then pause");
+  });
+
+  it("held by the owner's terms: the reason in the tooltip and the menu, Resume where it applies", () => {
+    const snoozed = agent({
+      hold: { kind: "snoozed", reason: "Snoozed until 18:00", since: 1, next: "resumes at 18:00", until: 2 },
+      lending: { ...agent().lending, kind: "snoozed", line: "Snoozed until 18:00 (resumes at 18:00)", snoozedUntil: 2 },
+    });
+    expect(trayView(snoozed, false).tooltip).toBe("Semaphore Agent: Snoozed until 18:00 (resumes at 18:00)");
+    expect(labels(snoozed)).toEqual(["Open Semaphore Agent Desktop", "Snoozed until 18:00 (resumes at 18:00) (disabled)", "Resume", "Stop agent", "Quit"]);
+    const schedule = agent({
+      hold: { kind: "schedule", reason: "Outside your schedule", since: 1, next: "next window Mon 19:00", until: 2 },
+      lending: { ...agent().lending, kind: "schedule", line: "Outside your schedule (next window Mon 19:00)" },
+    });
+    // Nothing to resume: the schedule decides.
+    expect(labels(schedule)).toEqual(["Open Semaphore Agent Desktop", "Outside your schedule (next window Mon 19:00) (disabled)", "Stop agent", "Quit"]);
   });
 
   it("agrees with the contract's trayStateOf", () => {
