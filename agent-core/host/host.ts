@@ -65,6 +65,7 @@ import type { PolicyVerdict } from "../policy/engine.js";
 import { defaultSignalSource, type LendingSignalSource } from "../policy/signals.js";
 import type { GivenSummary, PauseKind } from "./contract.js";
 import { givenFrom, LendingControl } from "./lending.js";
+import { NO_KEEP_AWAKE, SystemdInhibit, type KeepAwake } from "./keep-awake.js";
 
 export interface HostOptions {
   /** Where settings, the token and the history live (created 0700 if missing). */
@@ -81,6 +82,8 @@ export interface HostOptions {
   signals?: LendingSignalSource;
   /** The lending policy's clock (the schedule, snoozes). Default Date.now. */
   now?: () => number;
+  /** Holds the machine awake while a job runs (never on battery). Default: systemd-inhibit where it exists. */
+  keepAwake?: KeepAwake;
 }
 
 export const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
@@ -181,6 +184,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   /** Disk views are measured asynchronously: only the latest one counts. */
   private diskSeq = 0;
   private readonly lending: LendingControl;
+  private readonly keepAwake: KeepAwake;
   private lendingTimer: NodeJS.Timeout | null = null;
   private lendingSeq = 0;
   private lendingVerdict: PolicyVerdict | null = null;
@@ -206,6 +210,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     this.sandbox = new JobSandbox(options.dataDir, this.env);
     this.batcher = new LiveBatcher((event) => this.deliver(event));
     this.snapshot = idleAgentSnapshot({ endpoint: endpointUrlOf(settings.current) });
+    this.keepAwake = options.keepAwake ?? SystemdInhibit.available() ?? NO_KEEP_AWAKE;
     this.lending = new LendingControl(options.signals ?? defaultSignalSource(this.env), options.now ?? Date.now, settings.current.breakerJobs);
   }
 
@@ -398,6 +403,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     const diskHold = this.held?.kind === "disk" ? (this.snapshot.hold?.reason ?? "the disk is nearly full") : null;
     const verdict = await this.lending.decide(this.settings.current, diskHold);
     if (seq !== this.lendingSeq || this.closing) return;
+    if (this.keepAwake.active && (await this.lending.onBattery()) === true) this.keepAwake.stop();
     this.applyLending(verdict);
     const wait = verdict.nextChangeAt === null ? this.timings.lendingPollMs : Math.max(0, Math.min(this.timings.lendingPollMs, verdict.nextChangeAt - this.lending.now()));
     this.scheduleLending(wait);
@@ -1228,10 +1234,15 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     job.started = true;
     const summary = this.history.start(job.id, { mode: run.mode, startedAt: job.assignedAt, envVarNames, identity: job.identity });
     this.batcher.pass({ type: "job-started", job: { summary, envVarNames: [...envVarNames] } });
+    // Awake while the job runs, never on battery.
+    void this.lending.onBattery().then((battery) => {
+      if (battery !== true && this.job === job) this.keepAwake.start();
+    });
   }
 
   private finishJob(run: AgentRun, job: CurrentJob, result: JobResult, at: number): void {
     if (!job.started) this.startJob(run, job, []);
+    this.keepAwake.stop();
     this.job = null;
     this.snapshot.jobId = null;
     this.snapshot.jobIdentity = null;
@@ -1323,6 +1334,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   }
 
   private async shutDown(timeoutMs: number): Promise<void> {
+    this.keepAwake.stop();
     if (this.lendingTimer) clearTimeout(this.lendingTimer);
     this.lendingTimer = null;
     if (this.held?.timer) clearTimeout(this.held.timer);

@@ -22,6 +22,11 @@ export class LendingControl {
     this.breaker = new CircuitBreaker(breakerJobs);
   }
 
+  /** On battery now (null: no battery, or unknown): keep-awake never holds a machine on battery. */
+  onBattery(): Promise<boolean | null> {
+    return this.signals.onBattery().catch(() => null);
+  }
+
   policyOf(settings: StoredSettings): LendingPolicy {
     this.breaker.setLimit(settings.breakerJobs);
     return {

@@ -12,6 +12,7 @@ import { Host } from "../../agent-core/host/host.js";
 import { plainFileCodec } from "../../agent-core/host/secret-store.js";
 import { defaultSettings } from "../../agent-core/host/settings.js";
 import type { LendingSignalSource } from "../../agent-core/policy/signals.js";
+import type { KeepAwake } from "../../agent-core/host/keep-awake.js";
 import { DEFAULT_TIMINGS, type AgentTimings } from "../../agent-core/timings.js";
 import { waitUntil } from "../helpers/jobs.js";
 import { FAST_TIMINGS, ROOT, stopAll, tempDir } from "../helpers/processes.js";
@@ -39,7 +40,22 @@ afterEach(async () => {
   await stopAll();
 });
 
-async function setUp(settings: Partial<SettingsInput> = {}, options: { signals?: StandInSignals; now?: () => number } = {}) {
+/** Records what the host asks of keep-awake. */
+class RecordingKeepAwake implements KeepAwake {
+  readonly method = "test";
+  active = false;
+  readonly calls: string[] = [];
+  start(): void {
+    this.calls.push("start");
+    this.active = true;
+  }
+  stop(): void {
+    if (this.active) this.calls.push("stop");
+    this.active = false;
+  }
+}
+
+async function setUp(settings: Partial<SettingsInput> = {}, options: { signals?: StandInSignals; now?: () => number; keepAwake?: KeepAwake } = {}) {
   const hub = await startHub({ port: 0, nextSyncAfter: 200 });
   const home = tempDir("sa-lend-home-");
   const signals = options.signals ?? new StandInSignals();
@@ -52,6 +68,7 @@ async function setUp(settings: Partial<SettingsInput> = {}, options: { signals?:
     watchConnectivity: false,
     signals,
     now: options.now,
+    keepAwake: options.keepAwake ?? new RecordingKeepAwake(),
   });
   opened.push({ host, hub });
   const saved = await host.saveSettings({ settings: { ...defaultSettings(), endpoint: hub.endpoint, noHttps: true, token: hub.registrationToken, name: NAME, sandbox: "none", ...settings } });
@@ -183,6 +200,27 @@ describe("the owner's terms (Host, real agent, real hub)", () => {
     expect(host.agentSnapshot.hold).toBeNull();
     expect(registrations(hub)).toBe(2);
     expect(hub.violations()).toEqual([]);
+  });
+
+  it("keeps the machine awake while a job runs, never on battery", async () => {
+    const signals = new StandInSignals();
+    const keepAwake = new RecordingKeepAwake();
+    const { hub, host } = await setUp({}, { signals, keepAwake });
+    await host.startAgent({});
+    await waitUntil(() => waitingForJobs(hub), 15_000, "the agent waiting for jobs");
+    expect(keepAwake.active).toBe(false);
+    const { job_id: id } = hub.scheduleJob(makeJobRequest({ commands: ['while [ ! -f "$HOME/go-awake" ]; do sleep 0.05; done'] }));
+    await waitUntil(() => keepAwake.active, 20_000, "keep-awake on while the job runs");
+    // Unplugged mid-job: the hold is let go.
+    signals.battery = true;
+    await waitUntil(() => !keepAwake.active, 10_000, "keep-awake off on battery");
+    await import("node:fs").then((fs) => fs.writeFileSync(join(host.agentSnapshot.sandbox?.jobHome ?? "", "go-awake"), ""));
+    await waitUntil(() => hub.job(id)?.status === "finished", 20_000, "the job to finish");
+    // A job on battery never takes it.
+    const { job_id: onBattery } = hub.scheduleJob(makeJobRequest({ commands: ["echo on battery"] }));
+    await waitUntil(() => hub.job(onBattery)?.status === "finished", 20_000, "the job on battery");
+    expect(keepAwake.calls).toEqual(["start", "stop"]);
+    expect(keepAwake.active).toBe(false);
   });
 
   it("a schedule window opens and closes under a fake clock", async () => {
