@@ -278,6 +278,10 @@ export interface SettingsView {
   lendOnRunningJob: { schedule: "finish" | "stop"; battery: "finish" | "stop"; idle: "finish" | "stop"; load: "finish" | "stop" };
   /** Pause after this many jobs in a row fail before their first command finished (0: never). */
   breakerJobs: number;
+  /** Desktop notifications: a job passed, failed or was stopped; the agent cannot connect; lending paused or resumed. */
+  notifyJobs: boolean;
+  notifyConnection: boolean;
+  notifyPauses: boolean;
   /** True once endpoint and token are set: the first-run setup is done. */
   configured: boolean;
 }
@@ -468,6 +472,9 @@ export const SettingsInputSchema = z.strictObject({
     .strictObject({ schedule: z.enum(["finish", "stop"]), battery: z.enum(["finish", "stop"]), idle: z.enum(["finish", "stop"]), load: z.enum(["finish", "stop"]) })
     .optional(),
   breakerJobs: z.number().int().min(0).max(1000).optional(),
+  notifyJobs: z.boolean().optional(),
+  notifyConnection: z.boolean().optional(),
+  notifyPauses: z.boolean().optional(),
 });
 export type SettingsInput = z.infer<typeof SettingsInputSchema>;
 

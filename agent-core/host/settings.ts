@@ -38,6 +38,9 @@ const StoredSettingsSchema = SettingsInputSchema.omit({ token: true }).extend({
   lendOwnerCpuPercent: SettingsInputSchema.shape.lendOwnerCpuPercent.unwrap(),
   lendOnRunningJob: SettingsInputSchema.shape.lendOnRunningJob.unwrap(),
   breakerJobs: SettingsInputSchema.shape.breakerJobs.unwrap(),
+  notifyJobs: z.boolean(),
+  notifyConnection: z.boolean(),
+  notifyPauses: z.boolean(),
 });
 export type StoredSettings = z.infer<typeof StoredSettingsSchema>;
 type StoredKey = keyof StoredSettings;
@@ -56,7 +59,13 @@ export const DEFAULT_LENDING_SETTINGS = {
   lendOwnerCpuPercent: 0,
   lendOnRunningJob: { schedule: "finish", battery: "finish", idle: "finish", load: "finish" },
   breakerJobs: 5,
-} as const satisfies Pick<StoredSettings, "lendSchedule" | "lendOnBattery" | "lendIdleMinutes" | "lendOwnerCpuPercent" | "lendOnRunningJob" | "breakerJobs">;
+  notifyJobs: true,
+  notifyConnection: true,
+  notifyPauses: true,
+} as const satisfies Pick<
+  StoredSettings,
+  "lendSchedule" | "lendOnBattery" | "lendIdleMinutes" | "lendOwnerCpuPercent" | "lendOnRunningJob" | "breakerJobs" | "notifyJobs" | "notifyConnection" | "notifyPauses"
+>;
 
 export const DEFAULT_HISTORY_MAX_JOBS = 200;
 export const DEFAULT_HISTORY_MAX_MEGABYTES = 500;
@@ -317,6 +326,9 @@ function withStored(input: SettingsInput, stored: StoredSettings): SettingsInput
     lendOwnerCpuPercent: stored.lendOwnerCpuPercent,
     lendOnRunningJob: { ...stored.lendOnRunningJob },
     breakerJobs: stored.breakerJobs,
+    notifyJobs: stored.notifyJobs,
+    notifyConnection: stored.notifyConnection,
+    notifyPauses: stored.notifyPauses,
     ...defined,
   } as SettingsInput & AgentSettingFields & Pick<StoredSettings, LendingKey>;
 }
