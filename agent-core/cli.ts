@@ -24,10 +24,12 @@ Usage:
       each can also come from SEMAPHORE_AGENT_<KEY> or from the YAML config file. The token:
       SEMAPHORE_AGENT_TOKEN, 'token:' in the config file, or --token-file (--token TOKEN works
       too, but shows the token to every user of this machine in ps).
-  semaphore-agent console [--port N] [--data-dir DIR]
+  semaphore-agent console [--port N] [--data-dir DIR] [--install-service | --uninstall-service]
       Serve the desktop app's UI to a browser on this machine (127.0.0.1 only): prints one line,
       "Web console: http://127.0.0.1:PORT/?token=...", the URL to open. Settings, history and the
       agent are the app's (data in DIR, default $XDG_CONFIG_HOME/semaphore-agent-desktop).
+      --install-service writes a systemd --user unit that runs it (port 8765 unless --port) and
+      prints how to enable it; --uninstall-service removes it.
   semaphore-agent hub [--port N] [--registration-token T] [--next-sync-after MS]
       Start the local hub (a stand-in for Semaphore's control plane) on 127.0.0.1.
   semaphore-agent run JOB.yaml

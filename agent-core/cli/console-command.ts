@@ -1,11 +1,19 @@
 // `semaphore-agent console [--port N] [--data-dir DIR]`: the desktop app's backend and UI served to a
 // browser on this machine, for boxes without a display (or reached through an SSH tunnel).
+// `--install-service` / `--uninstall-service`: a systemd user unit that runs it at boot.
 import { Host } from "../host/host.js";
 import { plainFileCodec } from "../host/secret-store.js";
 import { startConsoleServer, type ConsoleServer } from "../console/server.js";
 import { defaultDataDir, defaultRendererDir } from "../console/paths.js";
 import { timingsFromEnv } from "../timings.js";
 import { parseFlags, UsageError } from "./args.js";
+import { realpathSync } from "node:fs";
+import { homedir } from "node:os";
+import { resolve } from "node:path";
+import { installService, SERVICE_NAME, serviceUnit, servicePath, uninstallService } from "../host/autostart.js";
+
+/** The service listens on a fixed port, so its URL stays the same across restarts (the token does not). */
+const DEFAULT_SERVICE_PORT = 8765;
 
 /** After a graceful stop, anything the host left behind gets this long before the process exits anyway. */
 const EXIT_GRACE_MS = 3000;
@@ -13,7 +21,8 @@ const EXIT_GRACE_MS = 3000;
 export async function runConsoleCommand(argv: string[]): Promise<number> {
   let flags;
   try {
-    ({ flags } = parseFlags(argv, { port: "int", "data-dir": "string" }));
+    ({ flags } = parseFlags(argv, { port: "int", "data-dir": "string", "install-service": "bool", "uninstall-service": "bool" }));
+    if (flags["install-service"] && flags["uninstall-service"]) throw new UsageError("--install-service and --uninstall-service: choose one");
     if (flags.port !== undefined && (flags.port as number) > 65535) throw new UsageError("--port: expected 0..65535");
   } catch (error) {
     if (error instanceof UsageError) {
@@ -23,6 +32,37 @@ export async function runConsoleCommand(argv: string[]): Promise<number> {
     throw error;
   }
   const dataDir = (flags["data-dir"] as string | undefined) ?? defaultDataDir(process.env);
+  if (flags["uninstall-service"]) {
+    const removed = uninstallService(process.env);
+    process.stdout.write(
+      removed
+        ? `Removed ${servicePath(process.env)}.\nStop it and reload systemd:  systemctl --user disable --now ${SERVICE_NAME}; systemctl --user daemon-reload\n`
+        : `No service to remove (${servicePath(process.env)} does not exist).\n`,
+    );
+    return 0;
+  }
+  if (flags["install-service"]) {
+    const servicePort = (flags.port as number | undefined) ?? DEFAULT_SERVICE_PORT;
+    const script = realpathSync(process.argv[1] ?? "semaphore-agent");
+    const unit = serviceUnit({
+      command: [process.execPath, script, "console", "--port", String(servicePort), "--data-dir", resolve(dataDir)],
+      workingDirectory: process.env.HOME || homedir(),
+      environment: process.env.PATH ? { PATH: process.env.PATH } : {},
+    });
+    const path = installService(unit, process.env);
+    const name = SERVICE_NAME.replace(/\.service$/, "");
+    process.stdout.write(
+      [
+        `Wrote ${path}: the web console on 127.0.0.1:${servicePort}, data in ${resolve(dataDir)}.`,
+        `Enable and start it:          systemctl --user daemon-reload && systemctl --user enable --now ${name}`,
+        `Keep it running logged out:   sudo loginctl enable-linger ${process.env.USER || "$USER"}`,
+        `Its URL, with the token:      journalctl --user -u ${name} | grep 'Web console'`,
+        `Remove it:                    semaphore-agent console --uninstall-service`,
+        "",
+      ].join("\n"),
+    );
+    return 0;
+  }
   const port = (flags.port as number | undefined) ?? 0;
 
   let host: Host;
