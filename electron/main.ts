@@ -9,6 +9,7 @@ import {
   Menu,
   Notification,
   powerMonitor,
+  powerSaveBlocker,
   safeStorage,
   session,
   shell,
@@ -35,6 +36,8 @@ import { APP_DIR_NAME, DATA_DIR_ENV } from "../agent-core/console/paths.js";
 import type { Host } from "../agent-core/host/host.js";
 import type { SecretCodec } from "../agent-core/host/secret-store.js";
 import { hostEnvironment } from "./environment.js";
+import { NotificationWatcher } from "../agent-core/host/notifications.js";
+import { setAutostart } from "../agent-core/host/autostart.js";
 import { AppTray } from "./tray.js";
 import type { TrayAction } from "./tray-model.js";
 import { buildWindowOptions, isAllowedExternalUrl, isPermissionAllowed, isTrustedSender, withSecurityHeaders } from "./window-options.js";
@@ -107,6 +110,8 @@ if (!app.requestSingleInstanceLock()) {
 }
 
 async function start(): Promise<void> {
+  // Windows shows notifications only for an app with its AppUserModelID (electron-builder's appId).
+  if (process.platform === "win32") app.setAppUserModelId("dev.semaphore-agent-desktop.app");
   lockDownSession();
   Menu.setApplicationMenu(Menu.buildFromTemplate(applicationMenu()));
 
@@ -115,6 +120,10 @@ async function start(): Promise<void> {
     // Imported only now: agent-core loads node-pty while its modules load, and NODE_PTY_ENV must be set first.
     const { Host: HostClass } = await import("../agent-core/host/host.js");
     const { timingsFromEnv } = await import("../agent-core/timings.js");
+    const { defaultSignalSource, linuxOnBattery, linuxOwnerCpu, loginctlIdleSeconds } = await import("../agent-core/policy/signals.js");
+    const linux = process.platform === "linux";
+    const fallback = defaultSignalSource(process.env);
+    const cpu = linux ? linuxOwnerCpu() : fallback.ownerCpuPercent;
     host = await HostClass.open({
       dataDir,
       secretCodec: codec,
@@ -122,6 +131,14 @@ async function start(): Promise<void> {
       // The spec's timings; SEMAPHORE_AGENT_TEST_TIMINGS (tests only, as for the CLI) may shorten them.
       timings: timingsFromEnv(process.env),
       examplesDir: paths.examples,
+      signals: {
+        // Wayland gives Chromium no idle time (electron#34826): ask logind there.
+        idleSeconds: async () => (linux && process.env.XDG_SESSION_TYPE === "wayland" ? loginctlIdleSeconds(process.env) : powerMonitor.getSystemIdleTime()),
+        // powerMonitor's battery state is not kept on Linux: read sysfs there.
+        onBattery: async () => (linux ? linuxOnBattery() : powerMonitor.isOnBatteryPower()),
+        ownerCpuPercent: cpu,
+      },
+      keepAwake: powerSaveKeepAwake(),
     });
   } catch (error) {
     fatal(`Cannot open the agent's data folder ${dataDir}`, error);
@@ -316,9 +333,49 @@ function applicationMenu(): MenuItemConstructorOptions[] {
 // ---------------------------------------------------------------------------------------------
 // Host events, tray actions
 
+/** Electron's way to keep the machine awake while a job runs (the host never asks on battery). */
+function powerSaveKeepAwake(): { method: string; active: boolean; start(): void; stop(): void } {
+  let id: number | null = null;
+  return {
+    method: "Electron powerSaveBlocker",
+    get active() {
+      return id !== null && powerSaveBlocker.isStarted(id);
+    },
+    start() {
+      if (id === null || !powerSaveBlocker.isStarted(id)) id = powerSaveBlocker.start("prevent-app-suspension");
+    },
+    stop() {
+      if (id !== null && powerSaveBlocker.isStarted(id)) powerSaveBlocker.stop(id);
+      id = null;
+    },
+  };
+}
+
+const notifications = new NotificationWatcher();
+
+/** Start at login as Settings says: a login item on macOS and Windows, an XDG autostart entry on Linux. */
+function applyStartAtLogin(on: boolean): void {
+  try {
+    if (process.platform === "linux") {
+      // An AppImage runs from a temporary mount: the entry must start the AppImage file itself.
+      setAutostart(on, [process.env.APPIMAGE ?? process.execPath, ...(app.isPackaged ? [] : [appRoot])]);
+    } else {
+      app.setLoginItemSettings({ openAtLogin: on });
+    }
+  } catch (error) {
+    log(`start at login: ${(error as Error).message}`);
+  }
+}
+
 function onHostEvent(event: HostEvent): void {
   if (event.type === "agent") tray?.update(event.agent);
-  if (event.type === "settings") settings = event.settings;
+  if (event.type === "settings") {
+    if (settings !== null && settings.startAtLogin !== event.settings.startAtLogin) applyStartAtLogin(event.settings.startAtLogin);
+    settings = event.settings;
+  }
+  if (settings !== null && Notification.isSupported()) {
+    for (const n of notifications.onEvent(event, settings)) new Notification({ title: n.title, body: n.body, silent: n.kind !== "connection" }).show();
+  }
   const window = mainWindow;
   if (window !== null && !window.isDestroyed() && !window.webContents.isDestroyed()) window.webContents.send(IPC_EVENT_CHANNEL, event);
 }

@@ -282,6 +282,8 @@ export interface SettingsView {
   notifyJobs: boolean;
   notifyConnection: boolean;
   notifyPauses: boolean;
+  /** The desktop app starts at login (macOS/Windows login item, Linux XDG autostart); the console uses --install-service. */
+  startAtLogin: boolean;
   /** True once endpoint and token are set: the first-run setup is done. */
   configured: boolean;
 }
@@ -475,6 +477,7 @@ export const SettingsInputSchema = z.strictObject({
   notifyJobs: z.boolean().optional(),
   notifyConnection: z.boolean().optional(),
   notifyPauses: z.boolean().optional(),
+  startAtLogin: z.boolean().optional(),
 });
 export type SettingsInput = z.infer<typeof SettingsInputSchema>;
 

@@ -41,6 +41,7 @@ const StoredSettingsSchema = SettingsInputSchema.omit({ token: true }).extend({
   notifyJobs: z.boolean(),
   notifyConnection: z.boolean(),
   notifyPauses: z.boolean(),
+  startAtLogin: z.boolean(),
 });
 export type StoredSettings = z.infer<typeof StoredSettingsSchema>;
 type StoredKey = keyof StoredSettings;
@@ -62,9 +63,10 @@ export const DEFAULT_LENDING_SETTINGS = {
   notifyJobs: true,
   notifyConnection: true,
   notifyPauses: true,
+  startAtLogin: false,
 } as const satisfies Pick<
   StoredSettings,
-  "lendSchedule" | "lendOnBattery" | "lendIdleMinutes" | "lendOwnerCpuPercent" | "lendOnRunningJob" | "breakerJobs" | "notifyJobs" | "notifyConnection" | "notifyPauses"
+  "lendSchedule" | "lendOnBattery" | "lendIdleMinutes" | "lendOwnerCpuPercent" | "lendOnRunningJob" | "breakerJobs" | "notifyJobs" | "notifyConnection" | "notifyPauses" | "startAtLogin"
 >;
 
 export const DEFAULT_HISTORY_MAX_JOBS = 200;
@@ -329,6 +331,7 @@ function withStored(input: SettingsInput, stored: StoredSettings): SettingsInput
     notifyJobs: stored.notifyJobs,
     notifyConnection: stored.notifyConnection,
     notifyPauses: stored.notifyPauses,
+    startAtLogin: stored.startAtLogin,
     ...defined,
   } as SettingsInput & AgentSettingFields & Pick<StoredSettings, LendingKey>;
 }

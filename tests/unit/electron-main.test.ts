@@ -106,7 +106,18 @@ export const session = {
 };
 export const shell = { openExternal: (url) => { report({ type: "openExternal", url }); return Promise.resolve(); } };
 export const dialog = { showErrorBox: (title, content) => report({ type: "errorBox", content }) };
-export const powerMonitor = { on: (event) => report({ type: "powerMonitor.on", event }) };
+export const powerMonitor = {
+  on: (event) => report({ type: "powerMonitor.on", event }),
+  getSystemIdleTime: () => 0,
+  isOnBatteryPower: () => false,
+};
+const blockers = new Set();
+let nextBlocker = 1;
+export const powerSaveBlocker = {
+  start: (kind) => { const id = nextBlocker++; blockers.add(id); report({ type: "powerSaveBlocker.start", kind }); return id; },
+  stop: (id) => { blockers.delete(id); report({ type: "powerSaveBlocker.stop" }); },
+  isStarted: (id) => blockers.has(id),
+};
 
 process.on("message", async (command) => {
   const reply = (result) => report({ type: "reply", seq: command.seq, ...result });
@@ -298,6 +309,13 @@ describe("electron main process", () => {
     await main.waitFor((r) => r.type === "trayImage" && String(r.path).endsWith(join("assets", "tray", "waiting.png")));
     const menu = main.reports.filter((r) => r.type === "trayMenu").at(-1);
     expect(menu?.labels).toEqual(["Open Semaphore Agent Desktop", "Stop local demo", "Stop after current job", "Quit"]);
+  });
+
+  it("keeps the machine awake while a job runs (powerSaveBlocker), and lets go after", async () => {
+    const ran = await main.ipc({ id: 11, method: "runExample", params: { exampleId: "hello-world" } });
+    expect(ran.value).toMatchObject({ ok: true });
+    await main.waitFor((r) => r.type === "powerSaveBlocker.start" && r.kind === "prevent-app-suspension", 30_000);
+    await main.waitFor((r) => r.type === "powerSaveBlocker.stop", 30_000);
   });
 
   it("closing the window hides it to the tray", async () => {
