@@ -1,5 +1,6 @@
 // The settings form's editable copy and its conversion to SettingsInput. Pure (tested without a DOM).
 import type { FieldError, SettingsInput, SettingsView } from "../../agent-core/host/contract.js";
+import { gridFromSchedule, scheduleFromGrid, type WeekGrid } from "../schedule-grid.js";
 
 export interface EnvRow {
   /** Stable React key. */
@@ -44,6 +45,16 @@ export interface SettingsDraft {
   diskMinFreeGb: string;
   diskMinFreePercent: string;
   diskHardFloorGb: string;
+
+  /** When to lend this machine: "Only at these times" (off: lendSchedule null, any time). */
+  lendScheduleEnabled: boolean;
+  /** The weekly grid; saved only while the schedule is on (off: every hour is shown on). */
+  lendSchedule: WeekGrid;
+  lendOnBattery: boolean;
+  lendIdleMinutes: string;
+  lendOwnerCpuPercent: string;
+  lendOnRunningJob: LendingSettings["lendOnRunningJob"];
+  breakerJobs: string;
 }
 
 /** The settings of where jobs run and of the disk guard, every one present. */
@@ -91,6 +102,33 @@ export function sandboxSettingsOf(settings: SettingsView): SandboxSettings {
   };
 }
 
+/** When to lend this machine, every setting present. */
+export type LendingSettings = Required<Pick<SettingsInput, "lendSchedule" | "lendOnBattery" | "lendIdleMinutes" | "lendOwnerCpuPercent" | "lendOnRunningJob" | "breakerJobs">>;
+
+/** The app's defaults (agent-core/host/settings.ts DEFAULT_LENDING_SETTINGS), for a host that does not send them. */
+export const LENDING_DEFAULTS: LendingSettings = {
+  lendSchedule: null,
+  lendOnBattery: true,
+  lendIdleMinutes: 0,
+  lendOwnerCpuPercent: 0,
+  lendOnRunningJob: { schedule: "finish", battery: "finish", idle: "finish", load: "finish" },
+  breakerJobs: 5,
+};
+
+/** The lending settings of a SettingsView, the defaults standing in for any it lacks. */
+export function lendingSettingsOf(settings: SettingsView): LendingSettings {
+  const v = settings as SettingsView & Partial<LendingSettings>;
+  const schedule = v.lendSchedule === undefined ? LENDING_DEFAULTS.lendSchedule : v.lendSchedule;
+  return {
+    lendSchedule: schedule === null ? null : { days: schedule.days.map((hours) => [...hours]) },
+    lendOnBattery: v.lendOnBattery ?? LENDING_DEFAULTS.lendOnBattery,
+    lendIdleMinutes: v.lendIdleMinutes ?? LENDING_DEFAULTS.lendIdleMinutes,
+    lendOwnerCpuPercent: v.lendOwnerCpuPercent ?? LENDING_DEFAULTS.lendOwnerCpuPercent,
+    lendOnRunningJob: { ...LENDING_DEFAULTS.lendOnRunningJob, ...v.lendOnRunningJob },
+    breakerJobs: v.breakerJobs ?? LENDING_DEFAULTS.breakerJobs,
+  };
+}
+
 let rowKey = 0;
 export function newEnvRow(name = "", value = ""): EnvRow {
   return { key: ++rowKey, name, value };
@@ -98,6 +136,7 @@ export function newEnvRow(name = "", value = ""): EnvRow {
 
 export function draftFrom(settings: SettingsView): SettingsDraft {
   const sandbox = sandboxSettingsOf(settings);
+  const lending = lendingSettingsOf(settings);
   return {
     endpoint: settings.endpoint,
     token: "",
@@ -126,6 +165,13 @@ export function draftFrom(settings: SettingsView): SettingsDraft {
     diskMinFreeGb: String(sandbox.diskMinFreeGb),
     diskMinFreePercent: String(sandbox.diskMinFreePercent),
     diskHardFloorGb: String(sandbox.diskHardFloorGb),
+    lendScheduleEnabled: lending.lendSchedule !== null,
+    lendSchedule: gridFromSchedule(lending.lendSchedule),
+    lendOnBattery: lending.lendOnBattery,
+    lendIdleMinutes: String(lending.lendIdleMinutes),
+    lendOwnerCpuPercent: String(lending.lendOwnerCpuPercent),
+    lendOnRunningJob: { ...lending.lendOnRunningJob },
+    breakerJobs: String(lending.breakerJobs),
   };
 }
 
@@ -188,6 +234,9 @@ const NUMBER_FIELDS = [
   ["diskMinFreeGb", 0, 1_000_000_000],
   ["diskMinFreePercent", 0, 100],
   ["diskHardFloorGb", 0, 1_000_000_000],
+  ["lendIdleMinutes", 0, 24 * 60],
+  ["lendOwnerCpuPercent", 0, 100],
+  ["breakerJobs", 0, 1000],
 ] as const;
 
 export function toSettingsInput(draft: SettingsDraft): DraftConversion {
@@ -247,6 +296,12 @@ export function toSettingsInput(draft: SettingsDraft): DraftConversion {
     diskMinFreeGb: numbers.diskMinFreeGb!,
     diskMinFreePercent: numbers.diskMinFreePercent!,
     diskHardFloorGb: numbers.diskHardFloorGb!,
+    lendSchedule: draft.lendScheduleEnabled ? scheduleFromGrid(draft.lendSchedule) : null,
+    lendOnBattery: draft.lendOnBattery,
+    lendIdleMinutes: numbers.lendIdleMinutes!,
+    lendOwnerCpuPercent: numbers.lendOwnerCpuPercent!,
+    lendOnRunningJob: { ...draft.lendOnRunningJob },
+    breakerJobs: numbers.breakerJobs!,
   };
   if (draft.token !== "") input.token = draft.token;
   return { ...conversion, input };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { idleAgentSnapshot, type AgentSnapshot, type SettingsView } from "../../agent-core/host/contract.js";
-import { draftFrom, newEnvRow, SANDBOX_DEFAULTS, sameDraft, toSettingsInput } from "../../renderer/views/settings-draft.js";
+import { draftFrom, LENDING_DEFAULTS, newEnvRow, SANDBOX_DEFAULTS, sameDraft, toSettingsInput } from "../../renderer/views/settings-draft.js";
 import { defaultSettings } from "../../agent-core/host/settings.js";
 import { agentErrorText, agentStatus, countsText, effectiveResult, formatAgo, formatDuration, safeExternalUrl } from "../../renderer/view-model.js";
 import { settingsView } from "../helpers/settings-view.js";
@@ -103,8 +103,9 @@ describe("the settings form's draft", () => {
       historyMaxJobs: 500,
       historyMaxMegabytes: 1024,
       debugKeepJobs: 10,
-      // A view without the sandbox and disk fields (an older host) gets the app's defaults.
+      // The sandbox, disk and lending settings: the app's defaults, as the fixture has them.
       ...SANDBOX_DEFAULTS,
+      ...LENDING_DEFAULTS,
     });
     expect(toSettingsInput({ ...draftFrom(view), token: "new-token" }).input?.token).toBe("new-token");
   });
