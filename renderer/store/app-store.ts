@@ -6,6 +6,7 @@ import type {
   AgentSnapshot,
   DemoSnapshot,
   FieldError,
+  GivenSummary,
   HostEvent,
   HostSnapshot,
   JobDetail,
@@ -80,6 +81,8 @@ export interface AppState {
   toolbox: ToolboxView | null;
   /** The sandbox the saved settings give (getSandbox), also while the agent is stopped; null until read. */
   sandbox: SandboxStatus | null;
+  /** "This machine has given" (getGiven), read again when a job finishes; null until read. */
+  given: GivenSummary | null;
   view: ViewName;
   /** The job the Job view shows. */
   selectedJobId: string | null;
@@ -100,6 +103,16 @@ export interface AppState {
   stopAgent(when: "now" | "after-job"): Promise<void>;
   /** The agent cannot reach the server: try now rather than at the retry time. */
   retryNow(): Promise<void>;
+  /** No jobs until Resume: "now" stops a running job, "after-job" lets it finish (Resume cancels it meanwhile). */
+  pause(when: "now" | "after-job"): Promise<void>;
+  /** Ends a pause by hand, a snooze, a pending pause after the job, a tripped circuit breaker. */
+  resume(): Promise<void>;
+  /** No jobs until this time (epoch ms); a running job finishes first. */
+  snooze(until: number): Promise<void>;
+  /** Stops the running job here, as a stop from Semaphore would; the agent goes on taking jobs. */
+  stopJob(jobId: string): Promise<void>;
+  /** Reads "This machine has given" again. */
+  loadGiven(): Promise<void>;
   loadToolbox(): Promise<void>;
   /** Asks the host which sandbox the saved settings give (bubblewrap checked anew). */
   loadSandbox(): Promise<void>;
@@ -178,15 +191,16 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
   let activityId = 0;
   let filterRequest = 0;
   let snapshotRequest = 0;
+  let givenRequest = 0;
 
   const store = createStore<AppState>()((set, get) => {
-    async function agentAction(call: () => Promise<AgentSnapshot>): Promise<void> {
+    async function agentAction(call: () => Promise<AgentSnapshot>, scope: ActionScope = "agent"): Promise<void> {
       set((s) => ({ busy: { ...s.busy, agent: true }, error: null }));
       try {
         const agent = await call();
         set({ agent });
       } catch (error) {
-        set({ error: { scope: "agent", message: messageOf(error) } });
+        set({ error: { scope, message: messageOf(error) } });
       } finally {
         set((s) => ({ busy: { ...s.busy, agent: false } }));
       }
@@ -238,6 +252,7 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
       filteredHistory: null,
       toolbox: null,
       sandbox: null,
+      given: null,
       view: "agent",
       selectedJobId: null,
       followRunningJob: true,
@@ -272,6 +287,32 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
 
       async retryNow() {
         await agentAction(() => api.retryNow({}));
+      },
+
+      async pause(when) {
+        await agentAction(() => api.pause({ when }));
+      },
+
+      async resume() {
+        await agentAction(() => api.resume({}));
+      },
+
+      async snooze(until) {
+        await agentAction(() => api.snooze({ until }));
+      },
+
+      async stopJob(jobId) {
+        await agentAction(() => api.stopJob({ jobId }), "job");
+      },
+
+      async loadGiven() {
+        const request = ++givenRequest;
+        try {
+          const given = await api.getGiven({});
+          if (request === givenRequest) set({ given });
+        } catch {
+          // Disconnected, or a host without it: the card keeps what it showed.
+        }
       },
 
       async loadToolbox() {
@@ -543,6 +584,7 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
       if (request === snapshotRequest) applySnapshot(snapshot);
       void store.getState().loadToolbox();
       void store.getState().loadSandbox();
+      void store.getState().loadGiven();
     } catch (error) {
       if (request === snapshotRequest && errorCode(error) !== "disconnected") {
         store.setState({ error: { scope: "snapshot", message: messageOf(error) } });
@@ -593,6 +635,7 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
         if (stream !== undefined && !stream.complete) stream.resync();
         prune();
         historyChanged();
+        void store.getState().loadGiven();
         return;
       }
       case "history": {
@@ -602,6 +645,7 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
           if (fresh !== undefined) patchJob(panel.jobId, { summary: fresh });
         }
         historyChanged();
+        void store.getState().loadGiven(); // retention removed jobs
         return;
       }
       case "activity":

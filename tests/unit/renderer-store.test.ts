@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { idleAgentSnapshot } from "../../agent-core/host/contract.js";
 import type {
   AgentSnapshot,
+  GivenSummary,
   HostApi,
   HostEvent,
   HostEventListener,
@@ -524,6 +525,58 @@ describe("renderer store: actions", () => {
     };
     expect(await store.getState().saveSettings(input as never)).toBe(false);
     expect(store.getState().settingsErrors).toEqual([{ field: "historyMaxJobs", message: "Too small: expected number to be >=1" }]);
+  });
+
+  it("pause, resume, snooze and stop this job call the host and show its agent, or its refusal", async () => {
+    const { host, store } = setup();
+    await settle();
+    host.answers.pause = (p: { when: string }) => agent({ phase: "waiting-for-jobs", lending: { ...agent().lending, pauseAfterJob: p.when === "after-job" } });
+    await store.getState().pause("after-job");
+    expect(host.calls.find((c) => c.method === "pause")?.params).toEqual({ when: "after-job" });
+    expect(store.getState().agent?.lending.pauseAfterJob).toBe(true);
+    host.answers.resume = () => agent({ phase: "waiting-for-jobs" });
+    await store.getState().resume();
+    expect(host.calls.find((c) => c.method === "resume")?.params).toEqual({});
+    expect(store.getState().agent?.lending.pauseAfterJob).toBe(false);
+    host.answers.snooze = () => {
+      throw new HostCallError("invalid-request", "until: must be in the future");
+    };
+    await store.getState().snooze(10);
+    expect(host.calls.find((c) => c.method === "snooze")?.params).toEqual({ until: 10 });
+    expect(store.getState().error).toEqual({ scope: "agent", message: "until: must be in the future" });
+    host.answers.stopJob = () => {
+      throw new HostCallError("invalid-state", "No job is running.");
+    };
+    await store.getState().stopJob("j1");
+    expect(host.calls.find((c) => c.method === "stopJob")?.params).toEqual({ jobId: "j1" });
+    expect(store.getState().error).toEqual({ scope: "job", message: "No job is running." });
+    expect(store.getState().busy.agent).toBe(false);
+  });
+
+  it("reads what this machine has given with the snapshot, and again when a job finishes or retention removes jobs", async () => {
+    let given: GivenSummary = { jobs: 1, hours: 0.5, since: 1_000, byProject: [{ project: "web-app", jobs: 1, hours: 0.5 }] };
+    const { host, store } = setup((h) => {
+      h.answers.getGiven = () => structuredClone(given);
+    });
+    await settle();
+    expect(store.getState().given).toEqual(given);
+    given = { ...given, jobs: 2, hours: 1 };
+    host.emit({ type: "job-finished", job: summary("j2", { result: "passed" }) });
+    await settle();
+    expect(store.getState().given?.jobs).toBe(2);
+    given = { ...given, jobs: 0, hours: 0, since: null, byProject: [] };
+    host.emit({ type: "history", history: [] });
+    await settle();
+    expect(store.getState().given?.jobs).toBe(0);
+    // A failed read keeps what was shown.
+    host.answers.getGiven = () => {
+      throw new HostCallError("internal", "boom");
+    };
+    host.emit({ type: "job-finished", job: summary("j3", { result: "passed" }) });
+    await settle();
+    expect(store.getState().given?.jobs).toBe(0);
+    expect(store.getState().error?.message ?? "").not.toContain("boom");
+    expect(host.calls.filter((c) => c.method === "getGiven")).toHaveLength(4);
   });
 
   it("reads the schema errors of saveSettings as field errors", () => {
