@@ -7,6 +7,7 @@ import { formatAgentEvent, parseLogLevel } from "./cli/printer.js";
 import { runHubCommand } from "./cli/hub-command.js";
 import { runJobFileCommand } from "./cli/run-command.js";
 import { timingsFromEnv, type AgentTimings } from "./timings.js";
+import { HeadlessLending, lendingConfigured } from "./policy/headless.js";
 import { checkDisk, type DiskGuardSettings } from "./disk/disk-guard.js";
 import { diskGuardFromConfig, placementSettingsFromConfig } from "./sandbox/from-config.js";
 import { JobPlacement } from "./sandbox/placement.js";
@@ -103,6 +104,7 @@ async function startCommand(argv: string[]): Promise<number> {
   }
   if (state.notice) print(`semaphore-agent: warning: ${state.notice}`);
   const diskGuard = diskGuardFromConfig(config);
+  const lending = lendingConfigured(config) ? new HeadlessLending(config) : null;
   // SEMAPHORE_AGENT_LOG_FILE_PATH (spec §9.3): the same lines are appended to that file too.
   const logFile = process.env.SEMAPHORE_AGENT_LOG_FILE_PATH ? openLogFile(process.env.SEMAPHORE_AGENT_LOG_FILE_PATH) : null;
   const write = (line: string) => {
@@ -128,7 +130,16 @@ async function startCommand(argv: string[]): Promise<number> {
   process.on("SIGTERM", onSignal);
   try {
     for (;;) {
-      const current = new Agent({ config, timings, env: process.env, placement, diskGuard });
+      // The owner's terms may hold the agent before it ever registers: Semaphore would send it jobs.
+      if (lending !== null) {
+        const why = await lending.check();
+        if (why !== null) {
+          write(terminalLine(`semaphore-agent: not taking jobs: ${why}; not registering until that changes`, []));
+          if (!(await lendingAllows(lending, timings, waitForSpace, () => interrupted))) return 0;
+          write(terminalLine("semaphore-agent: lending again: registering", []));
+        }
+      }
+      const current = new Agent({ config, timings, env: process.env, placement, diskGuard, lendingCheck: lending === null ? undefined : () => lending.check() });
       agent = current;
       secrets = () => current.secrets;
       const unsubscribe = current.on((event) => {
@@ -141,12 +152,13 @@ async function startCommand(argv: string[]): Promise<number> {
       } finally {
         unsubscribe();
       }
-      // The disk guard drained the agent: it waits for space, then registers again by itself.
-      if (exit.drained === undefined || interrupted || diskGuard === null) return exit.exitCode;
+      // The disk guard or the owner's terms drained the agent: it waits, then registers again by itself.
+      if (exit.drained === undefined || interrupted || (diskGuard === null && lending === null)) return exit.exitCode;
       const every = timings.diskIdleCheckMs >= 1000 ? `${Math.round(timings.diskIdleCheckMs / 1000)} s` : `${timings.diskIdleCheckMs} ms`;
       write(terminalLine(`semaphore-agent: paused, not taking jobs: ${exit.drained.replace(/\.+$/, "")}; checking every ${every}`, []));
-      if (!(await spaceIsBack(placement, diskGuard, timings, waitForSpace, () => interrupted))) return 0;
-      write(terminalLine("semaphore-agent: enough free space again: registering again", []));
+      if (diskGuard !== null && !(await spaceIsBack(placement, diskGuard, timings, waitForSpace, () => interrupted))) return 0;
+      if (lending !== null && !(await lendingAllows(lending, timings, waitForSpace, () => interrupted))) return 0;
+      write(terminalLine("semaphore-agent: allowed again (space, your terms): registering again", []));
     }
   } finally {
     if (logFile !== null) closeSync(logFile);
@@ -171,6 +183,15 @@ async function spaceIsBack(
     if (stopped()) return false;
     if ((await checkDisk(paths, guard)).state === "ok") return true;
     await sleep.sleep(timings.diskIdleCheckMs);
+  }
+}
+
+/** Waits until the lending policy allows work (true), or a signal came (false). */
+async function lendingAllows(lending: HeadlessLending, timings: AgentTimings, sleep: WakeableSleep, stopped: () => boolean): Promise<boolean> {
+  for (;;) {
+    if (stopped()) return false;
+    if ((await lending.check()) === null) return true;
+    await sleep.sleep(timings.lendingPollMs);
   }
 }
 

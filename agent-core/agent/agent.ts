@@ -68,6 +68,11 @@ export interface AgentOptions {
   journalDir?: string | null;
   /** The disk guard's limits; null or absent: no guard. */
   diskGuard?: DiskGuardSettings | null;
+  /**
+   * The owner's terms (the headless agent's lending policy): asked before each sync that could
+   * bring a job; a reason drains the agent (it leaves Semaphore; `exit.drained` carries it).
+   */
+  lendingCheck?: () => Promise<string | null>;
 }
 
 export interface AgentExit {
@@ -346,6 +351,10 @@ export class Agent {
       if (this.aborting) return await this.shutdown("INTERRUPTED", 0);
       // A sync without a job may bring one: not when the disk is (nearly) full.
       if (!this.job && !this.shuttingDown) await this.guardDisk();
+      if (!this.job && !this.shuttingDown && this.options.lendingCheck && this.drainReason === null && this.interruptedAt === 0) {
+        const reason = await this.options.lendingCheck().catch(() => null);
+        if (reason !== null && !this.job) this.drain(reason);
+      }
       const request: SyncRequest = {
         state: this.state,
         job_id: this.jobId,

@@ -13,7 +13,7 @@ type PropsOf<T> = { [K in keyof AgentConfig]-?: AgentConfig[K] extends T ? K : n
  * How the entries of a list are checked after merging: `env-var` = NAME=VALUE split at the first
  * `=` (P-28 deviation) with a shell-identifier name; `host-file` = HOSTPATH:DEST.
  */
-export type ListItemFormat = "env-var" | "host-file" | "relative-path" | "absolute-path";
+export type ListItemFormat = "env-var" | "host-file" | "relative-path" | "absolute-path" | "schedule";
 
 interface KeyBase {
   /** The key exactly as in §9.2: the YAML key, `--<key>` flag, and `SEMAPHORE_AGENT_<KEY>` variable. */
@@ -105,6 +105,11 @@ const KEY_TABLE = [
   { key: "disk-min-free-gb", type: "int", prop: "diskMinFreeGb", default: 10, nonNegative: true, unit: "GB", extension: true },
   { key: "disk-min-free-percent", type: "int", prop: "diskMinFreePercent", default: 10, nonNegative: true, unit: "percent", extension: true },
   { key: "disk-hard-floor-gb", type: "int", prop: "diskHardFloorGb", default: 1, nonNegative: true, unit: "GB", extension: true },
+  { key: "lend-schedule", type: "list", prop: "lendSchedule", default: [], itemFormat: "schedule", extension: true },
+  { key: "lend-on-battery", type: "bool", prop: "lendOnBattery", default: true, extension: true },
+  { key: "lend-idle-minutes", type: "int", prop: "lendIdleMinutes", default: 0, nonNegative: true, extension: true },
+  { key: "lend-owner-cpu-percent", type: "int", prop: "lendOwnerCpuPercent", default: 0, nonNegative: true, extension: true },
+  { key: "snooze-file", type: "string", prop: "snoozeFile", default: "", extension: true },
 ] as const satisfies readonly ConfigKeySpec[];
 
 /** In the order of the §9.2 table, which is also the order renderConfigYaml writes. */

@@ -22,6 +22,7 @@ import {
 import { resolveAgentName } from "./name.js";
 import type { AgentConfig, EnvVarSetting } from "./types.js";
 import { keepEntryProblem } from "../sandbox/job-home.js";
+import { scheduleEntryProblem } from "../policy/schedule.js";
 
 export { ConfigError, type ConfigSource } from "./errors.js";
 
@@ -517,6 +518,13 @@ function checkItems(key: string, format: ListItemFormat, items: string[], origin
     items.forEach((item, index) => {
       const why = keepEntryProblem(item);
       if (why) throw problem(key, origin, `entry ${index + 1} ${why}`);
+    });
+    return items;
+  }
+  if (format === "schedule") {
+    items.forEach((item, index) => {
+      const why = scheduleEntryProblem(item);
+      if (why) throw problem(key, origin, `entry ${index + 1} (${JSON.stringify(item)}) ${why}`);
     });
     return items;
   }

@@ -48,4 +48,13 @@ export interface AgentConfig {
   diskMinFreeGb: number;
   diskMinFreePercent: number;
   diskHardFloorGb: number;
+  /** When to lend (the app's lending policy, headless): "mon-fri 19-8" entries; [] = any time. */
+  lendSchedule: string[];
+  lendOnBattery: boolean;
+  /** Only after this many minutes without input (logind's idle hint); 0 = off. */
+  lendIdleMinutes: number;
+  /** Not while the owner's own programs use more than this % of the CPU; 0 = off. */
+  lendOwnerCpuPercent: number;
+  /** While this file exists, no new jobs (its content may be a time: snoozed until then). "" = none. */
+  snoozeFile: string;
 }

@@ -78,3 +78,64 @@ export function nextScheduleChange(schedule: WeeklySchedule, now: number, timeZo
 export function scheduledHours(schedule: WeeklySchedule): number {
   return schedule.days.reduce((sum, hours) => sum + new Set(hours).size, 0);
 }
+
+const DAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
+
+/**
+ * One entry of the headless agent's `lend-schedule`: `DAYS [HOURS]`. DAYS is a day (`mon`), a range
+ * (`mon-fri`, `fri-mon` wraps), a comma list of those, or `*`; HOURS is `H-H` (from the first hour
+ * up to the second, which is not included; `19-8` runs past midnight: 19:00-24:00 and 00:00-08:00
+ * of each listed day), comma-separated, or absent for the whole day.
+ * Examples: `mon-fri 19-8`, `sat,sun`, `* 0-6,22-24`.
+ */
+export function parseScheduleEntry(entry: string): { days: number[]; hours: number[] } | string {
+  const parts = entry.trim().toLowerCase().split(/\s+/);
+  if (parts.length === 0 || parts[0] === "" || parts.length > 2) return "must be DAYS [HOURS], e.g. \"mon-fri 19-8\" or \"sat,sun\"";
+  const days = new Set<number>();
+  for (const token of (parts[0] as string).split(",")) {
+    if (token === "*") {
+      for (let d = 0; d < 7; d++) days.add(d);
+      continue;
+    }
+    const [from, to] = token.split("-");
+    const a = DAY_NAMES.indexOf(from as (typeof DAY_NAMES)[number]);
+    const b = to === undefined ? a : DAY_NAMES.indexOf(to as (typeof DAY_NAMES)[number]);
+    if (a < 0 || b < 0) return `has an unknown day ${JSON.stringify(token)} (use mon, tue, wed, thu, fri, sat, sun, a range like mon-fri, or *)`;
+    for (let d = a; ; d = (d + 1) % 7) {
+      days.add(d);
+      if (d === b) break;
+    }
+  }
+  const hours = new Set<number>();
+  if (parts[1] === undefined) {
+    for (let h = 0; h < 24; h++) hours.add(h);
+  } else {
+    for (const token of parts[1].split(",")) {
+      const m = /^(\d{1,2})-(\d{1,2})$/.exec(token);
+      const from = m ? Number(m[1]) : NaN;
+      const to = m ? Number(m[2]) : NaN;
+      if (!m || from > 23 || to > 24 || from === to) return `has hours ${JSON.stringify(token)}: use FROM-TO in whole hours, e.g. 19-24 or 22-6`;
+      const span = (to - from + 24) % 24 || 24;
+      for (let i = 0; i < span; i++) hours.add((from + i) % 24);
+    }
+  }
+  return { days: [...days].sort((x, y) => x - y), hours: [...hours].sort((x, y) => x - y) };
+}
+
+/** Why an entry is unusable, or null. */
+export function scheduleEntryProblem(entry: string): string | null {
+  const parsed = parseScheduleEntry(entry);
+  return typeof parsed === "string" ? parsed : null;
+}
+
+/** The week the entries allow together; null for none (any time). */
+export function scheduleFromEntries(entries: readonly string[]): WeeklySchedule | null {
+  if (entries.length === 0) return null;
+  const days: number[][] = Array.from({ length: 7 }, () => []);
+  for (const entry of entries) {
+    const parsed = parseScheduleEntry(entry);
+    if (typeof parsed === "string") throw new Error(`lend-schedule: ${JSON.stringify(entry)} ${parsed}`);
+    for (const d of parsed.days) days[d] = [...new Set([...(days[d] ?? []), ...parsed.hours])].sort((a, b) => a - b);
+  }
+  return { days };
+}

@@ -643,6 +643,11 @@ describe("renderConfigYaml", () => {
     diskMinFreeGb: 50,
     diskMinFreePercent: 5,
     diskHardFloorGb: 2,
+    lendSchedule: ["mon-fri 19-8", "sat,sun"],
+    lendOnBattery: false,
+    lendIdleMinutes: 10,
+    lendOwnerCpuPercent: 50,
+    snoozeFile: "/home/me/.no-ci today",
   };
 
   const reload = (yaml: string, env: NodeJS.ProcessEnv = {}) =>

@@ -179,3 +179,39 @@ describe("CircuitBreaker", () => {
     expect(b.tripped).toBeNull();
   });
 });
+
+describe("the headless agent's lend-schedule entries and snooze file", () => {
+  it("parses DAYS [HOURS], ranges wrapping the week and midnight", async () => {
+    const { parseScheduleEntry, scheduleFromEntries } = await import("../../agent-core/policy/schedule.js");
+    expect(parseScheduleEntry("mon-fri 19-8")).toEqual({ days: [0, 1, 2, 3, 4], hours: [0, 1, 2, 3, 4, 5, 6, 7, 19, 20, 21, 22, 23] });
+    expect(parseScheduleEntry("sat,sun")).toEqual({ days: [5, 6], hours: Array.from({ length: 24 }, (_, h) => h) });
+    expect(parseScheduleEntry("fri-mon 22-24")).toEqual({ days: [0, 4, 5, 6], hours: [22, 23] });
+    expect(parseScheduleEntry("* 0-24")).toMatchObject({ days: [0, 1, 2, 3, 4, 5, 6] });
+    expect(parseScheduleEntry("mon 19-19")).toMatch(/FROM-TO/);
+    expect(parseScheduleEntry("weekdays")).toMatch(/unknown day "weekdays"/);
+    expect(parseScheduleEntry("mon 25-3")).toMatch(/hours "25-3"/);
+    expect(scheduleFromEntries([])).toBeNull();
+    expect(scheduleFromEntries(["mon 9-10", "mon 20-21"])?.days[0]).toEqual([9, 20]);
+  });
+
+  it("reads a snooze file: absent, a future time, a past time, anything else", async () => {
+    const { readSnoozeFile } = await import("../../agent-core/policy/headless.js");
+    const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = mkdtempSync(join(tmpdir(), "sa-snooze-unit-"));
+    try {
+      const file = join(dir, "snooze");
+      const now = Date.parse("2026-12-07T10:00:00Z");
+      expect(await readSnoozeFile(file, now)).toEqual({ until: null, paused: false });
+      writeFileSync(file, "2026-12-07T18:00:00Z\n");
+      expect(await readSnoozeFile(file, now)).toEqual({ until: Date.parse("2026-12-07T18:00:00Z"), paused: false });
+      writeFileSync(file, "1796000000");
+      expect(await readSnoozeFile(file, now)).toEqual({ until: null, paused: false });
+      writeFileSync(file, "");
+      expect(await readSnoozeFile(file, now)).toEqual({ until: null, paused: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
