@@ -202,6 +202,29 @@ describe("the owner's terms (Host, real agent, real hub)", () => {
     expect(hub.violations()).toEqual([]);
   });
 
+  it("the circuit breaker: after N jobs in a row fail before their first command, it pauses and says why; Resume resets it", async () => {
+    const { hub, host } = await setUp({ breakerJobs: 2 });
+    await host.startAgent({});
+    await waitUntil(() => waitingForJobs(hub), 15_000, "the agent waiting for jobs");
+    // A variable name the agent refuses fails the job in its env step: no command of its own ran.
+    const broken = () => hub.scheduleJob(makeJobRequest({ env: { "1BAD": "x" }, commands: ["echo never"] })).job_id;
+    // A job that ran a command and failed does not count.
+    const ranAndFailed = hub.scheduleJob(makeJobRequest({ commands: ["false"] })).job_id;
+    await waitUntil(() => hub.job(ranAndFailed)?.status === "finished", 20_000, "the failing job");
+    const first = broken();
+    await waitUntil(() => hub.job(first)?.status === "finished", 20_000, "the first broken job");
+    expect(host.agentSnapshot.hold).toBeNull();
+    const second = broken();
+    await waitUntil(() => gone(hub, host), 20_000, "the breaker to pause the agent");
+    expect(hub.job(second)?.result).toBe("failed");
+    expect(host.agentSnapshot.hold).toMatchObject({ kind: "breaker", reason: expect.stringMatching(/^2 jobs in a row failed before their first command finished/) });
+    const waiting = hub.scheduleJob(makeJobRequest({ commands: ["echo after resume"] })).job_id;
+    await host.resume({});
+    await waitUntil(() => hub.job(waiting)?.status === "finished", 20_000, "the job after Resume");
+    expect(hub.job(waiting)?.result).toBe("passed");
+    expect(hub.violations()).toEqual([]);
+  });
+
   it("keeps the machine awake while a job runs, never on battery", async () => {
     const signals = new StandInSignals();
     const keepAwake = new RecordingKeepAwake();
