@@ -4,6 +4,8 @@ import { diskCallout, formatDiskBytes, sandboxDowngraded, shownSandbox, spaceLow
 import { agentErrorText, agentIdle, agentStatus, countsText, formatAgo, formatDuration, formatTime } from "../view-model.js";
 import { AlertIcon, DiskIcon, PlayIcon, RefreshIcon, StopIcon } from "./icons.js";
 import { JobIdentityText, OpenInSemaphore } from "./JobIdentity.js";
+import { GivenCard, LendingBar, LendingPending } from "./Lending.js";
+import { pendingNotice } from "../lending-view.js";
 import { SandboxLevel, SandboxNotice } from "./SandboxNotice.js";
 import { useApp, useAppStore, useNow } from "./store-context.js";
 
@@ -25,6 +27,7 @@ function StartStop() {
   const stopping = agent?.stopping === true || agent?.phase === "shutting-down";
   const pendingAfterJob = agent?.stopAfterJob === true;
   const held = agent?.hold != null;
+  const heldTitle = agent?.hold?.kind === "disk" ? "Stay stopped instead of starting again once there is free space" : "Stay stopped instead of starting again when lending resumes";
   return (
     <div className="hero-actions">
       <button
@@ -32,7 +35,7 @@ function StartStop() {
         className="btn danger big"
         data-testid="agent-stop"
         disabled={busy || stopping}
-        title={held ? "Stay stopped instead of starting again once there is free space" : undefined}
+        title={held ? heldTitle : undefined}
         onClick={() => void store.getState().stopAgent("now")}
       >
         <StopIcon size={14} />
@@ -56,7 +59,21 @@ function StartStop() {
 
 function heroSubline(agent: AgentSnapshot | null, configured: boolean): string {
   if (agent === null) return "";
-  if (agent.hold != null) return "Paused by the disk guard: this machine takes no jobs until there is enough free space, then starts again by itself.";
+  if (agent.hold != null) {
+    if (agent.hold.kind === "disk") return "Paused by the disk guard: this machine takes no jobs until there is enough free space, then starts again by itself.";
+    const left = "The agent has left Semaphore: no jobs come to this machine";
+    switch (agent.hold.kind) {
+      case "paused":
+      case "breaker":
+        return `${left} until you resume.`;
+      case "snoozed":
+        return `${left} until the snooze ends, or you resume.`;
+      case "schedule":
+        return `${left} until your schedule’s next hours; it comes back by itself.`;
+      default:
+        return `${left} meanwhile; it comes back by itself.`;
+    }
+  }
   const idle = agentIdle(agent);
   const where = agent.mode === "demo" ? "the local demo hub" : agent.endpoint || "Semaphore";
   if (idle) {
@@ -95,6 +112,7 @@ function Hero() {
   const saved = useApp((s) => s.sandbox);
   const sandbox = shownSandbox(agent, saved);
   const disk = diskCallout(agent);
+  const pending = pendingNotice(agent) !== null;
   return (
     <section className="card">
       <div className="hero">
@@ -124,8 +142,10 @@ function Hero() {
         </div>
         <StartStop />
       </div>
-      {(sandbox !== null && sandboxDowngraded(sandbox)) || disk !== null ? (
+      <LendingBar />
+      {(sandbox !== null && sandboxDowngraded(sandbox)) || disk !== null || pending ? (
         <div className="hero-callouts">
+          {pending ? <LendingPending /> : null}
           {sandbox !== null ? <SandboxNotice status={sandbox} agentRunning={!idle} /> : null}
           {disk !== null ? <DiskGuardCallout /> : null}
         </div>
@@ -318,7 +338,10 @@ export function AgentView() {
       <SetupPrompt />
       <div className="grid-2">
         <Activity />
-        <Details />
+        <div className="side-stack">
+          <Details />
+          <GivenCard />
+        </div>
       </div>
     </div>
   );
