@@ -4,13 +4,60 @@ import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from "react"
 import { formatSeconds } from "../job-format.js";
 import type { JobPanel } from "../store/app-store.js";
 import { effectiveResult, formatDateTime, formatDuration, formatStarted, resultWords } from "../view-model.js";
-import { ArrowDownIcon, CheckIcon, ChevronDownIcon, ChevronUpIcon, CopyIcon, LockIcon, PauseIcon, SearchIcon, TerminalIcon } from "./icons.js";
+import { ArrowDownIcon, CheckIcon, ChevronDownIcon, ChevronUpIcon, CopyIcon, LockIcon, PauseIcon, SearchIcon, StopIcon, TerminalIcon } from "./icons.js";
 import { copyToClipboard } from "./clipboard.js";
 import { DebugJobSection, DebugOpenButton, DebugPanel } from "./DebugPanel.js";
 import { JobTerminal, type SearchResults } from "./job-terminal.js";
 import { useApp, useAppStore, useDebug, useDebugStore, useNow } from "./store-context.js";
 import { jobOrigin, jobTitle } from "../../agent-core/host/contract.js";
 import { OpenInSemaphore } from "./JobIdentity.js";
+
+/** "Stop this job", with an inline confirm, for the job the agent runs now (the agent goes on taking jobs). */
+function StopJob({ panel, result }: { panel: JobPanel; result: string | null }) {
+  const store = useAppStore();
+  const runningId = useApp((s) => s.agent?.jobId ?? null);
+  const stopping = useApp((s) => s.agent?.phase === "stopping-job" && s.agent.jobId === panel.jobId);
+  const busy = useApp((s) => s.busy.agent);
+  const [confirm, setConfirm] = useState(false);
+  if (result !== "running" || runningId !== panel.jobId) return null;
+  if (stopping) {
+    return (
+      <button type="button" className="btn small" data-testid="job-stop" disabled>
+        <StopIcon size={11} />
+        Stopping…
+      </button>
+    );
+  }
+  if (!confirm) {
+    return (
+      <button type="button" className="btn small" data-testid="job-stop" title="Stop it here, as a stop from Semaphore would; the agent goes on taking jobs" onClick={() => setConfirm(true)}>
+        <StopIcon size={11} />
+        Stop this job
+      </button>
+    );
+  }
+  return (
+    <span className="job-stop-confirm" role="group" aria-label="Stop this job?">
+      <span>Stop this job?</span>
+      <button
+        type="button"
+        className="btn small danger"
+        data-testid="job-stop-confirm"
+        disabled={busy}
+        autoFocus
+        onClick={() => {
+          setConfirm(false);
+          void store.getState().stopJob(panel.jobId);
+        }}
+      >
+        Stop it
+      </button>
+      <button type="button" className="btn small ghost" data-testid="job-stop-cancel" onClick={() => setConfirm(false)}>
+        Cancel
+      </button>
+    </span>
+  );
+}
 
 function JobHeader({ panel, terminal, follow, hasSelection, results }: { panel: JobPanel; terminal: JobTerminal | null; follow: boolean; hasSelection: boolean; results: SearchResults | null }) {
   const now = useNow();
@@ -67,11 +114,13 @@ function JobHeader({ panel, terminal, follow, hasSelection, results }: { panel: 
         </div>
       ) : null}
       {summary?.stoppedBy ? (
-        <div className="callout error job-problem" role="alert" data-testid="job-stopped-by">
+        // The owner's own stop is no fault; the agent's (the disk guard, a lending condition) is said louder.
+        <div className={`callout ${summary.stoppedBy.startsWith("Stopped by you") ? "info" : "error"} job-problem`} role="alert" data-testid="job-stopped-by">
           {summary.stoppedBy}
         </div>
       ) : null}
       <div className="job-tools">
+        <StopJob panel={panel} result={result} />
         <OpenInSemaphore identity={identity} />
         <DebugOpenButton jobId={panel.jobId} />
         <div className="search">
