@@ -10,6 +10,8 @@ import { AlertIcon, CheckIcon, CopyIcon, DownloadIcon, PlusIcon, UploadIcon, XIc
 import { SandboxLevel, SandboxNotice } from "./SandboxNotice.js";
 import { useApp, useAppStore } from "./store-context.js";
 import { ToolboxCard } from "./ToolboxCard.js";
+import { ScheduleGrid } from "./ScheduleGrid.js";
+import { hoursOn, presetGrid, scheduleSummary, type SchedulePreset } from "../schedule-grid.js";
 
 const SIMPLE_FIELDS = new Set([
   "endpoint",
@@ -39,6 +41,12 @@ const SIMPLE_FIELDS = new Set([
   "diskMinFreeGb",
   "diskMinFreePercent",
   "diskHardFloorGb",
+  "lendSchedule",
+  "lendOnBattery",
+  "lendIdleMinutes",
+  "lendOwnerCpuPercent",
+  "lendOnRunningJob",
+  "breakerJobs",
 ]);
 
 /** Errors grouped by field, in the order they came. */
@@ -363,6 +371,8 @@ function SettingsForm({ settings }: { settings: SettingsView }) {
           </label>
         </Field>
       </section>
+
+      <WhenToLend draft={draft} set={set} errors={errors} errorFor={errorFor} />
 
       <section className="card form-section">
         <div className="card-head">Jobs</div>
@@ -703,6 +713,116 @@ function WhereJobsRun({
           value={draft.sandboxReadWritePaths}
           onChange={(e) => set("sandboxReadWritePaths", e.target.value)}
         />
+      </Field>
+    </section>
+  );
+}
+
+const SCHEDULE_PRESETS: readonly { preset: SchedulePreset; label: string; title: string }[] = [
+  { preset: "all", label: "All", title: "Every hour of the week" },
+  { preset: "none", label: "None", title: "No hour: start painting from an empty week" },
+  { preset: "evenings-weekends", label: "Evenings & weekends", title: "Weekdays from 18:00 to 08:00, and all of Saturday and Sunday" },
+];
+
+const RUNNING_JOB_CONDITIONS: readonly { key: keyof SettingsDraft["lendOnRunningJob"]; label: string }[] = [
+  { key: "schedule", label: "The schedule’s hours end" },
+  { key: "battery", label: "The computer goes on battery" },
+  { key: "idle", label: "You use the computer" },
+  { key: "load", label: "Your own programs load the CPU" },
+];
+
+/** When to lend this machine: the weekly schedule, idle, battery, the owner's load, a running job, the circuit breaker. */
+function WhenToLend({ draft, set, errors, errorFor }: SectionProps) {
+  const note = useApp((s) => s.agent?.lending.note ?? null);
+  const number = (field: "lendIdleMinutes" | "lendOwnerCpuPercent" | "breakerJobs", testid: string, label: string) => (
+    <input
+      className={`input narrow${errors.has(field) ? " invalid" : ""}`}
+      data-testid={testid}
+      aria-label={label}
+      inputMode="numeric"
+      value={draft[field]}
+      onChange={(e) => set(field, e.target.value)}
+    />
+  );
+  const empty = draft.lendScheduleEnabled && hoursOn(draft.lendSchedule) === 0;
+  return (
+    <section className="card form-section" data-testid="settings-lending">
+      <div className="card-head">When to lend this machine</div>
+      <Field
+        label="Schedule"
+        help="Click an hour to turn it on or off, or drag across hours to paint them; a day’s name toggles the whole day. Outside these hours the agent leaves Semaphore and comes back by itself."
+        error={errorFor("lendSchedule")}
+      >
+        <div className="schedule-tools">
+          <label className="check" style={{ paddingTop: 0 }}>
+            <input type="checkbox" data-testid="settings-schedule-enabled" checked={draft.lendScheduleEnabled} onChange={(e) => set("lendScheduleEnabled", e.target.checked)} />
+            Only at these times
+          </label>
+          <span className="spacer" />
+          {SCHEDULE_PRESETS.map(({ preset, label, title }) => (
+            <button key={preset} type="button" className="btn small ghost" data-testid={`settings-schedule-preset-${preset}`} title={title} onClick={() => set("lendSchedule", presetGrid(preset))}>
+              {label}
+            </button>
+          ))}
+        </div>
+        <ScheduleGrid grid={draft.lendSchedule} active={draft.lendScheduleEnabled} onChange={(grid) => set("lendSchedule", grid)} />
+        <div className={`schedule-summary${empty ? " warn" : ""}`} data-testid="settings-schedule-summary">
+          {scheduleSummary(draft.lendScheduleEnabled, draft.lendSchedule)}
+        </div>
+      </Field>
+      <Field
+        label="Computer in use"
+        help={
+          <>
+            0: whether or not it is in use.
+            {note !== null ? <span data-testid="settings-lending-note"> {note}</span> : null}
+          </>
+        }
+        error={errorFor("lendIdleMinutes")}
+      >
+        <div className="inline wrap">
+          <span className="unit">Only when the computer has not been used for</span>
+          {number("lendIdleMinutes", "settings-lend-idle-minutes", "Minutes without use before lending")}
+          <span className="unit">minutes</span>
+        </div>
+      </Field>
+      <Field label="On battery" help="Off: a laptop takes no jobs while it runs on battery." error={errorFor("lendOnBattery")}>
+        <label className="check">
+          <input type="checkbox" data-testid="settings-lend-on-battery" checked={draft.lendOnBattery} onChange={(e) => set("lendOnBattery", e.target.checked)} />
+          Also while on battery power
+        </label>
+      </Field>
+      <Field label="Your own load" help="Jobs’ own processes do not count. 0: whatever your programs use." error={errorFor("lendOwnerCpuPercent")}>
+        <div className="inline wrap">
+          <span className="unit">Not while my own programs use more than</span>
+          {number("lendOwnerCpuPercent", "settings-lend-owner-cpu", "Your own CPU use in percent")}
+          <span className="unit">% of the CPU</span>
+        </div>
+      </Field>
+      <Field label="A running job" help="What happens to a job that is running when one of these starts." error={errorFor("lendOnRunningJob")}>
+        <div className="running-job-policy">
+          {RUNNING_JOB_CONDITIONS.map(({ key, label }) => (
+            <label key={key} style={{ display: "contents" }}>
+              <span>{label}</span>
+              <select
+                className="select"
+                data-testid={`settings-lend-on-running-${key}`}
+                value={draft.lendOnRunningJob[key]}
+                onChange={(e) => set("lendOnRunningJob", { ...draft.lendOnRunningJob, [key]: e.target.value as "finish" | "stop" })}
+              >
+                <option value="finish">Let it finish</option>
+                <option value="stop">Stop it now</option>
+              </select>
+            </label>
+          ))}
+        </div>
+      </Field>
+      <Field label="Circuit breaker" help="Lending pauses until you resume. 0: never." error={errorFor("breakerJobs")}>
+        <div className="inline wrap">
+          <span className="unit">Pause after</span>
+          {number("breakerJobs", "settings-breaker-jobs", "Jobs in a row that fail before their first command finished")}
+          <span className="unit">jobs in a row fail before their first command finished</span>
+        </div>
       </Field>
     </section>
   );
