@@ -7,7 +7,8 @@
 //   (debug) the debug terminal in Chromium: a 50 MB `yes` flood vs. the PTY floor, the page meanwhile,
 //           memory and flow control, Ctrl-C of an unbounded `yes` (bench/debug.ts)
 //   (sandbox) what the strict sandbox costs: job start time and log throughput, none vs strict side by side
-// Options: --only a|b|c|ui|debug|sandbox (repeatable), --sandbox-jobs N, --sandbox-mb N, --mb N (size for a), --jobs N (for b), --idle-seconds N
+//   (pause) Pause, click -> disconnected at the hub, idle and with a running job (bench/pause.ts)
+// Options: --only a|b|c|ui|debug|sandbox|pause (repeatable), --pause-rounds N, --sandbox-jobs N, --sandbox-mb N, --mb N (size for a), --jobs N (for b), --idle-seconds N
 // (for c), --ui-mb N (flood size for ui), --ui-lines N (latency lines for ui), --debug-mb N (flood size
 // for debug), --debug-yes-seconds N (how long debug's unbounded `yes` runs before Ctrl-C).
 import { spawn, type ChildProcess } from "node:child_process";
@@ -18,6 +19,7 @@ import { cpuTicks, ptyFloorSeconds, quantile, rssMB, sleep, ticksPerSecond, wait
 import { startHub, type Hub } from "../hub/hub.js";
 import { consoleBenchmarks } from "./console.js";
 import { debugBenchmarks } from "./debug.js";
+import { pauseBenchmarks } from "./pause.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const CLI = join(ROOT, "bin/semaphore-agent");
@@ -33,10 +35,11 @@ interface Options {
   debugYesSeconds: number;
   sandboxJobs: number;
   sandboxMb: number;
+  pauseRounds: number;
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { only: new Set(), mb: 200, jobs: 50, idleSeconds: 60, uiMb: 50, uiLines: 100, debugMb: 50, debugYesSeconds: 5, sandboxJobs: 30, sandboxMb: 100 };
+  const o: Options = { only: new Set(), mb: 200, jobs: 50, idleSeconds: 60, uiMb: 50, uiLines: 100, debugMb: 50, debugYesSeconds: 5, sandboxJobs: 30, sandboxMb: 100, pauseRounds: 5 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => Number(argv[++i]);
@@ -50,6 +53,7 @@ function parseOptions(argv: string[]): Options {
     else if (a === "--debug-yes-seconds") o.debugYesSeconds = next();
     else if (a === "--sandbox-jobs") o.sandboxJobs = next();
     else if (a === "--sandbox-mb") o.sandboxMb = next();
+    else if (a === "--pause-rounds") o.pauseRounds = next();
     else throw new Error(`unknown option ${a}`);
   }
   return o;
@@ -392,6 +396,7 @@ async function main(): Promise<void> {
   if (want("ui")) results.console = await consoleUi(o);
   if (want("debug")) results.debug = await debugTerminal(o);
   if (want("sandbox")) results.sandbox = await sandboxCost(o);
+  if (want("pause")) results.pause = await pauseBenchmarks(o.pauseRounds);
   mkdirSync(join(ROOT, "bench/out"), { recursive: true });
   writeFileSync(join(ROOT, "bench/out/results.json"), `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwritten to bench/out/results.json`);
