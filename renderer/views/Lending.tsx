@@ -163,7 +163,8 @@ export function LendingBar() {
   if (agent === null) return null;
   const lending = agent.lending;
   const controls = lendingControls(agent);
-  const tone = lendingTone(lending);
+  // Held by the disk guard before the lending line has caught up: not the green of lending.
+  const tone = agent.hold != null && lending.kind === null ? "warn" : lendingTone(lending);
   // The local demo's agent is not lent: its jobs come from this machine.
   const demo = agent.mode === "demo" && !agentIdle(agent);
   const snoozed = lending.snoozedUntil !== null;
@@ -174,7 +175,11 @@ export function LendingBar() {
         <div className="lending-text">
           <div className="lending-line">
             <span data-testid="lending-line">{lending.line}</span>
-            {agentIdle(agent) && lending.kind === null ? <span className="hint"> · once the agent is started</span> : null}
+            {lending.kind === null && agent.hold?.kind === "disk" ? (
+              <span className="hint"> · but the disk guard holds the agent for now</span>
+            ) : lending.kind === null && agent.hold == null && agentIdle(agent) ? (
+              <span className="hint"> · once the agent is started</span>
+            ) : null}
           </div>
           {snoozed ? <SnoozeCountdown until={lending.snoozedUntil!} /> : null}
           {lending.note !== null ? (
