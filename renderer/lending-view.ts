@@ -36,14 +36,13 @@ function daysApart(at: number, now: number): number {
   return Math.round((startOfDay(at) - startOfDay(now)) / DAY);
 }
 
-/** A clock time as the countdown says it: "18:00" today, "tomorrow 08:00", "Tue 08:00" this week, else with its date. */
+/** A clock time as the countdown says it: "18:00" today, "Sat 08:00" within the week (as the host's lending line says it), else with its date. */
 export function clockWords(at: number, now: number): string {
   const time = formatTime(at).slice(0, 5);
   const days = daysApart(at, now);
   if (days === 0) return time;
-  if (days === 1) return `tomorrow ${time}`;
   const d = new Date(at);
-  if (days > 1 && days < 7) return `${d.toLocaleDateString(undefined, { weekday: "short" })} ${time}`;
+  if (days > 0 && days < 7) return `${d.toLocaleDateString("en-GB", { weekday: "short" })} ${time}`;
   return `${d.toLocaleDateString(undefined, { day: "numeric", month: "short", year: d.getFullYear() === new Date(now).getFullYear() ? undefined : "numeric" })} ${time}`;
 }
 

@@ -106,13 +106,14 @@ describe("the owner's terms in the web console (console process, agent, hub, Chr
     expect(until).toBeGreaterThanOrEqual(before + 3_600_000);
     expect(until).toBeLessThan(Date.now() + 3_600_000);
     const first = await text("lending-countdown");
-    expect(first).toMatch(/^Snoozed until \d\d:\d\d · (1 h 0 min|59 min \d+ s) left$/);
+    expect(first).toMatch(/^Snoozed until (\w{3} )?\d\d:\d\d · (1 h 0 min|59 min \d+ s) left$/);
     // It ticks every second.
-    await expect.poll(async () => await text("lending-countdown"), { timeout: 5_000 }).toMatch(/^Snoozed until \d\d:\d\d · 59 min \d+ s left$/);
+    await expect.poll(async () => await text("lending-countdown"), { timeout: 5_000 }).toMatch(/^Snoozed until (\w{3} )?\d\d:\d\d · 59 min \d+ s left$/);
     const ticked = await text("lending-countdown");
     await expect.poll(async () => await text("lending-countdown"), { timeout: 5_000 }).not.toBe(ticked);
     // The reason, and the hold: the agent has left Semaphore.
-    expect(await text("lending-line")).toMatch(/^Snoozed until \d\d:\d\d \(resumes at \d\d:\d\d\)$/);
+    // After 23:00 the hour ahead is tomorrow: the weekday is said.
+    expect(await text("lending-line")).toMatch(/^Snoozed until (\w{3} )?\d\d:\d\d \(resumes at (\w{3} )?\d\d:\d\d\)$/);
     await agentState("Snoozed");
     await hub.api.waitForAgent((agents) => agents.length > 0 && agents.every((a) => a.disconnected), 30_000);
     expect(await byTestId("lending-pause").count()).toBe(1);
