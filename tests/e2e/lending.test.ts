@@ -151,6 +151,12 @@ describe("the owner's terms in the web console (console process, agent, hub, Chr
     await cell(toggled, 11).click();
     expect(await cell(toggled, 10).getAttribute("data-on")).toBe("true");
     expect(await cell(toggled, 11).getAttribute("data-on")).toBe("false");
+    // The keyboard toggles a cell too (Space on the focused cell).
+    await cell(toggled, 12).focus();
+    await page.keyboard.press("Space");
+    expect(await cell(toggled, 12).getAttribute("data-on")).toBe("true");
+    await page.keyboard.press("Space");
+    expect(await cell(toggled, 12).getAttribute("data-on")).toBe("false");
     // A drag that starts on an "on" cell erases; one that starts on an "off" cell paints them back.
     await drag(painted, 21, painted, 22);
     expect(await cell(painted, 21).getAttribute("data-on")).toBe("false");
