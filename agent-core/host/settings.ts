@@ -15,6 +15,7 @@ import { HostError, SettingsInputSchema, type FieldError, type SaveSettingsResul
 import { writeFileAtomic } from "./atomic-file.js";
 import { DEFAULT_DEBUG_KEEP_JOBS } from "./env-keeper.js";
 import { keepEntryProblem } from "../sandbox/job-home.js";
+import { entriesFromSchedule, scheduleFromEntries } from "../policy/schedule.js";
 import { plainFileCodec, readSecretFile, writeSecretFile, type SecretCodec } from "./secret-store.js";
 
 export const SETTINGS_FILE = "settings.json";
@@ -99,6 +100,8 @@ const UNSUPPORTED_PROPS = [
   "kubernetesDefaultImage",
   // The app's jobs always run in its own job home (in its data folder).
   "jobHome",
+  // The app has Snooze and Pause instead.
+  "snoozeFile",
 ] as const satisfies readonly (keyof AgentConfig)[];
 
 const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -214,7 +217,9 @@ export class SettingsStore {
     // Our own keys (sandbox, job home, disk guard) that the file does not set keep their values:
     // an official agent's file knows nothing of them.
     const ours = Object.fromEntries(
-      AGENT_CONFIG_KEYS.filter((k) => k.extension && k.prop !== "jobHome" && !present(k.key) && !(isRecord(raw) && Array.isArray(raw[k.key])))
+      AGENT_CONFIG_KEYS.filter(
+        (k) => k.extension && k.prop !== "jobHome" && STORED_KEYS.has(k.prop as StoredKey) && !present(k.key) && !(isRecord(raw) && Array.isArray(raw[k.key])),
+      )
         .map((k) => [k.prop, this.settings[k.prop as StoredKey]]),
     );
     const input: SettingsInput = {
@@ -225,13 +230,28 @@ export class SettingsStore {
       historyMaxMegabytes: this.settings.historyMaxMegabytes,
       debugKeepJobs: this.settings.debugKeepJobs,
     };
+    // The headless lending keys a file sets become the app's lending settings (snooze-file has no
+    // place in the app: it has Snooze).
+    if (present("lend-schedule") || (isRecord(raw) && Array.isArray(raw["lend-schedule"]))) input.lendSchedule = scheduleFromEntries(config.lendSchedule);
+    if (present("lend-on-battery")) input.lendOnBattery = config.lendOnBattery;
+    if (present("lend-idle-minutes")) input.lendIdleMinutes = config.lendIdleMinutes;
+    if (present("lend-owner-cpu-percent")) input.lendOwnerCpuPercent = config.lendOwnerCpuPercent;
     if (hasToken) input.token = config.token;
     return this.save(input);
   }
 
   /** The settings as an official config.yaml, without the token (a comment says where it goes). */
   exportConfig(): string {
-    const config: AgentConfig = { ...defaultAgentConfig(), ...agentSettingFields(this.settings), token: "" };
+    const config: AgentConfig = {
+      ...defaultAgentConfig(),
+      ...agentSettingFields(this.settings),
+      // The app's lending settings as the headless agent's keys (Pause and Snooze are the app's own).
+      lendSchedule: entriesFromSchedule(this.settings.lendSchedule),
+      lendOnBattery: this.settings.lendOnBattery,
+      lendIdleMinutes: this.settings.lendIdleMinutes,
+      lendOwnerCpuPercent: this.settings.lendOwnerCpuPercent,
+      token: "",
+    };
     const body = renderConfigYaml(config).replace(
       /^token: ""$/m,
       '# token: "…"  # not exported: add the agent type\'s registration token here, or pass --token / SEMAPHORE_AGENT_TOKEN',
@@ -240,7 +260,7 @@ export class SettingsStore {
       "# Semaphore agent configuration, exported from Semaphore Agent Desktop.",
       "# Use it with `semaphore-agent start --config-file config.yaml` or the official agent.",
       "# The registration token is left out on purpose (see the commented `token` line).",
-      "# sandbox, job-home-*, sandbox-* and disk-* are semaphore-agent's own keys (the owner's machine",
+      "# sandbox, job-home-*, sandbox-*, disk-* and lend-* are semaphore-agent's own keys (the owner's machine",
       "# stays the owner's); the official agent does not know them: remove them for it.",
       body,
     ].join("\n");

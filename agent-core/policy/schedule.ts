@@ -86,10 +86,12 @@ const DAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
  * (`mon-fri`, `fri-mon` wraps), a comma list of those, or `*`; HOURS is `H-H` (from the first hour
  * up to the second, which is not included; `19-8` runs past midnight: 19:00-24:00 and 00:00-08:00
  * of each listed day), comma-separated, or absent for the whole day.
- * Examples: `mon-fri 19-8`, `sat,sun`, `* 0-6,22-24`.
+ * Examples: `mon-fri 19-8`, `sat,sun`, `* 0-6,22-24`; `never` alone: no hour at all.
  */
 export function parseScheduleEntry(entry: string): { days: number[]; hours: number[] } | string {
   const parts = entry.trim().toLowerCase().split(/\s+/);
+  // A week that never lends (every cell off): [] would mean any time.
+  if (parts.length === 1 && parts[0] === "never") return { days: [], hours: [] };
   if (parts.length === 0 || parts[0] === "" || parts.length > 2) return "must be DAYS [HOURS], e.g. \"mon-fri 19-8\" or \"sat,sun\"";
   const days = new Set<number>();
   for (const token of (parts[0] as string).split(",")) {
@@ -138,4 +140,23 @@ export function scheduleFromEntries(entries: readonly string[]): WeeklySchedule 
     for (const d of parsed.days) days[d] = [...new Set([...(days[d] ?? []), ...parsed.hours])].sort((a, b) => a - b);
   }
   return { days };
+}
+
+/** The week as `lend-schedule` entries, a day each ("mon 0-8,19-24"); [] for null (any time). */
+export function entriesFromSchedule(schedule: WeeklySchedule | null): string[] {
+  if (schedule === null) return [];
+  const out: string[] = [];
+  schedule.days.forEach((hours, d) => {
+    const on = [...new Set(hours)].sort((a, b) => a - b);
+    if (on.length === 0) return;
+    const ranges: string[] = [];
+    for (let i = 0; i < on.length; ) {
+      let j = i;
+      while (j + 1 < on.length && on[j + 1] === (on[j] as number) + 1) j++;
+      ranges.push(`${on[i]}-${(on[j] as number) + 1}`);
+      i = j + 1;
+    }
+    out.push(on.length === 24 ? DAY_NAMES[d]! : `${DAY_NAMES[d]} ${ranges.join(",")}`);
+  });
+  return out.length === 0 ? ["never"] : out;
 }

@@ -220,6 +220,29 @@ describe("import and export of config.yaml", () => {
     expect(load(exported, ["--token", TOKEN])).toEqual({ ...load(OFFICIAL_YAML), sandbox: "strict" });
   });
 
+  it("takes the headless lending keys as the app's lending settings and gives them back; refuses snooze-file", () => {
+    const store = SettingsStore.open(dir, plainFileCodec());
+    const imported = store.importConfig(`${OFFICIAL_YAML}lend-schedule: ["mon-fri 19-8", "sat,sun"]\nlend-on-battery: false\nlend-idle-minutes: 10\n`);
+    expect(imported).toMatchObject({ ok: true, settings: { lendOnBattery: false, lendIdleMinutes: 10, lendOwnerCpuPercent: 0 } });
+    const days = (imported as { settings: { lendSchedule: { days: number[][] } } }).settings.lendSchedule.days;
+    expect(days[0]).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 19, 20, 21, 22, 23]);
+    expect(days[6]).toHaveLength(24);
+    const exported = store.exportConfig();
+    const again = loadAgentConfig({ argv: ["--config-file", "c.yaml", "--token", TOKEN], env: {}, readFile: () => exported }).config;
+    expect(again).toMatchObject({ lendOnBattery: false, lendIdleMinutes: 10 });
+    expect(again.lendSchedule).toEqual(["mon 0-8,19-24", "tue 0-8,19-24", "wed 0-8,19-24", "thu 0-8,19-24", "fri 0-8,19-24", "sat", "sun"]);
+    const refused = store.importConfig(`${OFFICIAL_YAML}snooze-file: /tmp/no-ci\n`);
+    expect(refused).toMatchObject({ ok: false, errors: [{ field: "snooze-file", message: expect.stringMatching(/not supported by the desktop app/) }] });
+  });
+
+  it("a week that never lends survives the round trip as 'never' (an empty list would mean any time)", async () => {
+    const { entriesFromSchedule, scheduleFromEntries } = await import("../../agent-core/policy/schedule.js");
+    const never = { days: Array.from({ length: 7 }, () => [] as number[]) };
+    expect(entriesFromSchedule(never)).toEqual(["never"]);
+    expect(scheduleFromEntries(["never"])).toEqual(never);
+    expect(entriesFromSchedule(null)).toEqual([]);
+  });
+
   it("keeps the stored token when the imported file has none", () => {
     const store = SettingsStore.open(dir, plainFileCodec());
     store.importConfig(OFFICIAL_YAML);
