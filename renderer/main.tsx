@@ -5,6 +5,7 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { createBridge } from "./bridge/index.js";
 import { installProbe } from "./probe.js";
+import { installBrowserNotifications } from "./browser-notifications.js";
 import { createAppStore } from "./store/app-store.js";
 import { createDebugStore } from "./store/debug-terminals.js";
 import { App } from "./views/App.js";
@@ -17,6 +18,7 @@ store.connect();
 const debug = createDebugStore(bridge);
 debug.connect();
 installProbe(window);
+installBrowserNotifications(bridge, () => store.getState().settings);
 installDebugProbe(debug);
 
 const root = document.getElementById("root");

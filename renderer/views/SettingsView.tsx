@@ -5,6 +5,7 @@ import { createPortal } from "react-dom";
 import type { FieldError, SettingsView } from "../../agent-core/host/contract.js";
 import { diskGuardSentence, SANDBOX_LEVEL_WORDS } from "../sandbox-view.js";
 import { agentIdle } from "../view-model.js";
+import { askBrowserNotifications, browserNotificationPermission, type BrowserPermission } from "../browser-notifications.js";
 import { draftFrom, lineOfListError, newEnvRow, sameDraft, sandboxSettingsOf, toSettingsInput, type DraftConversion, type LineListField, type SettingsDraft } from "./settings-draft.js";
 import { AlertIcon, CheckIcon, CopyIcon, DownloadIcon, PlusIcon, UploadIcon, XIcon } from "./icons.js";
 import { SandboxLevel, SandboxNotice } from "./SandboxNotice.js";
@@ -373,6 +374,7 @@ function SettingsForm({ settings }: { settings: SettingsView }) {
       </section>
 
       <WhenToLend draft={draft} set={set} errors={errors} errorFor={errorFor} />
+      <NotifyAndStart draft={draft} set={set} errors={errors} errorFor={errorFor} />
 
       <section className="card form-section">
         <div className="card-head">Jobs</div>
@@ -732,6 +734,56 @@ const RUNNING_JOB_CONDITIONS: readonly { key: keyof SettingsDraft["lendOnRunning
 ];
 
 /** When to lend this machine: the weekly schedule, idle, battery, the owner's load, a running job, the circuit breaker. */
+/** Notifications (each kind) and start at login: the desktop app's own; in a browser tab, the browser's permission. */
+function NotifyAndStart({ draft, set }: SectionProps) {
+  // The desktop app loads the page from file://; the console serves it over http://127.0.0.1.
+  const inBrowser = typeof location !== "undefined" && location.protocol.startsWith("http");
+  const [permission, setPermission] = useState<BrowserPermission>(() => browserNotificationPermission());
+  const check = (key: "notifyJobs" | "notifyConnection" | "notifyPauses", testid: string, label: string) => (
+    <label className="check">
+      <input type="checkbox" data-testid={testid} checked={draft[key]} onChange={(e) => set(key, e.target.checked)} />
+      {label}
+    </label>
+  );
+  return (
+    <section className="card form-section" data-testid="settings-notify">
+      <div className="card-head">Notifications and start</div>
+      <Field label="Notify me" help={inBrowser ? "In this browser tab, once the browser allows it." : "As desktop notifications."}>
+        <div style={{ display: "flex", flexDirection: "column", alignItems: "flex-start", gap: 2 }}>
+          {check("notifyJobs", "settings-notify-jobs", "When a job passes, fails or is stopped")}
+          {check("notifyConnection", "settings-notify-connection", "When the agent cannot connect to Semaphore")}
+          {check("notifyPauses", "settings-notify-pauses", "When lending pauses or resumes")}
+        </div>
+        {inBrowser && permission !== "granted" ? (
+          <div className="hint" data-testid="settings-notify-permission">
+            {permission === "unsupported" ? (
+              "This browser cannot show notifications."
+            ) : permission === "denied" ? (
+              "This browser blocks notifications from this page: allow them in its site settings."
+            ) : (
+              <button type="button" className="btn" data-testid="settings-notify-allow" onClick={() => void askBrowserNotifications().then(setPermission)}>
+                Allow notifications in this browser
+              </button>
+            )}
+          </div>
+        ) : null}
+      </Field>
+      <Field label="Start at login" help={inBrowser ? undefined : "Starts hidden in the tray when you log in."}>
+        {inBrowser ? (
+          <div className="hint" data-testid="settings-start-at-login-console">
+            For the web console on a server, run <code className="mono">semaphore-agent console --install-service</code>: it writes a systemd user service and says how to enable it.
+          </div>
+        ) : (
+          <label className="check">
+            <input type="checkbox" data-testid="settings-start-at-login" checked={draft.startAtLogin} onChange={(e) => set("startAtLogin", e.target.checked)} />
+            Start Semaphore Agent Desktop when I log in
+          </label>
+        )}
+      </Field>
+    </section>
+  );
+}
+
 function WhenToLend({ draft, set, errors, errorFor }: SectionProps) {
   const note = useApp((s) => s.agent?.lending.note ?? null);
   const number = (field: "lendIdleMinutes" | "lendOwnerCpuPercent" | "breakerJobs", testid: string, label: string) => (

@@ -55,6 +55,11 @@ export interface SettingsDraft {
   lendOwnerCpuPercent: string;
   lendOnRunningJob: LendingSettings["lendOnRunningJob"];
   breakerJobs: string;
+  /** Notifications (each kind) and start at login. */
+  notifyJobs: boolean;
+  notifyConnection: boolean;
+  notifyPauses: boolean;
+  startAtLogin: boolean;
 }
 
 /** The settings of where jobs run and of the disk guard, every one present. */
@@ -172,6 +177,11 @@ export function draftFrom(settings: SettingsView): SettingsDraft {
     lendOwnerCpuPercent: String(lending.lendOwnerCpuPercent),
     lendOnRunningJob: { ...lending.lendOnRunningJob },
     breakerJobs: String(lending.breakerJobs),
+    // A host without these fields: on, on, on, off (the app's defaults).
+    notifyJobs: settings.notifyJobs ?? true,
+    notifyConnection: settings.notifyConnection ?? true,
+    notifyPauses: settings.notifyPauses ?? true,
+    startAtLogin: settings.startAtLogin ?? false,
   };
 }
 
@@ -302,6 +312,10 @@ export function toSettingsInput(draft: SettingsDraft): DraftConversion {
     lendOwnerCpuPercent: numbers.lendOwnerCpuPercent!,
     lendOnRunningJob: { ...draft.lendOnRunningJob },
     breakerJobs: numbers.breakerJobs!,
+    notifyJobs: draft.notifyJobs,
+    notifyConnection: draft.notifyConnection,
+    notifyPauses: draft.notifyPauses,
+    startAtLogin: draft.startAtLogin,
   };
   if (draft.token !== "") input.token = draft.token;
   return { ...conversion, input };

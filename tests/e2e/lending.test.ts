@@ -167,6 +167,13 @@ describe("the owner's terms in the web console (console process, agent, hub, Chr
     await byTestId("settings-schedule-enabled").check();
     expect(await text("settings-schedule-summary")).toBe("5 hours a week, in local time.");
     await byTestId("settings-lend-on-running-schedule").selectOption("stop");
+    // Notifications: one kind turned off; in a browser tab the page asks the browser's permission,
+    // and start at login points at the console's systemd service.
+    await byTestId("settings-notify-pauses").uncheck();
+    expect(await byTestId("settings-notify-permission").count()).toBe(1);
+    expect(await text("settings-start-at-login-console")).toContain("semaphore-agent console --install-service");
+    await byTestId("settings-notify").scrollIntoViewIfNeeded();
+    await screenshot(page, "42b-settings-notify");
     await saveSettings();
     await section.scrollIntoViewIfNeeded();
     await screenshot(page, "42-settings-schedule-grid");
@@ -176,6 +183,8 @@ describe("the owner's terms in the web console (console process, agent, hub, Chr
     const expected = Array.from({ length: 7 }, (_, day) => (day === painted ? [19, 20, 21, 22] : day === toggled ? [10] : []));
     expect(saved.lendSchedule).toEqual({ days: expected });
     expect(saved.lendOnRunningJob.schedule).toBe("stop");
+    expect((saved as unknown as { notifyPauses: boolean; notifyJobs: boolean }).notifyPauses).toBe(false);
+    expect((saved as unknown as { notifyPauses: boolean; notifyJobs: boolean }).notifyJobs).toBe(true);
 
     // After a reload the grid shows the same cells.
     await page.reload();
@@ -187,6 +196,7 @@ describe("the owner's terms in the web console (console process, agent, hub, Chr
       .evaluateAll((cells) => cells.map((c) => `${c.getAttribute("data-day")}:${c.getAttribute("data-hour")}`));
     expect(on.sort()).toEqual([...[19, 20, 21, 22].map((h) => `${painted}:${h}`), `${toggled}:10`].sort());
     expect(await byTestId("settings-lend-on-running-schedule").inputValue()).toBe("stop");
+    expect(await byTestId("settings-notify-pauses").isChecked()).toBe(false);
 
     // Now is outside the window: the agent leaves Semaphore and says when it comes back.
     await byTestId("nav-agent").click();
