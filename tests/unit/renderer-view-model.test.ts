@@ -106,14 +106,19 @@ describe("the settings form's draft", () => {
       // The sandbox, disk and lending settings: the app's defaults, as the fixture has them.
       ...SANDBOX_DEFAULTS,
       ...LENDING_DEFAULTS,
+      notifyJobs: true,
+      notifyConnection: true,
+      notifyPauses: true,
+      startAtLogin: false,
     });
     expect(toSettingsInput({ ...draftFrom(view), token: "new-token" }).input?.token).toBe("new-token");
   });
 
-  it("SANDBOX_DEFAULTS are the host's own defaults", () => {
+  it("SANDBOX_DEFAULTS and LENDING_DEFAULTS are the host's own defaults", () => {
     const d = defaultSettings();
-    const keys = Object.keys(SANDBOX_DEFAULTS) as (keyof typeof SANDBOX_DEFAULTS)[];
-    expect(Object.fromEntries(keys.map((k) => [k, d[k]]))).toEqual(SANDBOX_DEFAULTS);
+    const pick = (defaults: object) => Object.fromEntries(Object.keys(defaults).map((k) => [k, d[k as keyof typeof d]]));
+    expect(pick(SANDBOX_DEFAULTS)).toEqual(SANDBOX_DEFAULTS);
+    expect(pick(LENDING_DEFAULTS)).toEqual(LENDING_DEFAULTS);
   });
 
   it("leaves out blank rows and lines, remembering which row each sent entry came from", () => {
