@@ -89,7 +89,11 @@ export class Tray {
   destroy() { this.destroyed = true; }
 }
 export const nativeImage = { createFromPath: (path) => ({ path }) };
-export class Notification { static isSupported() { return false; } show() {} }
+export class Notification {
+  static isSupported() { return true; }
+  constructor(options) { this.options = options; }
+  show() { report({ type: "notification", title: this.options.title, body: this.options.body }); }
+}
 export const safeStorage = {
   isEncryptionAvailable: () => true,
   getSelectedStorageBackend: () => "basic_text",
@@ -316,6 +320,9 @@ describe("electron main process", () => {
     expect(ran.value).toMatchObject({ ok: true });
     await main.waitFor((r) => r.type === "powerSaveBlocker.start" && r.kind === "prevent-app-suspension", 30_000);
     await main.waitFor((r) => r.type === "powerSaveBlocker.stop", 30_000);
+    // A desktop notification says how the job ended (Settings: on by default).
+    const shown = await main.waitFor((r) => r.type === "notification" && r.title === "Job passed", 30_000);
+    expect(String(shown.body)).toMatch(/./);
   });
 
   it("closing the window hides it to the tray", async () => {
