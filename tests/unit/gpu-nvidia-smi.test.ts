@@ -122,3 +122,28 @@ describe("readComputeApps", () => {
     expect(await readComputeApps("/nonexistent/nvidia-smi")).toBeNull();
   });
 });
+
+describe("attribution of GPU processes to jobs", () => {
+  it("a process in a job's tree is the job's; one outside is the owner's (real processes, the stand-in's reading)", async () => {
+    const { spawn } = await import("node:child_process");
+    const { attribute } = await import("../../agent-core/gpu/attribution.js");
+    // A "job": a shell whose grandchild holds the GPU; and a process of the owner's beside it.
+    const job = spawn("bash", ["-c", "sleep 30 & echo $!; wait"], { stdio: ["ignore", "pipe", "ignore"] });
+    const owner = spawn("sleep", ["30"], { stdio: "ignore" });
+    let grandchild = 0;
+    try {
+      grandchild = await new Promise<number>((resolve) => job.stdout!.once("data", (d: Buffer) => resolve(Number(String(d).trim()))));
+      const apps = await readComputeApps(STAND_IN, { ...process.env, FAKE_NVIDIA_APPS: `${grandchild}:train.py:4096:0;${owner.pid}:blender:1024:1;999999999:gone:1:0` });
+      const attributed = attribute(apps!, new Map([[job.pid!, "job-7"]]));
+      expect(attributed.map((p) => [p.name, p.jobId])).toEqual([
+        ["train.py", "job-7"],
+        ["blender", null],
+        ["gone", null],
+      ]);
+    } finally {
+      if (grandchild > 0) process.kill(grandchild, "SIGKILL");
+      job.kill("SIGKILL");
+      owner.kill("SIGKILL");
+    }
+  });
+});
