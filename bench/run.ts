@@ -8,7 +8,8 @@
 //           memory and flow control, Ctrl-C of an unbounded `yes` (bench/debug.ts)
 //   (sandbox) what the strict sandbox costs: job start time and log throughput, none vs strict side by side
 //   (pause) Pause, click -> disconnected at the hub, idle and with a running job (bench/pause.ts)
-// Options: --only a|b|c|ui|debug|sandbox|pause (repeatable), --pause-rounds N, --sandbox-jobs N, --sandbox-mb N, --mb N (size for a), --jobs N (for b), --idle-seconds N
+//   (gpu) what the 1 Hz GPU sampler costs this process, on vs off (bench/gpu.ts)
+// Options: --only a|b|c|ui|debug|sandbox|pause|gpu (repeatable), --pause-rounds N, --gpu-seconds N, --sandbox-jobs N, --sandbox-mb N, --mb N (size for a), --jobs N (for b), --idle-seconds N
 // (for c), --ui-mb N (flood size for ui), --ui-lines N (latency lines for ui), --debug-mb N (flood size
 // for debug), --debug-yes-seconds N (how long debug's unbounded `yes` runs before Ctrl-C).
 import { spawn, type ChildProcess } from "node:child_process";
@@ -20,6 +21,7 @@ import { startHub, type Hub } from "../hub/hub.js";
 import { consoleBenchmarks } from "./console.js";
 import { debugBenchmarks } from "./debug.js";
 import { pauseBenchmarks } from "./pause.js";
+import { gpuSamplerCost } from "./gpu.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const CLI = join(ROOT, "bin/semaphore-agent");
@@ -36,10 +38,11 @@ interface Options {
   sandboxJobs: number;
   sandboxMb: number;
   pauseRounds: number;
+  gpuSeconds: number;
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { only: new Set(), mb: 200, jobs: 50, idleSeconds: 60, uiMb: 50, uiLines: 100, debugMb: 50, debugYesSeconds: 5, sandboxJobs: 30, sandboxMb: 100, pauseRounds: 5 };
+  const o: Options = { only: new Set(), mb: 200, jobs: 50, idleSeconds: 60, uiMb: 50, uiLines: 100, debugMb: 50, debugYesSeconds: 5, sandboxJobs: 30, sandboxMb: 100, pauseRounds: 5, gpuSeconds: 30 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => Number(argv[++i]);
@@ -54,6 +57,7 @@ function parseOptions(argv: string[]): Options {
     else if (a === "--sandbox-jobs") o.sandboxJobs = next();
     else if (a === "--sandbox-mb") o.sandboxMb = next();
     else if (a === "--pause-rounds") o.pauseRounds = next();
+    else if (a === "--gpu-seconds") o.gpuSeconds = next();
     else throw new Error(`unknown option ${a}`);
   }
   return o;
@@ -397,6 +401,7 @@ async function main(): Promise<void> {
   if (want("debug")) results.debug = await debugTerminal(o);
   if (want("sandbox")) results.sandbox = await sandboxCost(o);
   if (want("pause")) results.pause = await pauseBenchmarks(o.pauseRounds);
+  if (want("gpu")) results.gpu = await gpuSamplerCost(o.gpuSeconds);
   mkdirSync(join(ROOT, "bench/out"), { recursive: true });
   writeFileSync(join(ROOT, "bench/out/results.json"), `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwritten to bench/out/results.json`);
