@@ -147,3 +147,60 @@ describe("attribution of GPU processes to jobs", () => {
     }
   });
 });
+
+describe("GpuMonitor", () => {
+  it("keeps each GPU's samples and credits a job with the GPU its process holds: peak memory, mean use, energy", async () => {
+    const { spawn } = await import("node:child_process");
+    const { GpuMonitor } = await import("../../agent-core/gpu/monitor.js");
+    const job = spawn("bash", ["-c", "sleep 30 & echo $!; wait"], { stdio: ["ignore", "pipe", "ignore"] });
+    let grandchild = 0;
+    let monitor: InstanceType<typeof GpuMonitor> | null = null;
+    try {
+      grandchild = await new Promise<number>((resolve) => job.stdout!.once("data", (d: Buffer) => resolve(Number(String(d).trim()))));
+      monitor = new GpuMonitor({ command: STAND_IN, intervalMs: 50, appsEveryMs: 50, env: { ...process.env, FAKE_NVIDIA_GPUS: "2", FAKE_NVIDIA_APPS: `${grandchild}:train.py:4096:1` } });
+      monitor.jobStarted("job-9", job.pid!);
+      monitor.start();
+      const m = monitor;
+      const gpu1 = () => m.samples().get("GPU-5c3f0001-1b2c-4d5e-8f90-aaaaaaaaaaa1")?.length ?? 0;
+      const waitFor = async (what: string, ok: () => boolean) => {
+        const deadline = Date.now() + 15_000;
+        while (!ok()) {
+          if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      // Once the job's process is seen on GPU 1, a few more rounds are the job's.
+      await waitFor("the job's process on GPU 1", () => m.gpuProcesses().length > 0);
+      const seen = gpu1();
+      await waitFor("four more rounds", () => gpu1() >= seen + 4);
+      expect(m.status).toEqual({ available: true, reason: null, install: null });
+      expect([...m.samples().keys()]).toHaveLength(2);
+      expect(m.gpuProcesses()).toEqual([{ pid: grandchild, name: "train.py", usedMemory: 4096, gpuUuid: "GPU-5c3f0001-1b2c-4d5e-8f90-aaaaaaaaaaa1", jobId: "job-9" }]);
+      const used = m.jobFinished("job-9");
+      expect(used).toHaveLength(1);
+      expect(used[0]).toMatchObject({ uuid: "GPU-5c3f0001-1b2c-4d5e-8f90-aaaaaaaaaaa1", peakMemory: 4096 });
+      expect(used[0]!.meanUtilization).toBeGreaterThanOrEqual(0);
+      expect(used[0]!.energyWh).toBeGreaterThan(0);
+    } finally {
+      monitor?.stop();
+      if (grandchild > 0) process.kill(grandchild, "SIGKILL");
+      job.kill("SIGKILL");
+    }
+  });
+
+  it("without nvidia-smi it says so, with what to install", async () => {
+    const { GpuMonitor } = await import("../../agent-core/gpu/monitor.js");
+    const m = new GpuMonitor({ command: "/nonexistent/nvidia-smi" });
+    m.start();
+    try {
+      const deadline = Date.now() + 5000;
+      while (m.status.reason === "not read yet") {
+        if (Date.now() > deadline) throw new Error("no status");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(m.status).toMatchObject({ available: false, reason: expect.stringMatching(/not installed/), install: expect.stringMatching(/NVIDIA driver/) });
+    } finally {
+      m.stop();
+    }
+  });
+});

@@ -1,0 +1,159 @@
+// The machine's GPUs over time: the sampler's rounds kept for the last 10 minutes per GPU (what the
+// panel charts), the processes on each GPU with whose they are (a job's or the owner's), and what a
+// job used while it ran (peak memory, mean utilisation, energy per GPU). No Electron, no UI: the host
+// feeds it the running jobs' root pids and reads it.
+import { attribute, type AttributedProcess } from "./attribution.js";
+import { energyWh, NvidiaSmiSampler, readComputeApps, type GpuProcess, type GpuSample, type SamplerEvent } from "./nvidia-smi.js";
+
+export const HISTORY_MS = 10 * 60_000;
+
+export interface GpuStatus {
+  /** false: no GPU tool here, or it failed; `reason` says which, `install` what to do. */
+  available: boolean;
+  reason: string | null;
+  install: string | null;
+}
+
+export interface JobGpuUse {
+  uuid: string;
+  /** MiB, the most the job's processes held at once on this GPU. */
+  peakMemory: number;
+  /** %, the GPU's mean utilisation over the samples while the job held it. */
+  meanUtilization: number | null;
+  /** Wh drawn by the GPU while the job held it. */
+  energyWh: number;
+}
+
+interface JobAccumulator {
+  jobId: string;
+  perGpu: Map<string, { peak: number; utilizations: number[]; power: { at: number; powerDraw: number | null }[] }>;
+}
+
+export interface MonitorOptions {
+  command?: string;
+  env?: NodeJS.ProcessEnv;
+  intervalMs?: number;
+  appsEveryMs?: number;
+  now?: () => number;
+}
+
+export class GpuMonitor {
+  private readonly history = new Map<string, GpuSample[]>();
+  private readonly sampler: NvidiaSmiSampler;
+  private appsTimer: NodeJS.Timeout | null = null;
+  private processes: AttributedProcess[] = [];
+  private roots = new Map<number, string>();
+  private readonly jobs = new Map<string, JobAccumulator>();
+  private statusNow: GpuStatus = { available: false, reason: "not read yet", install: null };
+  private readonly o: Required<Omit<MonitorOptions, "env">> & { env: NodeJS.ProcessEnv };
+
+  constructor(options: MonitorOptions = {}) {
+    this.o = {
+      command: options.command ?? "nvidia-smi",
+      env: options.env ?? process.env,
+      intervalMs: options.intervalMs ?? 1000,
+      appsEveryMs: options.appsEveryMs ?? 5000,
+      now: options.now ?? Date.now,
+    };
+    this.sampler = new NvidiaSmiSampler((e) => this.onSampler(e), { command: this.o.command, env: this.o.env, intervalMs: this.o.intervalMs, now: this.o.now });
+  }
+
+  start(): void {
+    this.sampler.start();
+    this.appsTimer = setInterval(() => void this.readApps(), this.o.appsEveryMs);
+  }
+
+  stop(): void {
+    this.sampler.stop();
+    if (this.appsTimer) clearInterval(this.appsTimer);
+    this.appsTimer = null;
+  }
+
+  get status(): GpuStatus {
+    return { ...this.statusNow };
+  }
+
+  /** The last 10 minutes of each GPU, oldest first. */
+  samples(): Map<string, GpuSample[]> {
+    return new Map([...this.history].map(([uuid, list]) => [uuid, [...list]]));
+  }
+
+  /** The processes on the GPUs at the last reading, each with its job (or null: the owner's). */
+  gpuProcesses(): AttributedProcess[] {
+    return this.processes.map((p) => ({ ...p }));
+  }
+
+  /** A job started: its shell's (or sandbox's) pid is the root its GPU processes descend from. */
+  jobStarted(jobId: string, rootPid: number): void {
+    this.roots.set(rootPid, jobId);
+    this.jobs.set(jobId, { jobId, perGpu: new Map() });
+  }
+
+  /** A job ended: what it used on each GPU it held. */
+  jobFinished(jobId: string): JobGpuUse[] {
+    for (const [pid, id] of this.roots) if (id === jobId) this.roots.delete(pid);
+    const acc = this.jobs.get(jobId);
+    this.jobs.delete(jobId);
+    if (!acc) return [];
+    return [...acc.perGpu.entries()].map(([uuid, g]) => ({
+      uuid,
+      peakMemory: g.peak,
+      meanUtilization: g.utilizations.length === 0 ? null : g.utilizations.reduce((a, b) => a + b, 0) / g.utilizations.length,
+      energyWh: energyWh(g.power, Math.max(10_000, this.o.intervalMs * 5)),
+    }));
+  }
+
+  /** Reads the processes now (also every appsEveryMs) and credits the jobs' memory. */
+  async readApps(): Promise<void> {
+    const apps: GpuProcess[] | null = await readComputeApps(this.o.command, this.o.env);
+    if (apps === null) return;
+    this.processes = attribute(apps, this.roots);
+    for (const p of this.processes) {
+      if (p.jobId === null) continue;
+      const acc = this.jobs.get(p.jobId);
+      if (!acc) continue;
+      const g = this.gpuOf(acc, p.gpuUuid);
+      g.peak = Math.max(g.peak, p.usedMemory ?? 0);
+    }
+  }
+
+  private gpuOf(acc: JobAccumulator, uuid: string) {
+    let g = acc.perGpu.get(uuid);
+    if (!g) {
+      g = { peak: 0, utilizations: [], power: [] };
+      acc.perGpu.set(uuid, g);
+    }
+    return g;
+  }
+
+  private onSampler(event: SamplerEvent): void {
+    if (event.type === "error") {
+      const missing = /not installed/.test(event.message);
+      this.statusNow = {
+        available: false,
+        reason: event.message,
+        install: missing ? "Install the NVIDIA driver, which brings nvidia-smi (Ubuntu: sudo ubuntu-drivers install; Debian: sudo apt-get install nvidia-driver); AMD GPUs need amd-smi (ROCm)." : null,
+      };
+      return;
+    }
+    this.statusNow = { available: true, reason: null, install: null };
+    const cutoff = this.o.now() - HISTORY_MS;
+    // Which GPUs each running job holds: where its processes were at the last reading.
+    const held = new Map<string, Set<string>>();
+    for (const p of this.processes) if (p.jobId !== null) held.set(p.jobId, (held.get(p.jobId) ?? new Set()).add(p.gpuUuid));
+    for (const gpu of event.gpus) {
+      const list = this.history.get(gpu.uuid) ?? [];
+      list.push(gpu);
+      while (list.length > 0 && (list[0] as GpuSample).at < cutoff) list.shift();
+      this.history.set(gpu.uuid, list);
+      for (const [jobId, uuids] of held) {
+        if (!uuids.has(gpu.uuid)) continue;
+        const acc = this.jobs.get(jobId);
+        if (!acc) continue;
+        const g = this.gpuOf(acc, gpu.uuid);
+        if (gpu.utilization !== null) g.utilizations.push(gpu.utilization);
+        g.power.push({ at: gpu.at, powerDraw: gpu.powerDraw });
+      }
+    }
+  }
+}
