@@ -7,9 +7,9 @@ import { MAX_TERMINALS_PER_CLIENT, type DebugInfo } from "../../agent-core/host/
 import { canOpenAnother, panelTerminalsFor, type DebugTerminal } from "../store/debug-terminals.js";
 import { debugPanelTitle, sandboxLevelWords } from "../sandbox-view.js";
 import { formatDateTime } from "../view-model.js";
-import { copyToClipboard } from "./clipboard.js";
+import { CopyButton } from "./CopyButton.js";
 import { debugXtermOf, IS_MAC, mountDebugXterm, type DebugXterm } from "./debug-terminal.js";
-import { AlertIcon, CheckIcon, CopyIcon, TerminalIcon, XIcon } from "./icons.js";
+import { AlertIcon, TerminalIcon, XIcon } from "./icons.js";
 import { useApp, useAppStore, useDebug, useDebugStore } from "./store-context.js";
 
 function baseName(path: string): string {
@@ -86,21 +86,6 @@ export function DebugOpenButton({ jobId }: { jobId: string }) {
 
 // ---------------------------------------------------------------------------------------------
 // Pieces shared by the panel and the side section.
-
-function CopyButton({ text, testid, label = "Copy" }: { text: () => string; testid: string; label?: string }) {
-  const [copied, setCopied] = useState(false);
-  useEffect(() => {
-    if (!copied) return;
-    const timer = setTimeout(() => setCopied(false), 1500);
-    return () => clearTimeout(timer);
-  }, [copied]);
-  return (
-    <button type="button" className="btn small" data-testid={testid} onClick={() => void copyToClipboard(text()).then(setCopied)}>
-      {copied ? <CheckIcon size={14} /> : <CopyIcon size={14} />}
-      {copied ? "Copied" : label}
-    </button>
-  );
-}
 
 /** The manual equivalent: the user the agent runs as and the commands, for one's own terminal. */
 function ManualBlock({ info, testid, open = false }: { info: DebugInfo | undefined; testid: string; open?: boolean }) {

@@ -1,11 +1,10 @@
 // Where jobs run, as the Agent view and Settings show it: the sandbox line, and — whenever the
 // level in force is not the one asked for — a warning with the notice and the exact command that
 // installs what is missing (never a silent fallback to none).
-import { useEffect, useState } from "react";
 import type { SandboxStatus } from "../../agent-core/host/contract.js";
 import { sandboxDowngraded, sandboxLine, workspaceWords } from "../sandbox-view.js";
-import { copyToClipboard } from "./clipboard.js";
-import { AlertIcon, CheckIcon, CopyIcon, ShieldIcon } from "./icons.js";
+import { CopyButton } from "./CopyButton.js";
+import { AlertIcon, ShieldIcon } from "./icons.js";
 
 /** "Sandbox: strict · job home /… · cleaned after each job", with the level as data-level. */
 export function SandboxLevel({ status, prefix }: { status: SandboxStatus; prefix?: string }) {
@@ -21,19 +20,10 @@ export function SandboxLevel({ status, prefix }: { status: SandboxStatus; prefix
 }
 
 function CopyCommand({ command }: { command: string }) {
-  const [copied, setCopied] = useState(false);
-  useEffect(() => {
-    if (!copied) return;
-    const timer = setTimeout(() => setCopied(false), 1500);
-    return () => clearTimeout(timer);
-  }, [copied]);
   return (
     <div className="sandbox-install">
       <code data-testid="sandbox-install-command">{command}</code>
-      <button type="button" className="btn small" data-testid="sandbox-install-copy" onClick={() => void copyToClipboard(command).then(setCopied)}>
-        {copied ? <CheckIcon size={14} /> : <CopyIcon size={14} />}
-        {copied ? "Copied" : "Copy"}
-      </button>
+      <CopyButton testid="sandbox-install-copy" text={() => command} />
     </div>
   );
 }
