@@ -376,11 +376,6 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     return givenFrom(this.history.list({ limit: Number.MAX_SAFE_INTEGER }));
   }
 
-  /** A pause by hand as a verdict (the engine would give the same). */
-  private handPause(): PolicyVerdict {
-    return { allowed: false, kind: "paused", reason: "Paused by you", next: "until you resume", nextChangeAt: null, onRunningJob: "finish", note: null };
-  }
-
   /** Tells the agent to stop taking jobs and leave Semaphore (a clean disconnect) for `verdict`. */
   private drainFor(run: AgentRun, verdict: PolicyVerdict): void {
     if (this.draining !== null || run.stopAsked || this.snapshot.stopping) return;
@@ -1033,19 +1028,16 @@ export class Host implements Omit<HostApi, TerminalMethod> {
           // Before the agent's forced sync goes out, so that it already carries interrupted_at.
           this.stopNow(run);
         } else if (run.mode === "semaphore") {
-          // A pause waiting for this job (or a tripped breaker): drain now, before the next sync can bring a job.
+          // A pause that waited for this job (by hand, a condition, the breaker just tripped): drain
+          // now, before the next sync can bring a job. No reading can be awaited here: the signals
+          // are those of the last check.
           if (this.lending.pauseAfterJob) {
             this.lending.pauseAfterJob = false;
             this.lending.pausedByHand = true;
           }
-          const tripped = this.lending.breaker.tripped;
-          const pending = this.lending.pausedByHand
-            ? this.handPause()
-            : tripped !== null && this.pendingPause === null
-              ? { ...this.handPause(), kind: "breaker" as const, reason: tripped }
-              : this.pendingPause;
+          const verdict = this.lending.decideNow(this.settings.current, null);
           this.pendingPause = null;
-          if (pending !== null) this.drainFor(run, pending);
+          if (!verdict.allowed && verdict.kind !== "disk") this.drainFor(run, verdict);
           this.scheduleLending(0);
         }
         this.agentChanged();

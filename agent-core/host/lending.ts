@@ -3,7 +3,7 @@
 // reads the signals and asks the pure policy engine (policy/engine.ts) for the verdict; the host
 // acts on it (drain and disconnect, register again, stop a running job).
 import { CircuitBreaker, decide, stateLine, type LendingPolicy, type PolicyVerdict } from "../policy/engine.js";
-import type { LendingSignalSource } from "../policy/signals.js";
+import { readPolicySignals, type LendingSignalSource, type PolicyReadings } from "../policy/signals.js";
 import type { GivenSummary, JobSummary, LendingState } from "./contract.js";
 import type { StoredSettings } from "./settings.js";
 
@@ -13,6 +13,8 @@ export class LendingControl {
   /** "Finish current job, then pause" is waiting for the running job. */
   pauseAfterJob = false;
   readonly breaker: CircuitBreaker;
+  /** The readings of the last decide(), for decideNow(). */
+  private readings: PolicyReadings = { idleSeconds: null, onBattery: null, ownerCpuPercent: null };
 
   constructor(
     private readonly signals: LendingSignalSource,
@@ -38,23 +40,21 @@ export class LendingControl {
     };
   }
 
-  /** The verdict now. `disk`: the disk guard's reason while it holds the agent. */
+  /** The verdict now, the signals read afresh. `disk`: the disk guard's reason while it holds the agent. */
   async decide(settings: StoredSettings, disk: string | null): Promise<PolicyVerdict> {
-    const policy = this.policyOf(settings);
-    const [idleSeconds, onBattery, ownerCpuPercent] = await Promise.all([
-      policy.idleMinutes > 0 ? this.signals.idleSeconds().catch(() => null) : Promise.resolve(null),
-      policy.runOnBattery ? Promise.resolve(null) : this.signals.onBattery().catch(() => null),
-      policy.ownerCpuPercent > 0 ? this.signals.ownerCpuPercent().catch(() => null) : Promise.resolve(null),
-    ]);
+    this.readings = await readPolicySignals(this.policyOf(settings), this.signals);
+    return this.decideNow(settings, disk);
+  }
+
+  /** The verdict now with the signals as last read: for a decision that cannot wait for a reading (a job just ended). */
+  decideNow(settings: StoredSettings, disk: string | null): PolicyVerdict {
     const now = this.now();
     if (this.snoozedUntil !== null && this.snoozedUntil <= now) this.snoozedUntil = null;
-    return decide(policy, {
+    return decide(this.policyOf(settings), {
       now,
       pausedByHand: this.pausedByHand,
       snoozedUntil: this.snoozedUntil,
-      onBattery,
-      idleSeconds,
-      ownerCpuPercent,
+      ...this.readings,
       disk,
       breaker: this.breaker.tripped,
     });

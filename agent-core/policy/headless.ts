@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import type { AgentConfig } from "../config/types.js";
 import { decide, stateLine, type PolicyVerdict } from "./engine.js";
 import { scheduleFromEntries } from "./schedule.js";
-import { defaultSignalSource, type LendingSignalSource } from "./signals.js";
+import { defaultSignalSource, readPolicySignals, type LendingSignalSource } from "./signals.js";
 
 type LendingConfig = Pick<AgentConfig, "lendSchedule" | "lendOnBattery" | "lendIdleMinutes" | "lendOwnerCpuPercent" | "snoozeFile">;
 
@@ -41,15 +41,9 @@ export class HeadlessLending {
     const c = this.config;
     const now = this.now();
     const snooze = c.snoozeFile === "" ? { until: null, paused: false } : await readSnoozeFile(c.snoozeFile, now);
-    const [idleSeconds, onBattery, ownerCpuPercent] = await Promise.all([
-      c.lendIdleMinutes > 0 ? this.signals.idleSeconds().catch(() => null) : null,
-      c.lendOnBattery ? null : this.signals.onBattery().catch(() => null),
-      c.lendOwnerCpuPercent > 0 ? this.signals.ownerCpuPercent().catch(() => null) : null,
-    ]);
-    const verdict = decide(
-      { schedule: scheduleFromEntries(c.lendSchedule), runOnBattery: c.lendOnBattery, idleMinutes: c.lendIdleMinutes, ownerCpuPercent: c.lendOwnerCpuPercent, onRunningJob: {} },
-      { now, pausedByHand: snooze.paused, snoozedUntil: snooze.until, onBattery, idleSeconds, ownerCpuPercent, disk: null, breaker: null },
-    );
+    const policy = { schedule: scheduleFromEntries(c.lendSchedule), runOnBattery: c.lendOnBattery, idleMinutes: c.lendIdleMinutes, ownerCpuPercent: c.lendOwnerCpuPercent, onRunningJob: {} };
+    const readings = await readPolicySignals(policy, this.signals);
+    const verdict = decide(policy, { now, pausedByHand: snooze.paused, snoozedUntil: snooze.until, ...readings, disk: null, breaker: null });
     if (verdict.kind === "paused") return { ...verdict, reason: `Paused: ${c.snoozeFile} exists`, next: "remove it to resume" };
     return verdict;
   }

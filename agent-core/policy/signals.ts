@@ -5,6 +5,7 @@
 import { execFile } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { LendingPolicy, PolicySignals } from "./engine.js";
 
 export interface LendingSignalSource {
   /** Seconds since the last keyboard or mouse input; null: unavailable here. */
@@ -122,6 +123,18 @@ export function linuxOwnerCpu(root = process.pid): () => Promise<number | null> 
     const own = Math.max(0, busy - Math.max(0, ours - previous.ours));
     return Math.min(100, (own / (totals.total - previous.total)) * 100);
   };
+}
+
+export type PolicyReadings = Pick<PolicySignals, "idleSeconds" | "onBattery" | "ownerCpuPercent">;
+
+/** The readings `policy` needs, each asked only when a setting uses it; a reading that fails is null. */
+export async function readPolicySignals(policy: Pick<LendingPolicy, "idleMinutes" | "runOnBattery" | "ownerCpuPercent">, source: LendingSignalSource): Promise<PolicyReadings> {
+  const [idleSeconds, onBattery, ownerCpuPercent] = await Promise.all([
+    policy.idleMinutes > 0 ? source.idleSeconds().catch(() => null) : null,
+    policy.runOnBattery ? null : source.onBattery().catch(() => null),
+    policy.ownerCpuPercent > 0 ? source.ownerCpuPercent().catch(() => null) : null,
+  ]);
+  return { idleSeconds, onBattery, ownerCpuPercent };
 }
 
 /** The console's (and the default) readings: logind's idle hint, sysfs battery, /proc CPU. */
