@@ -210,7 +210,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     this.sandbox = new JobSandbox(options.dataDir, this.env);
     this.batcher = new LiveBatcher((event) => this.deliver(event));
     this.snapshot = idleAgentSnapshot({ endpoint: endpointUrlOf(settings.current) });
-    this.keepAwake = options.keepAwake ?? SystemdInhibit.available() ?? NO_KEEP_AWAKE;
+    this.keepAwake = options.keepAwake ?? (process.platform === "linux" ? new SystemdInhibit() : NO_KEEP_AWAKE);
     this.lending = new LendingControl(options.signals ?? defaultSignalSource(this.env), options.now ?? Date.now, settings.current.breakerJobs);
   }
 

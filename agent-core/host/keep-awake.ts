@@ -2,7 +2,7 @@
 // laptop lid closed mid-job would otherwise lose the job. The desktop app uses Electron's
 // powerSaveBlocker ('prevent-app-suspension'); the console holds a `systemd-inhibit` lock where
 // systemd is there (a process that holds a "sleep" inhibitor until it is killed).
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 
 export interface KeepAwake {
   /** What holds the machine awake ("systemd-inhibit", "Electron powerSaveBlocker"), or null where nothing can. */
@@ -15,23 +15,24 @@ export interface KeepAwake {
 /** No way to keep the machine awake here: says so. */
 export const NO_KEEP_AWAKE: KeepAwake = { method: null, start() {}, stop() {}, active: false };
 
-/** systemd-inhibit is installed and logind answers on the system bus (not so in containers). */
-function hasSystemdInhibit(): boolean {
-  try {
-    execFileSync("systemd-inhibit", ["--list", "--no-pager"], { stdio: "ignore", timeout: 2000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** `systemd-inhibit --what=sleep:idle … sleep infinity` while a job runs (Linux with systemd). */
+/**
+ * `systemd-inhibit --what=sleep:idle … sleep infinity` while a job runs (Linux with systemd). Whether
+ * it can work here (installed, and logind answering on the system bus: not so in containers) is
+ * asked once, in the background, so that nothing waits for it at start-up; until it answers yes,
+ * start() does nothing.
+ */
 export class SystemdInhibit implements KeepAwake {
-  readonly method = "systemd-inhibit";
   private child: ChildProcess | null = null;
+  private usable = false;
 
-  static available(): SystemdInhibit | null {
-    return process.platform === "linux" && hasSystemdInhibit() ? new SystemdInhibit() : null;
+  constructor() {
+    execFile("systemd-inhibit", ["--list", "--no-pager"], { timeout: 2000 }, (error) => {
+      this.usable = error === null;
+    });
+  }
+
+  get method(): string | null {
+    return this.usable ? "systemd-inhibit" : null;
   }
 
   get active(): boolean {
@@ -39,7 +40,7 @@ export class SystemdInhibit implements KeepAwake {
   }
 
   start(): void {
-    if (this.child !== null) return;
+    if (this.child !== null || !this.usable) return;
     const child = spawn(
       "systemd-inhibit",
       ["--what=sleep:idle", "--who=Semaphore Agent", "--why=A CI job is running on this machine", "--mode=block", "sleep", "infinity"],
