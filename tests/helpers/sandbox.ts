@@ -4,7 +4,7 @@
 // processes a job started by their unique argument.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { isRunning } from "./jobs.js";
+import { isRunning, waitUntil } from "./jobs.js";
 import { startAgent, withToolbox, type AgentProcess, type AgentProcessOptions, type HubProcess } from "./processes.js";
 
 const varDirs = new Set<string>();
@@ -72,6 +72,15 @@ export function sleepers(numbers: readonly number[]): Map<number, number[]> {
     }
   }
   return found;
+}
+
+/** Waits until a `sleep n` runs on the host for every one of `numbers`; returns their pids. */
+export async function waitForSleepers(numbers: readonly number[], what: string, timeoutMs = 20_000): Promise<number[]> {
+  const found = await waitUntil(() => {
+    const m = sleepers(numbers);
+    return m.size === numbers.length ? m : null;
+  }, timeoutMs, what);
+  return [...found.values()].flat();
 }
 
 /** Whether the pid still runs (not a zombie). */

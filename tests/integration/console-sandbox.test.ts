@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ConsoleRpc, startConsole, type ConsoleProcess } from "../helpers/console.js";
 import { outputOf, waitForCommandStart, waitUntil } from "../helpers/jobs.js";
 import { job, startHub, stopAll, tempDir, type HubProcess } from "../helpers/processes.js";
-import { entriesMatching, removeVarTempDirs, sleepers, stillRunning, uniqueSleepBase, varTempDir } from "../helpers/sandbox.js";
+import { entriesMatching, removeVarTempDirs, sleepers, stillRunning, uniqueSleepBase, varTempDir, waitForSleepers } from "../helpers/sandbox.js";
 
 /** Saves the hub's endpoint and token (and `extra`) through the console's API and starts its agent. */
 async function configureAndStart(con: ConsoleProcess, hub: HubProcess, extra: Record<string, unknown> = {}): Promise<void> {
@@ -99,11 +99,7 @@ describe("the app's jobs and the owner's machine (console process, agent, hub)",
         }),
       );
       await waitForCommandStart(hub, id, "sleep 600");
-      const found = await waitUntil(() => {
-        const m = sleepers(numbers);
-        return m.size === 3 ? m : null;
-      }, 20_000, "the job's three sleeps running");
-      const pids = [...found.values()].flat();
+      const pids = await waitForSleepers(numbers, "the job's three sleeps running");
       const workDirs = entriesMatching(tmp, /^semaphore-agent-/);
       expect(workDirs).toHaveLength(1);
       // Under none the job's env file is in the agent's TMPDIR (spec §6); under strict in the work folder.

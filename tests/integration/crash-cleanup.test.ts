@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { job, startHub, stopAll } from "../helpers/processes.js";
 import { waitForCommandStart, waitForIdleAgent, waitUntil } from "../helpers/jobs.js";
-import { entriesMatching, removeVarTempDirs, sleepers, startAgentAt, stillRunning, uniqueSleepBase, varTempDir } from "../helpers/sandbox.js";
+import { entriesMatching, removeVarTempDirs, sleepers, startAgentAt, stillRunning, uniqueSleepBase, varTempDir, waitForSleepers } from "../helpers/sandbox.js";
 
 describe("crash clean-up of a headless agent", () => {
   afterEach(async () => {
@@ -35,11 +35,7 @@ describe("crash clean-up of a headless agent", () => {
         }),
       );
       await waitForCommandStart(hub, id, "sleep 600");
-      const found = await waitUntil(() => {
-        const m = sleepers(numbers);
-        return m.size === 3 ? m : null;
-      }, 20_000, "the job's three sleeps running");
-      const pids = [...found.values()].flat();
+      const pids = await waitForSleepers(numbers, "the job's three sleeps running");
       const workDirs = entriesMatching(tmp, /^semaphore-agent-/);
       expect(workDirs).toHaveLength(1);
       if (level === "none") {

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { job, startHub, stopAll, summarize, type AgentProcess, type HubProcess } from "../helpers/processes.js";
 import { expectNoViolations, outputOf, runJob, waitForCommandStart, waitForIdleAgent, waitUntil } from "../helpers/jobs.js";
-import { entriesMatching, removeVarTempDirs, sleepers, startAgentAt, stillRunning, uniqueSleepBase, varTempDir } from "../helpers/sandbox.js";
+import { entriesMatching, removeVarTempDirs, sleepers, startAgentAt, stillRunning, uniqueSleepBase, varTempDir, waitForSleepers } from "../helpers/sandbox.js";
 
 const NAME = "strict-agent";
 
@@ -108,23 +108,13 @@ describe("the strict sandbox (bubblewrap) through a real agent", () => {
   const numbers = (base: number) => [0, 1, 2, 3, 4, 5].map((k) => base + k);
 
   /** Waits until each of the sleeps runs on the host; returns their pids. */
-  async function waitForSleepers(base: number): Promise<number[]> {
-    const found = await waitUntil(
-      () => {
-        const m = sleepers(numbers(base));
-        return m.size === 6 ? m : null;
-      },
-      20_000,
-      `all six sleeps ${base}..${base + 5} running`,
-    );
-    return [...found.values()].flat();
-  }
+  const waitForSix = (base: number) => waitForSleepers(numbers(base), `all six sleeps ${base}..${base + 5} running`);
 
   it("a stop leaves nothing: background, nohup, setsid, double fork, ignored TERM/HUP, env -i", async () => {
     const base = uniqueSleepBase();
     const id = await hub.api.schedule(job({ commands: [...escapes(base), "sleep 600"] }));
     await waitForCommandStart(hub, id, "sleep 600");
-    const pids = await waitForSleepers(base);
+    const pids = await waitForSix(base);
     expect(pids).toHaveLength(6);
     await hub.api.stop(id);
     const view = await hub.api.waitForJob(id, "finished", 30_000);
@@ -142,7 +132,7 @@ describe("the strict sandbox (bubblewrap) through a real agent", () => {
     const id = await hub.api.schedule(
       job({ env: { GO: go }, commands: [...escapes(base), 'while [ ! -e "$HOME/$GO" ]; do sleep 0.05; done; echo done'] }),
     );
-    const pids = await waitForSleepers(base);
+    const pids = await waitForSix(base);
     writeFileSync(join(jobHome, go), "");
     const view = await hub.api.waitForJob(id, "finished", 30_000);
     expect(view.result).toBe("passed");
