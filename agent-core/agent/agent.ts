@@ -502,7 +502,10 @@ export class Agent {
             : { host: join(space.tmpHost, "current-agent-cmd"), shell: join(space.tmpShell, "current-agent-cmd") },
         marker,
         placeFile: space.placeFile,
-        onShellStarted: (pid) => this.journal?.addSession(pid),
+        onShellStarted: (pid) => {
+          this.journal?.addSession(pid);
+          this.emit({ type: "job-shell", at: Date.now(), jobId: job.id, pid });
+        },
         emit: (event) => log.append(event),
         preview: (text) => this.emit({ type: "job-output-preview", at: Date.now(), jobId: job.id, text }),
         onEnvFile: (path, content, shellPath) => {

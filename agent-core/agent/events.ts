@@ -47,6 +47,8 @@ export type AgentEvent =
    * job runs); `critical`: a running job is stopped as well.
    */
   | { type: "disk"; at: number; verdict: DiskVerdict }
+  /** The job's shell started (its pid on this machine: bubblewrap's under strict): the root of the job's process tree. */
+  | { type: "job-shell"; at: number; jobId: string; pid: number }
   /** The agent itself stopped its job (the disk guard), saying why; the job ends `stopped`. */
   | { type: "job-stopped-by-agent"; at: number; jobId: string; reason: string }
   | {

@@ -105,6 +105,8 @@ export function formatAgentEvent(event: AgentEvent, level: LogLevel): string | n
     case "disk":
       if (event.verdict.state === "ok") return atLeast(level, "info") ? `${at}  disk guard: enough free space again` : null;
       return atLeast(level, "warn") ? `${at}  disk guard: ${event.verdict.reason}` : null;
+    case "job-shell":
+      return atLeast(level, "debug") ? `${at}  job ${event.jobId}: shell pid ${event.pid}` : null;
     case "job-stopped-by-agent":
       return atLeast(level, "warn") ? `${at}  job ${event.jobId}: ${event.reason}` : null;
     case "job-rejected":

@@ -35,6 +35,10 @@ export interface MonitorOptions {
   intervalMs?: number;
   appsEveryMs?: number;
   now?: () => number;
+  /** Each round of samples, after it is kept. */
+  onSample?: (gpus: GpuSample[]) => void;
+  /** The processes were read (every appsEveryMs), or the status changed. */
+  onChange?: () => void;
 }
 
 export class GpuMonitor {
@@ -45,7 +49,11 @@ export class GpuMonitor {
   private roots = new Map<number, string>();
   private readonly jobs = new Map<string, JobAccumulator>();
   private statusNow: GpuStatus = { available: false, reason: "not read yet", install: null };
-  private readonly o: Required<Omit<MonitorOptions, "env">> & { env: NodeJS.ProcessEnv };
+  private readonly o: Required<Omit<MonitorOptions, "env" | "onSample" | "onChange">> & { env: NodeJS.ProcessEnv };
+  private readonly onSample: (gpus: GpuSample[]) => void;
+  private readonly onChange: () => void;
+  private settled!: () => void;
+  private readonly first = new Promise<void>((resolve) => (this.settled = resolve));
 
   constructor(options: MonitorOptions = {}) {
     this.o = {
@@ -55,12 +63,27 @@ export class GpuMonitor {
       appsEveryMs: options.appsEveryMs ?? 5000,
       now: options.now ?? Date.now,
     };
+    this.onSample = options.onSample ?? (() => undefined);
+    this.onChange = options.onChange ?? (() => undefined);
     this.sampler = new NvidiaSmiSampler((e) => this.onSampler(e), { command: this.o.command, env: this.o.env, intervalMs: this.o.intervalMs, now: this.o.now });
   }
 
   start(): void {
     this.sampler.start();
     this.appsTimer = setInterval(() => void this.readApps(), this.o.appsEveryMs);
+    this.appsTimer.unref?.();
+  }
+
+  /** Resolves once the first reading (or failure) is in, or after `timeoutMs`. */
+  async ready(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.first, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
+  /** The latest sample of each GPU, by index. */
+  latest(): GpuSample[] {
+    return [...this.history.values()].map((list) => list.at(-1)).filter((s): s is GpuSample => s !== undefined).sort((a, b) => a.index - b.index);
   }
 
   stop(): void {
@@ -115,6 +138,7 @@ export class GpuMonitor {
       const g = this.gpuOf(acc, p.gpuUuid);
       g.peak = Math.max(g.peak, p.usedMemory ?? 0);
     }
+    this.onChange();
   }
 
   private gpuOf(acc: JobAccumulator, uuid: string) {
@@ -127,16 +151,24 @@ export class GpuMonitor {
   }
 
   private onSampler(event: SamplerEvent): void {
+    this.settled();
     if (event.type === "error") {
       const missing = /not installed/.test(event.message);
+      const was = this.statusNow.reason;
       this.statusNow = {
         available: false,
         reason: event.message,
         install: missing ? "Install the NVIDIA driver, which brings nvidia-smi (Ubuntu: sudo ubuntu-drivers install; Debian: sudo apt-get install nvidia-driver); AMD GPUs need amd-smi (ROCm)." : null,
       };
+      if (was !== event.message) this.onChange();
       return;
     }
+    const wasAvailable = this.statusNow.available;
     this.statusNow = { available: true, reason: null, install: null };
+    if (!wasAvailable) {
+      this.onChange();
+      void this.readApps();
+    }
     const cutoff = this.o.now() - HISTORY_MS;
     // Which GPUs each running job holds: where its processes were at the last reading.
     const held = new Map<string, Set<string>>();
@@ -155,5 +187,6 @@ export class GpuMonitor {
         g.power.push({ at: gpu.at, powerDraw: gpu.powerDraw });
       }
     }
+    this.onSample(event.gpus);
   }
 }

@@ -29,6 +29,10 @@ export type AgentMode = "semaphore" | "demo";
 
 /** The agent as the UI shows it. `phase: "idle"` = not started (or stopped and exited). */
 export interface AgentSnapshot {
+  /** Which of the host's agents: "main" (one agent for the machine), or "gpu<index>"/"gpu<i>-<j>" (one per GPU or group). */
+  id: string;
+  /** The GPUs this agent lends (its jobs get CUDA_VISIBLE_DEVICES=these UUIDs); empty: no GPU assigned. */
+  gpus: AgentGpu[];
   phase: AgentPhase | "idle";
   mode: AgentMode;
   /** The name the agent registered with ("" before registration). */
@@ -67,7 +71,18 @@ export interface AgentSnapshot {
 }
 
 /** What this machine has given, from the jobs in the history (Semaphore jobs; the demo's are left out). */
+/** A GPU an agent lends. */
+export interface AgentGpu {
+  uuid: string;
+  index: number;
+  name: string | null;
+}
+
 export interface GivenSummary {
+  /** GPU time the jobs held (Σ over jobs of wall time × GPUs they used). */
+  gpuHours: number;
+  /** Energy the GPUs drew for the jobs, Wh (integrated power.draw). */
+  energyWh: number;
   jobs: number;
   /** Hours of job time (finished jobs' durations). */
   hours: number;
@@ -78,7 +93,7 @@ export interface GivenSummary {
 }
 
 /** Why the agent does not take jobs (the lending policy's conditions, in the order they are checked). */
-export type PauseKind = "paused" | "snoozed" | "schedule" | "battery" | "idle" | "load" | "disk" | "breaker";
+export type PauseKind = "paused" | "snoozed" | "schedule" | "battery" | "idle" | "load" | "gpu" | "disk" | "breaker";
 
 export interface LendingState {
   /** "Lending this machine", "Paused — you are using the computer (resumes after 5 min idle)", … */
@@ -125,6 +140,8 @@ export interface DiskView {
 /** The agent before it ever ran: the host's starting point, and a base for tests. */
 export function idleAgentSnapshot(patch: Partial<AgentSnapshot> = {}): AgentSnapshot {
   return {
+    id: "main",
+    gpus: [],
     phase: "idle",
     mode: "semaphore",
     name: "",
@@ -191,11 +208,105 @@ export interface JobSummary {
   problem: string | null;
   /** The agent itself stopped the job while it ran (the disk guard's hard floor), and why; null otherwise. */
   stoppedBy: string | null;
+  /** Which of the host's agents ran it (AgentSnapshot.id) and under what name; null in entries older than the field. */
+  agentId: string | null;
+  agentName: string | null;
+  /** What the job used, measured while it ran; null while it runs, and for jobs that never ran. */
+  usage: JobUsage | null;
 }
+
+/** What a job used: its process tree's CPU and memory, and each GPU it held. */
+export interface JobUsage {
+  wallMs: number;
+  /** CPU time of the job's process tree (user + system), ms; null where it cannot be read (not Linux). */
+  cpuMs: number | null;
+  /** The most resident memory the tree held at once, bytes; null where it cannot be read. */
+  peakRssBytes: number | null;
+  gpus: JobGpuUsage[];
+}
+
+export interface JobGpuUsage {
+  uuid: string;
+  index: number | null;
+  name: string | null;
+  /** MiB, the most the job's processes held at once on this GPU. */
+  peakMemoryMiB: number;
+  /** %, the GPU's mean utilisation while the job held it; null: not reported. */
+  meanUtilization: number | null;
+  /** Wh drawn by the GPU while the job held it (integrated power.draw). */
+  energyWh: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// GPUs
+
+/** One GPU's series for the last 10 minutes, column-wise (uPlot's data layout); null: not reported. */
+export interface GpuSeries {
+  /** Epoch ms of each sample. */
+  at: number[];
+  utilization: (number | null)[];
+  memoryUsedMiB: (number | null)[];
+  temperatureC: (number | null)[];
+  powerW: (number | null)[];
+}
+
+export interface GpuProcessView {
+  pid: number;
+  name: string;
+  usedMemoryMiB: number | null;
+  /** The job the process belongs to; null: the owner's ("yours"). */
+  jobId: string | null;
+}
+
+export interface GpuView {
+  uuid: string;
+  index: number;
+  name: string | null;
+  busId: string | null;
+  vendor: "nvidia" | "amd";
+  memoryTotalMiB: number | null;
+  powerLimitW: number | null;
+  /** The owner lends this GPU (Settings / the panel's toggle). */
+  lent: boolean;
+  /** The agent that lends it (AgentSnapshot.id); null: not lent, or no agent set up for it. */
+  agentId: string | null;
+  /** Why jobs are not accepted on it now (too hot, over the power limit, an Xid error, the owner's own use); null: fine. */
+  guard: { kind: "temperature" | "power" | "xid" | "owner"; reason: string } | null;
+  series: GpuSeries;
+  processes: GpuProcessView[];
+}
+
+export interface MachineUsage {
+  at: number;
+  /** % of the whole machine; null until two readings exist. */
+  cpuPercent: number | null;
+  memoryUsedBytes: number | null;
+  memoryTotalBytes: number | null;
+}
+
+export interface GpuSnapshot {
+  /** false: no GPU tool works here; `reason` says why, `install` what to install. */
+  available: boolean;
+  vendor: "nvidia" | "amd" | null;
+  reason: string | null;
+  install: string | null;
+  gpus: GpuView[];
+  machine: MachineUsage | null;
+}
+
+/** One new sample of every GPU (appended to the series by the UI, which keeps 10 minutes). */
+export interface GpuTick {
+  at: number;
+  gpus: { uuid: string; utilization: number | null; memoryUsedMiB: number | null; temperatureC: number | null; powerW: number | null }[];
+  machine: MachineUsage | null;
+}
+
+export const GPU_HISTORY_MS = 10 * 60_000;
 
 /** Which jobs listJobs returns: by result, project name, branch, or a free-text search of the identity. */
 export interface HistoryQuery {
   result?: HistoryResult;
+  agentId?: string;
   project?: string;
   branch?: string;
   search?: string;
@@ -284,6 +395,18 @@ export interface SettingsView {
   notifyPauses: boolean;
   /** The desktop app starts at login (macOS/Windows login item, Linux XDG autostart); the console uses --install-service. */
   startAtLogin: boolean;
+  /** Agents on this machine: one for all lent GPUs (default), one per lent GPU, or one per group of GPUs. */
+  gpuAgents: "one" | "per-gpu" | "groups";
+  /** With "groups": the groups, each a list of GPU UUIDs (a lent GPU in no group gets an agent of its own). */
+  gpuGroups: string[][];
+  /** GPUs the owner keeps for themselves (UUIDs): no agent gets them, and no job sees them. */
+  gpuNotLent: string[];
+  /** Stop accepting jobs on a GPU at or above this temperature, °C (0: no limit); resume 5 °C below. */
+  gpuMaxTemperatureC: number;
+  /** Stop accepting jobs on a GPU drawing at or above this power, W (0: no limit). */
+  gpuMaxPowerW: number;
+  /** The owner's own compute processes on a lent GPU pause that GPU's agent. */
+  gpuOwnerUsePauses: boolean;
   /** True once endpoint and token are set: the first-run setup is done. */
   configured: boolean;
 }
@@ -335,7 +458,10 @@ export interface ToolboxView {
 
 /** Everything the UI needs to draw itself after a (re)load. */
 export interface HostSnapshot {
+  /** The first of `agents` (the one agent, when the machine has one). */
   agent: AgentSnapshot;
+  /** Every agent of this machine: one, or one per lent GPU or group of GPUs. */
+  agents: AgentSnapshot[];
   settings: SettingsView;
   demo: DemoSnapshot;
   /** The newest jobs, newest first (at most 200). */
@@ -431,6 +557,8 @@ const jobId = z.string().min(1).max(200);
 const shortText = z.string().max(4096);
 const seconds = z.number().int().min(0).max(10 * 365 * 24 * 3600);
 
+const gpuUuid = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{2,99}$/, "expected a GPU UUID like GPU-5c3f0000-1b2c-4d5e-8f90-aaaaaaaaaaa0");
+
 export const SettingsInputSchema = z.strictObject({
   endpoint: shortText,
   /** New registration token; omit (or "") to keep the stored one. */
@@ -478,10 +606,17 @@ export const SettingsInputSchema = z.strictObject({
   notifyConnection: z.boolean().optional(),
   notifyPauses: z.boolean().optional(),
   startAtLogin: z.boolean().optional(),
+  gpuAgents: z.enum(["one", "per-gpu", "groups"]).optional(),
+  gpuGroups: z.array(z.array(gpuUuid).min(1).max(64)).max(64).optional(),
+  gpuNotLent: z.array(gpuUuid).max(64).optional(),
+  gpuMaxTemperatureC: z.number().int().min(0).max(150).optional(),
+  gpuMaxPowerW: z.number().int().min(0).max(10_000).optional(),
+  gpuOwnerUsePauses: z.boolean().optional(),
 });
 export type SettingsInput = z.infer<typeof SettingsInputSchema>;
 
 const noParams = z.strictObject({});
+const agentId = z.string().regex(/^(main|gpu\d+(-\d+)*)$/, 'expected an agent id ("main", "gpu0", "gpu0-1")');
 const terminalId = z.string().regex(/^[0-9a-f]{32}$/, "expected a terminal id (32 hex digits)");
 const terminalCols = z.number().int().min(2).max(1000);
 const terminalRows = z.number().int().min(1).max(500);
@@ -489,22 +624,26 @@ const terminalRows = z.number().int().min(1).max(500);
 /** Parameters of each HostApi method. The keys are the method names. */
 export const HostRequestParams = {
   getSnapshot: noParams,
-  /** Start the agent with the saved settings (mode "semaphore"). */
-  startAgent: noParams,
+  /** Start the agents with the saved settings (mode "semaphore"): all of them, or the one named. */
+  startAgent: z.strictObject({ agentId: agentId.optional() }),
   /** The agent cannot reach the server: try again now instead of at the next retry time. */
-  retryNow: noParams,
-  /** "now": interrupt (spec §3.3: the server stops a running job after the grace period). "after-job": once the running job ends. */
-  stopAgent: z.strictObject({ when: z.enum(["now", "after-job"]) }),
-  /** Stop taking jobs until Resume. "now": a running job is stopped; "after-job": it finishes first (Resume undoes it meanwhile). */
-  pause: z.strictObject({ when: z.enum(["now", "after-job"]) }),
-  /** Ends a pause by hand, a snooze, a pending "after-job" pause and a tripped circuit breaker. */
-  resume: noParams,
-  /** No jobs until this time (epoch ms, within a year). A running job finishes first. */
-  snooze: z.strictObject({ until: z.number().int().min(0) }),
-  /** Stops the running job here, as a stop from Semaphore would; the agent goes on taking jobs. */
+  retryNow: z.strictObject({ agentId: agentId.optional() }),
+  /** "now": interrupt (spec §3.3: the server stops a running job after the grace period). "after-job": once the running job ends. All agents, or the one named. */
+  stopAgent: z.strictObject({ when: z.enum(["now", "after-job"]), agentId: agentId.optional() }),
+  /** Stop taking jobs until Resume. "now": a running job is stopped; "after-job": it finishes first (Resume undoes it meanwhile). All agents, or the one named. */
+  pause: z.strictObject({ when: z.enum(["now", "after-job"]), agentId: agentId.optional() }),
+  /** Ends a pause by hand, a snooze, a pending "after-job" pause and a tripped circuit breaker (all agents, or the one named). */
+  resume: z.strictObject({ agentId: agentId.optional() }),
+  /** No jobs until this time (epoch ms, within a year). A running job finishes first. All agents, or the one named. */
+  snooze: z.strictObject({ until: z.number().int().min(0), agentId: agentId.optional() }),
+  /** Stops the running job here, as a stop from Semaphore would; its agent goes on taking jobs. */
   stopJob: z.strictObject({ jobId }),
-  /** "This machine has given": jobs run and hours of job time, per project, from the history (demo jobs left out). */
+  /** "This machine has given": jobs run, hours of job time, GPU-hours and energy, per project, from the history (demo jobs left out). */
   getGiven: noParams,
+  /** The GPUs: discovery, the last 10 minutes of samples, their processes, lent or not, their guards. */
+  getGpus: noParams,
+  /** Lend this GPU, or keep it (saved in Settings as gpuNotLent); the agents are set up again between jobs. */
+  setGpuLent: z.strictObject({ uuid: gpuUuid, lent: z.boolean() }),
   getSettings: noParams,
   saveSettings: z.strictObject({ settings: SettingsInputSchema }),
   /** Replace the settings with an official config.yaml's (validated, then saved). */
@@ -513,6 +652,8 @@ export const HostRequestParams = {
   exportConfig: noParams,
   listJobs: z.strictObject({
     result: z.enum(HISTORY_RESULTS).optional(),
+    /** Run by this agent (AgentSnapshot.id). */
+    agentId: agentId.optional(),
     /** Exactly this SEMAPHORE_PROJECT_NAME. */
     project: z.string().min(1).max(200).optional(),
     /** Exactly this SEMAPHORE_GIT_BRANCH. */
@@ -570,6 +711,8 @@ export interface HostResults {
   snooze: AgentSnapshot;
   stopJob: AgentSnapshot;
   getGiven: GivenSummary;
+  getGpus: GpuSnapshot;
+  setGpuLent: GpuSnapshot;
   getSettings: SettingsView;
   saveSettings: SaveSettingsResult;
   importConfig: SaveSettingsResult;
@@ -640,6 +783,12 @@ export type HostEvent =
   | { type: "job-finished"; job: JobSummary }
   /** The history index changed otherwise (retention removed jobs). */
   | { type: "history"; history: JobSummary[] }
+  /** The set of agents changed (Settings "Agents on this machine", a GPU lent or taken back): the whole list. */
+  | { type: "agents"; agents: AgentSnapshot[] }
+  /** The GPUs changed otherwise than by a sample (found, lost, lent, a guard, their processes): the whole view. */
+  | { type: "gpus"; gpus: GpuSnapshot }
+  /** A sample of every GPU, about once a second while any window listens. */
+  | { type: "gpu-tick"; tick: GpuTick }
   /** A line for the activity feed (agent log lines and errors). Never contains a token. */
   | { type: "activity"; at: number; level: "info" | "warn" | "error"; message: string }
   /** The set of jobs with kept env files changed (a job ended, retention, forget). */

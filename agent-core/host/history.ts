@@ -18,6 +18,7 @@ import {
   type JobDetail,
   type JobLogPage,
   type JobSummary,
+  type JobUsage,
 } from "./contract.js";
 import { JobLogWriter, readEventsPage, recoverLogFileSync, scanLogFile, type OffsetTable } from "./job-log-file.js";
 import { writeFileAtomic } from "./atomic-file.js";
@@ -44,6 +45,24 @@ const IdentitySchema = z.object(
   >,
 );
 
+const UsageSchema = z.object({
+  wallMs: z.number().min(0),
+  cpuMs: z.number().min(0).nullable(),
+  peakRssBytes: z.number().min(0).nullable(),
+  gpus: z
+    .array(
+      z.object({
+        uuid: z.string().max(200),
+        index: z.number().int().min(0).nullable(),
+        name: z.string().max(500).nullable(),
+        peakMemoryMiB: z.number().min(0),
+        meanUtilization: z.number().min(0).max(100).nullable(),
+        energyWh: z.number().min(0),
+      }),
+    )
+    .max(64),
+});
+
 const IndexRecordSchema = z.discriminatedUnion("op", [
   z.object({
     op: z.literal("start"),
@@ -54,6 +73,9 @@ const IndexRecordSchema = z.discriminatedUnion("op", [
     envVarNames: z.array(z.string()),
     /** Records written before identities were kept have none. */
     identity: IdentitySchema.nullable().optional(),
+    /** Which of the host's agents ran it (records before several agents have none). */
+    agentId: z.string().max(100).nullable().optional().catch(null),
+    agentName: z.string().max(500).nullable().optional().catch(null),
   }),
   z.object({
     op: z.literal("finish"),
@@ -64,6 +86,8 @@ const IndexRecordSchema = z.discriminatedUnion("op", [
     bytes: z.number().int().min(0),
     problem: z.string().nullable().optional(),
     stoppedBy: z.string().nullable().optional(),
+    /** What the job used; a malformed value is dropped, never the record. */
+    usage: UsageSchema.nullable().optional().catch(null),
   }),
   z.object({ op: z.literal("delete"), id: z.string().min(1) }),
 ]);
@@ -80,6 +104,9 @@ interface JobRecord {
   problem: string | null;
   /** The agent itself stopped the job (the disk guard), and why; null otherwise. */
   stoppedBy: string | null;
+  agentId: string | null;
+  agentName: string | null;
+  usage: JobUsage | null;
   result: HistoryResult;
   finishedAt: number | null;
   events: number;
@@ -103,6 +130,9 @@ function runningRecord(start: Extract<IndexRecord, { op: "start" }>): JobRecord 
     startedAt: start.startedAt,
     envVarNames: start.envVarNames,
     identity: start.identity ?? null,
+    agentId: start.agentId ?? null,
+    agentName: start.agentName ?? null,
+    usage: null,
     problem: null,
     stoppedBy: null,
     result: "running",
@@ -122,6 +152,9 @@ export interface StartJob {
   envVarNames: string[];
   /** Whose job it is; none (null or left out) for a job that names nothing. */
   identity?: JobIdentity | null;
+  /** Which of the host's agents runs it. */
+  agentId?: string | null;
+  agentName?: string | null;
 }
 
 export interface FinishOutcome {
@@ -168,6 +201,8 @@ export class HistoryStore {
       startedAt: job.startedAt,
       envVarNames: [...job.envVarNames],
       identity: job.identity ?? null,
+      agentId: job.agentId ?? null,
+      agentName: job.agentName ?? null,
     });
     const record = runningRecord(start);
     record.writer = new JobLogWriter(this.pathOf(record), this.onError);
@@ -190,7 +225,14 @@ export class HistoryStore {
    * Ends a running job. Its finish record is written once its log is on disk; until then a crash
    * makes it "lost", which is what it would be. Retention then runs, sparing this job.
    */
-  finish(id: string, result: Exclude<HistoryResult, "running">, finishedAt: number, problem: string | null = null, stoppedBy: string | null = null): FinishOutcome | null {
+  finish(
+    id: string,
+    result: Exclude<HistoryResult, "running">,
+    finishedAt: number,
+    problem: string | null = null,
+    stoppedBy: string | null = null,
+    usage: JobUsage | null = null,
+  ): FinishOutcome | null {
     const record = this.records.get(id);
     if (!record || record.result !== "running" || !record.writer) return null;
     const writer = record.writer;
@@ -199,6 +241,7 @@ export class HistoryStore {
     record.finishedAt = finishedAt;
     record.problem = problem;
     record.stoppedBy = stoppedBy;
+    record.usage = usage;
     record.events = writer.count;
     record.bytes = writer.bytes;
     record.offsets = writer.offsets;
@@ -357,6 +400,7 @@ export class HistoryStore {
         record.bytes = entry.bytes;
         record.problem = entry.problem ?? null;
         record.stoppedBy = entry.stoppedBy ?? null;
+        record.usage = entry.usage ?? null;
         record.finishIndexed = true;
         break;
       }
@@ -452,13 +496,23 @@ function fileNameFor(id: string, startedAt: number): string {
 }
 
 /** The start line of the index; a job without identity leaves the key out, as older records do. */
-function startRecordOf(r: Pick<JobRecord, "id" | "file" | "mode" | "startedAt" | "envVarNames" | "identity">): Extract<IndexRecord, { op: "start" }> {
-  const { id, file, mode, startedAt, envVarNames, identity } = r;
-  return identity === null ? { op: "start", id, file, mode, startedAt, envVarNames } : { op: "start", id, file, mode, startedAt, envVarNames, identity };
+function startRecordOf(r: Pick<JobRecord, "id" | "file" | "mode" | "startedAt" | "envVarNames" | "identity" | "agentId" | "agentName">): Extract<IndexRecord, { op: "start" }> {
+  const { id, file, mode, startedAt, envVarNames, identity, agentId, agentName } = r;
+  return {
+    op: "start",
+    id,
+    file,
+    mode,
+    startedAt,
+    envVarNames,
+    ...(identity === null ? {} : { identity }),
+    ...(agentId === null ? {} : { agentId }),
+    ...(agentName === null ? {} : { agentName }),
+  };
 }
 
 function finishRecordOf(r: JobRecord): Extract<IndexRecord, { op: "finish" }> {
-  const { id, result, finishedAt, events, bytes, problem, stoppedBy } = r;
+  const { id, result, finishedAt, events, bytes, problem, stoppedBy, usage } = r;
   return {
     op: "finish",
     id,
@@ -468,11 +522,13 @@ function finishRecordOf(r: JobRecord): Extract<IndexRecord, { op: "finish" }> {
     bytes,
     ...(problem === null ? {} : { problem }),
     ...(stoppedBy === null ? {} : { stoppedBy }),
+    ...(usage === null ? {} : { usage }),
   };
 }
 
 function matchesQuery(r: JobRecord, q: HistoryQuery): boolean {
   if (q.result !== undefined && r.result !== q.result) return false;
+  if (q.agentId !== undefined && (r.agentId ?? "main") !== q.agentId) return false;
   if (q.project !== undefined && r.identity?.projectName !== q.project) return false;
   if (q.branch !== undefined && r.identity?.branch !== q.branch) return false;
   return q.search === undefined || identityMatches(r.identity, r.id, q.search);
@@ -493,5 +549,8 @@ function summaryOf(r: JobRecord): JobSummary {
     identity: r.identity === null ? null : { ...r.identity },
     problem: r.problem,
     stoppedBy: r.stoppedBy,
+    agentId: r.agentId,
+    agentName: r.agentName,
+    usage: r.usage === null ? null : structuredClone(r.usage),
   };
 }

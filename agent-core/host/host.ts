@@ -6,7 +6,7 @@
 // write stream (history) and an array (live batcher); nothing waits for the UI.
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { homedir, hostname, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { Agent, type AgentExit } from "../agent/agent.js";
 import type { AgentEvent } from "../agent/events.js";
@@ -44,6 +44,7 @@ import {
   type TerminalMethod,
   type ToolboxView,
   type SandboxStatus,
+  type GpuSnapshot,
 } from "./contract.js";
 import { ConnectivityWatch } from "./connectivity.js";
 import { agentUser, debugShellName, loginShellOf, manualEquivalent } from "./debug-shell.js";
@@ -64,8 +65,11 @@ import { CHECK_RESULT_DIRECTIVE, ENV_STEP_DIRECTIVE, FILES_STEP_DIRECTIVE, POST_
 import type { PolicyVerdict } from "../policy/engine.js";
 import { defaultSignalSource, type LendingSignalSource } from "../policy/signals.js";
 import type { GivenSummary, PauseKind } from "./contract.js";
-import { givenFrom, LendingControl } from "./lending.js";
+import { givenFrom, LendingControl, LendingSignals } from "./lending.js";
 import { NO_KEEP_AWAKE, SystemdInhibit, type KeepAwake } from "./keep-awake.js";
+import { GpuService, UsageTracker } from "./gpu-service.js";
+import { gpuJobEnv, planAgents, type AgentPlan } from "../gpu/plan.js";
+import type { PolicyReadings } from "../policy/signals.js";
 
 export interface HostOptions {
   /** Where settings, the token and the history live (created 0700 if missing). */
@@ -84,6 +88,10 @@ export interface HostOptions {
   now?: () => number;
   /** Holds the machine awake while a job runs (never on battery). Default: systemd-inhibit where it exists. */
   keepAwake?: KeepAwake;
+  /** Watch the GPUs (nvidia-smi on PATH) and plan agents per GPU. Default true; false: never (one agent, no GPU). */
+  gpus?: boolean;
+  gpuIntervalMs?: number;
+  gpuAppsEveryMs?: number;
 }
 
 export const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
@@ -96,6 +104,10 @@ const AGENT_EVENT_INTERVAL_MS = 50;
 const SNAPSHOT_HISTORY = 200;
 const MAX_EARLY_ACTIVITY = 100;
 const MIB = 1024 * 1024;
+/** How long opening the host waits for the first GPU reading (the agents' plan needs it). */
+const GPU_DISCOVERY_MS = 3000;
+/** `gpus` events (processes, guards) go out at most this often; samples go as gpu-tick. */
+const GPU_EVENT_MS = 1000;
 /** Toolbox download progress goes to the UI at most this often. */
 const TOOLBOX_PROGRESS_MS = 100;
 
@@ -125,6 +137,30 @@ interface HeldRun {
   endpointUrl: string;
   placement: JobPlacement;
   timer: NodeJS.Timeout | null;
+}
+
+/**
+ * One of the host's agents: "main" (the machine's one agent), or one per lent GPU or group of GPUs.
+ * Each has its own run, job, state, terms (pause, snooze, breaker) and job home.
+ */
+interface AgentSlot {
+  plan: AgentPlan;
+  run: AgentRun | null;
+  job: CurrentJob | null;
+  snapshot: AgentSnapshot;
+  held: HeldRun | null;
+  lending: LendingControl;
+  lendingVerdict: PolicyVerdict | null;
+  /** A condition started while a job runs: the agent drains once it ends. */
+  pendingPause: PolicyVerdict | null;
+  /** The agent was told to drain for this verdict (its exit then holds it under this kind). */
+  draining: PolicyVerdict | null;
+  /** Disk views are measured asynchronously: only the latest one counts. */
+  diskSeq: number;
+  /** Its GPUs changed while it ran: it stops (after its job) and starts again with the new ones. */
+  relaunch: boolean;
+  /** No longer in the plan: dropped once its agent has stopped. */
+  retired: boolean;
 }
 
 /** The job the agent is running, as far as the host has seen it. */
@@ -162,11 +198,19 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   private readonly user: string;
   private readonly loginShell: string;
   private readonly terminals = new DebugTerminals();
-  private run: AgentRun | null = null;
-  private job: CurrentJob | null = null;
-  private snapshot: AgentSnapshot;
+  /** The agents, in plan order (slots[0] is the one HostSnapshot.agent shows). Never empty. */
+  private slots: AgentSlot[];
+  /** Agents changed since the last `agent` events went out. */
+  private readonly dirty = new Set<AgentSlot>();
   private agentTimer: NodeJS.Timeout | null = null;
   private lastAgentEmit = 0;
+  private readonly gpu: GpuService | null;
+  /** What each job's process tree uses, and the machine's CPU and memory. */
+  private readonly usage: UsageTracker;
+  private gpuEventsAt = 0;
+  private gpuEventTimer: NodeJS.Timeout | null = null;
+  private readonly dataDir: string;
+  private readonly now: () => number;
   /** startDemo/stopDemo in progress: no other start may slip in between their awaits. */
   private demoTransition = false;
   private closing: Promise<void> | null = null;
@@ -180,18 +224,10 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   /** The toolbox table as last read from disk and PATH. */
   private toolboxStatusRead: ToolboxStatus | null = null;
   private readonly sandbox: JobSandbox;
-  private held: HeldRun | null = null;
-  /** Disk views are measured asynchronously: only the latest one counts. */
-  private diskSeq = 0;
-  private readonly lending: LendingControl;
+  private readonly signals: LendingSignals;
   private readonly keepAwake: KeepAwake;
   private lendingTimer: NodeJS.Timeout | null = null;
   private lendingSeq = 0;
-  private lendingVerdict: PolicyVerdict | null = null;
-  /** A condition started while a job runs: the agent drains once it ends. */
-  private pendingPause: PolicyVerdict | null = null;
-  /** The agent was told to drain for this verdict (its exit then holds it under this kind). */
-  private draining: PolicyVerdict | null = null;
 
   private constructor(
     options: HostOptions,
@@ -209,9 +245,43 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     this.watchConnectivity = options.watchConnectivity ?? true;
     this.sandbox = new JobSandbox(options.dataDir, this.env);
     this.batcher = new LiveBatcher((event) => this.deliver(event));
-    this.snapshot = idleAgentSnapshot({ endpoint: endpointUrlOf(settings.current) });
+    this.dataDir = options.dataDir;
+    this.now = options.now ?? Date.now;
     this.keepAwake = options.keepAwake ?? (process.platform === "linux" ? new SystemdInhibit() : NO_KEEP_AWAKE);
-    this.lending = new LendingControl(options.signals ?? defaultSignalSource(this.env), options.now ?? Date.now, settings.current.breakerJobs);
+    this.signals = new LendingSignals(options.signals ?? defaultSignalSource(this.env));
+    this.gpu =
+      options.gpus === false
+        ? null
+        : new GpuService({
+            env: this.env,
+            intervalMs: options.gpuIntervalMs,
+            appsEveryMs: options.gpuAppsEveryMs,
+            onTick: (tick) => this.batcher.pass({ type: "gpu-tick", tick }),
+            onChange: () => this.gpusChanged(),
+            machine: () => this.usage.machine,
+          });
+    this.usage = new UsageTracker(this.gpu, (machine) => {
+      // Without a GPU the machine's own figures still tick (with one, they ride on the GPU samples).
+      if (this.gpu === null || this.gpu.gpus === null) this.batcher.pass({ type: "gpu-tick", tick: { at: machine.at, gpus: [], machine } });
+    });
+    this.slots = [this.newSlot({ id: "main", gpus: [], name: null })];
+  }
+
+  private newSlot(plan: AgentPlan, counts?: AgentSnapshot["counts"]): AgentSlot {
+    return {
+      plan,
+      run: null,
+      job: null,
+      snapshot: idleAgentSnapshot({ id: plan.id, gpus: plan.gpus.map((g) => ({ ...g })), endpoint: endpointUrlOf(this.settings.current), ...(counts ? { counts } : {}) }),
+      held: null,
+      lending: new LendingControl(this.now, this.settings.current.breakerJobs),
+      lendingVerdict: null,
+      pendingPause: null,
+      draining: null,
+      diskSeq: 0,
+      relaunch: false,
+      retired: false,
+    };
   }
 
   static async open(options: HostOptions): Promise<Host> {
@@ -225,6 +295,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       throw error;
     }
     await host.cleanUpAfterCrash();
+    await host.startGpus();
     host.scheduleLending(0);
     return host;
   }
@@ -264,15 +335,20 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     return () => this.listeners.delete(listener);
   }
 
-  /** The agent as the tray shows it. */
+  /** The first agent as the tray shows it. */
   get agentSnapshot(): AgentSnapshot {
-    return structuredClone(this.snapshot);
+    return structuredClone((this.slots[0] as AgentSlot).snapshot);
+  }
+
+  /** Every agent, in plan order. */
+  get agentSnapshots(): AgentSnapshot[] {
+    return this.slots.map((slot) => structuredClone(slot.snapshot));
   }
 
   /**
-   * Graceful: interrupt the agent (spec §3.3: the server stops a running job after the grace period,
-   * then shuts the agent down), wait for it to exit for at most `timeoutMs`, then abort it; stop the
-   * demo hub; close the history. Later calls return the same promise.
+   * Graceful: interrupt the agents (spec §3.3: the server stops a running job after the grace period,
+   * then shuts the agent down), wait for them to exit for at most `timeoutMs`, then abort them; stop
+   * the demo hub; close the history. Later calls return the same promise.
    */
   close(options: { timeoutMs?: number } = {}): Promise<void> {
     this.closing ??= this.shutDown(options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
@@ -283,9 +359,12 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   // HostApi
 
   async getSnapshot(_params: HostParams<"getSnapshot"> = {}): Promise<HostSnapshot> {
-    const job = this.job?.started ? this.history.get(this.job.id) : null;
+    const running = this.slots.find((slot) => slot.job?.started);
+    const job = running?.job ? this.history.get(running.job.id) : null;
+    const agents = this.agentSnapshots;
     return {
-      agent: this.agentSnapshot,
+      agent: agents[0] as AgentSnapshot,
+      agents,
       settings: this.settings.view(),
       demo: this.demo.snapshot(),
       history: this.history.list({ limit: SNAPSHOT_HISTORY }),
@@ -294,92 +373,147 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     };
   }
 
-  async startAgent(_params: HostParams<"startAgent"> = {}): Promise<AgentSnapshot> {
+  /** The agents a command names: the one with `agentId`, or all of them. */
+  private slotsFor(agentId: string | undefined): AgentSlot[] {
+    if (agentId === undefined) return this.slots.filter((slot) => !slot.retired);
+    const slot = this.slots.find((s) => s.plan.id === agentId && !s.retired);
+    if (!slot) throw new HostError("not-found", `No agent ${JSON.stringify(agentId)} on this machine (agents: ${this.slots.map((s) => s.plan.id).join(", ")}).`);
+    return [slot];
+  }
+
+  /** The answer of a command on `slots`: the agent it named, or the first. */
+  private answer(slots: readonly AgentSlot[]): AgentSnapshot {
+    return structuredClone((slots.length === 1 ? (slots[0] as AgentSlot) : (this.slots[0] as AgentSlot)).snapshot);
+  }
+
+  async startAgent(params: HostParams<"startAgent"> = {}): Promise<AgentSnapshot> {
     this.assertOpen();
-    this.assertNoAgent();
-    if (this.demo.running) throw new HostError("invalid-state", "The local demo is still running: stop it first.");
-    const config = this.settings.toAgentConfig();
-    const placement = await this.openPlacement();
-    this.assertNoAgent(); // a second start raced this one's await
-    const verdict = await this.lending.decide(this.settings.current, null);
-    this.assertNoAgent();
-    this.snapshot.lastExit = null;
+    if (this.demo.running || this.slots.some((slot) => slot.run?.mode === "demo")) throw new HostError("invalid-state", "The local demo is still running: stop it first.");
+    const all = params.agentId === undefined;
+    const slots = this.slotsFor(params.agentId);
+    // All of them: those not running start; an error only when none could.
+    const startable = all ? slots.filter((slot) => this.startProblem(slot) === null) : slots;
+    if (startable.length === 0 || !all) {
+      const problem = this.startProblem(startable[0] ?? (slots[0] as AgentSlot));
+      if (problem !== null) throw problem;
+    }
+    const readings = await this.signals.read(this.settings.current);
+    for (const slot of startable) {
+      if (this.startProblem(slot) !== null) continue; // a second start raced this one's await
+      await this.startSlot(slot, readings);
+    }
+    return this.answer(slots);
+  }
+
+  /** Starts one agent with the saved settings, or holds it when the owner's terms do not allow work now. */
+  private async startSlot(slot: AgentSlot, readings: PolicyReadings): Promise<void> {
+    const config = this.configFor(slot);
+    const placement = await this.openPlacement(slot);
+    const problem = this.startProblem(slot);
+    if (problem !== null) throw problem;
+    const verdict = slot.lending.decideNow(this.settings.current, readings, null, this.gpuGuardOf(slot));
+    slot.snapshot.lastExit = null;
     if (!verdict.allowed) {
       // Not now: the agent does not register until the owner's terms allow it (Semaphore would send it jobs).
-      this.hold({ config, mode: "semaphore", endpointUrl: endpointUrlOf(this.settings.current), placement }, verdict.kind ?? "paused", verdict.reason, verdict.next, verdict.nextChangeAt);
-      this.showLending(verdict);
-      return this.agentSnapshot;
+      this.hold(slot, { config, mode: "semaphore", endpointUrl: endpointUrlOf(this.settings.current), placement }, verdict.kind ?? "paused", verdict.reason, verdict.next, verdict.nextChangeAt);
+      this.showLending(slot, verdict);
+      return;
     }
-    this.launch(config, "semaphore", endpointUrlOf(this.settings.current), placement);
-    return this.agentSnapshot;
+    this.launch(slot, config, "semaphore", endpointUrlOf(this.settings.current), placement);
+  }
+
+  /** The settings' agent config, with this agent's name. */
+  private configFor(slot: AgentSlot): AgentConfig {
+    const config = this.settings.toAgentConfig();
+    if (slot.plan.name !== null) config.name = slot.plan.name;
+    return config;
   }
 
   // ---------------------------------------------------------------------------------------------
-  // The owner's terms: pause, resume, snooze, stop this job
+  // The owner's terms: pause, resume, snooze, stop this job (all agents, or the one named)
 
   async pause(params: HostParams<"pause">): Promise<AgentSnapshot> {
     this.assertOpen();
-    const run = this.run?.mode === "semaphore" ? this.run : null;
-    if (params.when === "after-job" && run !== null && this.job !== null) {
-      if (!this.lending.pauseAfterJob && !this.lending.pausedByHand) {
-        this.lending.pauseAfterJob = true;
-        this.activity("info", `Pausing once job ${this.job.id} has finished (Resume cancels it).`);
+    const slots = this.slotsFor(params.agentId);
+    const who = this.whoWords(slots, params.agentId);
+    let newlyPaused = false;
+    for (const slot of slots) {
+      const run = slot.run?.mode === "semaphore" ? slot.run : null;
+      if (params.when === "after-job" && run !== null && slot.job !== null) {
+        if (!slot.lending.pauseAfterJob && !slot.lending.pausedByHand) {
+          slot.lending.pauseAfterJob = true;
+          this.activity("info", `${this.slots.length === 1 ? "Pausing" : `${who}: pausing`} once job ${slot.job.id} has finished (Resume cancels it).`);
+        }
+        continue;
       }
-      await this.evaluateLending();
-      return this.agentSnapshot;
+      slot.lending.pauseAfterJob = false;
+      if (!slot.lending.pausedByHand) {
+        slot.lending.pausedByHand = true;
+        newlyPaused = true;
+      }
+      if (run !== null && slot.job !== null) run.agent.stopJob("Stopped by you: paused");
     }
-    this.lending.pauseAfterJob = false;
-    if (!this.lending.pausedByHand) {
-      this.lending.pausedByHand = true;
-      this.activity("info", "Paused by you: the agent takes no jobs until you resume.");
-    }
-    if (run !== null && this.job !== null) run.agent.stopJob("Stopped by you: paused");
+    if (newlyPaused) this.activity("info", `Paused by you: ${who === "The agent" || who === "Every agent" ? who.toLowerCase() : who} takes no jobs until you resume.`);
     await this.evaluateLending();
-    return this.agentSnapshot;
+    return this.answer(slots);
   }
 
-  async resume(_params: HostParams<"resume"> = {}): Promise<AgentSnapshot> {
+  async resume(params: HostParams<"resume"> = {}): Promise<AgentSnapshot> {
     this.assertOpen();
-    const was = this.lending.pausedByHand || this.lending.pauseAfterJob || this.lending.snoozedUntil !== null || this.lending.breaker.tripped !== null;
-    this.lending.pausedByHand = false;
-    this.lending.pauseAfterJob = false;
-    this.lending.snoozedUntil = null;
-    this.lending.breaker.reset();
-    if (was) this.activity("info", "Resumed: the agent takes jobs again (where your schedule and limits allow).");
+    const slots = this.slotsFor(params.agentId);
+    const was = slots.some((slot) => slot.lending.holdsSet);
+    for (const slot of slots) slot.lending.clear();
+    const who = this.whoWords(slots, params.agentId);
+    if (was) this.activity("info", `Resumed: ${who === "The agent" || who === "Every agent" ? who.toLowerCase() : who} takes jobs again (where your schedule and limits allow).`);
     await this.evaluateLending();
-    return this.agentSnapshot;
+    return this.answer(slots);
   }
 
   async snooze(params: HostParams<"snooze">): Promise<AgentSnapshot> {
     this.assertOpen();
-    const now = this.lending.now();
+    const now = this.now();
     if (params.until <= now) throw new HostError("invalid-request", "until: must be in the future");
     if (params.until > now + 366 * 24 * 3_600_000) throw new HostError("invalid-request", "until: at most a year from now");
-    this.lending.snoozedUntil = params.until;
-    this.lending.pauseAfterJob = false;
+    const slots = this.slotsFor(params.agentId);
+    for (const slot of slots) {
+      slot.lending.snoozedUntil = params.until;
+      slot.lending.pauseAfterJob = false;
+    }
     await this.evaluateLending();
-    this.activity("info", `${this.lendingVerdict?.reason ?? "Snoozed"}${this.job !== null ? " (the running job finishes first)" : ""}.`);
-    return this.agentSnapshot;
+    const first = slots[0] as AgentSlot;
+    const running = slots.some((slot) => slot.job !== null);
+    this.activity("info", `${first.lendingVerdict?.reason ?? "Snoozed"}${params.agentId === undefined ? "" : ` (${this.whoWords(slots, params.agentId)})`}${running ? " (the running job finishes first)" : ""}.`);
+    return this.answer(slots);
   }
 
   async stopJob(params: HostParams<"stopJob">): Promise<AgentSnapshot> {
     this.assertOpen();
-    const run = this.run;
-    if (!run || this.job === null) throw new HostError("invalid-state", "No job is running.");
-    if (this.job.id !== params.jobId) throw new HostError("invalid-state", `Job ${params.jobId} is not the running job (${this.job.id} is).`);
-    if (!run.agent.stopJob("Stopped by you")) throw new HostError("invalid-state", "The job is already stopping.");
-    this.activity("info", `Stopping job ${params.jobId}: the agent goes on taking jobs.`);
-    return this.agentSnapshot;
+    const slot = this.slots.find((s) => s.run !== null && s.job?.id === params.jobId);
+    if (!slot || slot.run === null) {
+      const running = this.slots.map((s) => s.job?.id).filter((id): id is string => id !== undefined);
+      if (running.length === 0) throw new HostError("invalid-state", "No job is running.");
+      throw new HostError("invalid-state", `Job ${params.jobId} is not the running job (${running.join(", ")} ${running.length === 1 ? "is" : "are"}).`);
+    }
+    if (!slot.run.agent.stopJob("Stopped by you")) throw new HostError("invalid-state", "The job is already stopping.");
+    this.activity("info", `Stopping job ${params.jobId}: ${this.slots.length > 1 ? `agent ${slot.snapshot.name || slot.plan.id}` : "the agent"} goes on taking jobs.`);
+    return structuredClone(slot.snapshot);
   }
 
   async getGiven(_params: HostParams<"getGiven"> = {}): Promise<GivenSummary> {
     return givenFrom(this.history.list({ limit: Number.MAX_SAFE_INTEGER }));
   }
 
+  /** "The agent" for one agent or all; "Agent box-gpu1" for one of several. */
+  private whoWords(slots: readonly AgentSlot[], agentId: string | undefined): string {
+    if (agentId === undefined || this.slots.length === 1) return this.slots.length === 1 ? "The agent" : "Every agent";
+    const slot = slots[0] as AgentSlot;
+    return `Agent ${slot.plan.name ?? slot.snapshot.name ?? slot.plan.id}`;
+  }
+
   /** Tells the agent to stop taking jobs and leave Semaphore (a clean disconnect) for `verdict`. */
-  private drainFor(run: AgentRun, verdict: PolicyVerdict): void {
-    if (this.draining !== null || run.stopAsked || this.snapshot.stopping) return;
-    this.draining = verdict;
+  private drainFor(slot: AgentSlot, run: AgentRun, verdict: PolicyVerdict): void {
+    if (slot.draining !== null || run.stopAsked || slot.snapshot.stopping) return;
+    slot.draining = verdict;
     run.agent.drain(verdict.reason);
   }
 
@@ -391,27 +525,37 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     this.lendingTimer.unref?.();
   }
 
-  /** The verdict now, and what follows from it for the agent. */
+  /** The verdicts now (the signals read once for every agent), and what follows from them. */
   private async evaluateLending(): Promise<void> {
     if (this.closing) return;
     const seq = ++this.lendingSeq;
-    const diskHold = this.held?.kind === "disk" ? (this.snapshot.hold?.reason ?? "the disk is nearly full") : null;
-    const verdict = await this.lending.decide(this.settings.current, diskHold);
+    const readings = await this.signals.read(this.settings.current);
     if (seq !== this.lendingSeq || this.closing) return;
-    if (this.keepAwake.active && (await this.lending.onBattery()) === true) this.keepAwake.stop();
-    this.applyLending(verdict);
-    const wait = verdict.nextChangeAt === null ? this.timings.lendingPollMs : Math.max(0, Math.min(this.timings.lendingPollMs, verdict.nextChangeAt - this.lending.now()));
+    if (this.keepAwake.active && (await this.signals.onBattery()) === true) this.keepAwake.stop();
+    let wait = this.timings.lendingPollMs;
+    for (const slot of [...this.slots]) {
+      const diskHold = slot.held?.kind === "disk" ? (slot.snapshot.hold?.reason ?? "the disk is nearly full") : null;
+      const verdict = slot.lending.decideNow(this.settings.current, readings, diskHold, this.gpuGuardOf(slot));
+      this.applyLending(slot, verdict);
+      if (verdict.nextChangeAt !== null) wait = Math.max(0, Math.min(wait, verdict.nextChangeAt - this.now()));
+    }
     this.scheduleLending(wait);
   }
 
-  private applyLending(verdict: PolicyVerdict): void {
-    this.lendingVerdict = verdict;
-    const run = this.run?.mode === "semaphore" ? this.run : null;
-    if (run !== null && !run.stopAsked && !this.snapshot.stopping && this.draining === null) {
+  /** The guard of this agent's GPUs (too hot, over power, Xid, the owner's own use), or null. */
+  private gpuGuardOf(slot: AgentSlot): string | null {
+    if (this.gpu === null || slot.plan.gpus.length === 0) return null;
+    return this.gpu.guardOf(slot.plan.gpus.map((g) => g.uuid));
+  }
+
+  private applyLending(slot: AgentSlot, verdict: PolicyVerdict): void {
+    slot.lendingVerdict = verdict;
+    const run = slot.run?.mode === "semaphore" ? slot.run : null;
+    if (run !== null && !run.stopAsked && !slot.snapshot.stopping && slot.draining === null) {
       if (!verdict.allowed && verdict.kind !== "disk") {
-        if (this.job === null) this.drainFor(run, verdict);
-        else if (this.pendingPause === null || this.pendingPause.kind !== verdict.kind) {
-          this.pendingPause = verdict;
+        if (slot.job === null) this.drainFor(slot, run, verdict);
+        else if (slot.pendingPause === null || slot.pendingPause.kind !== verdict.kind) {
+          slot.pendingPause = verdict;
           if (verdict.onRunningJob === "stop") {
             run.agent.stopJob(`Stopped: ${verdict.reason.replace(/\.+$/, "")}`);
             this.activity("info", `${verdict.reason}: stopping the running job, then the agent leaves Semaphore.`);
@@ -419,32 +563,36 @@ export class Host implements Omit<HostApi, TerminalMethod> {
             this.activity("info", `${verdict.reason}: the running job finishes first, then the agent leaves Semaphore.`);
           }
         }
-      } else if (verdict.allowed && this.pendingPause !== null) {
-        this.pendingPause = null;
+      } else if (verdict.allowed && slot.pendingPause !== null) {
+        slot.pendingPause = null;
         this.activity("info", "The condition ended before the job did: the agent keeps taking jobs.");
       }
     }
-    const held = this.held;
+    const held = slot.held;
     if (held !== null && held.kind !== "disk") {
       if (verdict.allowed) {
-        this.releaseHold();
-        this.activity("info", "Allowed again: the agent registers with Semaphore and takes jobs.");
-        this.launch(held.config, held.mode, held.endpointUrl, held.placement);
-        this.showLending(verdict);
+        this.releaseHold(slot);
+        this.activity("info", `Allowed again: ${this.slots.length > 1 ? `agent ${slot.plan.name ?? slot.plan.id}` : "the agent"} registers with Semaphore and takes jobs.`);
+        this.launch(slot, held.config, held.mode, held.endpointUrl, held.placement);
+        this.showLending(slot, verdict);
         return;
       }
       held.kind = verdict.kind ?? "paused";
-      this.snapshot.hold = { kind: held.kind, reason: verdict.reason, since: this.snapshot.hold?.since ?? Date.now(), next: verdict.next, until: verdict.nextChangeAt };
+      const hold = { kind: held.kind, reason: verdict.reason, since: slot.snapshot.hold?.since ?? Date.now(), next: verdict.next, until: verdict.nextChangeAt };
+      if (JSON.stringify(hold) !== JSON.stringify(slot.snapshot.hold)) {
+        slot.snapshot.hold = hold;
+        this.agentChanged(slot);
+      }
     }
-    this.showLending(verdict);
+    this.showLending(slot, verdict);
   }
 
-  private showLending(verdict: PolicyVerdict): void {
-    const pending = this.pendingPause === null ? null : this.pendingPause.onRunningJob;
-    const next = this.lending.state(verdict, this.lending.pauseAfterJob ? "finish" : pending);
-    if (JSON.stringify(next) === JSON.stringify(this.snapshot.lending)) return;
-    this.snapshot.lending = next;
-    this.agentChanged();
+  private showLending(slot: AgentSlot, verdict: PolicyVerdict): void {
+    const pending = slot.pendingPause === null ? null : slot.pendingPause.onRunningJob;
+    const next = slot.lending.state(verdict, slot.lending.pauseAfterJob ? "finish" : pending);
+    if (JSON.stringify(next) === JSON.stringify(slot.snapshot.lending)) return;
+    slot.snapshot.lending = next;
+    this.agentChanged(slot);
   }
 
   async getSandbox(_params: HostParams<"getSandbox"> = {}): Promise<SandboxStatus> {
@@ -455,47 +603,60 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     }
   }
 
-  /** The job home and sandbox of the saved settings, for an agent about to start. */
-  /** `readWrite`: extra host folders the jobs of this run write to (the local demo's repository). */
-  private async openPlacement(readWrite: readonly string[] = []): Promise<JobPlacement> {
+  /**
+   * The job home and sandbox of the saved settings, for an agent about to start: the main agent's in
+   * the data folder's job-home, another's in agents/<id>/, with only its GPUs' device nodes.
+   * `readWrite`: extra host folders the jobs of this run write to (the local demo's repository).
+   */
+  private async openPlacement(slot: AgentSlot, readWrite: readonly string[] = []): Promise<JobPlacement> {
     try {
-      return await this.sandbox.placement(this.settings.current, true, readWrite);
+      const own = slot.plan.id === "main" ? {} : { jobHome: this.sandbox.agentDirs(slot.plan.id).jobHome };
+      const gpuMinors = this.gpu !== null && this.gpu.gpus !== null ? this.gpu.minorsOf(slot.plan.gpus.map((g) => g.uuid)) : null;
+      return await this.sandbox.placement(this.settings.current, true, readWrite, { ...own, gpuMinors });
     } catch (error) {
       throw new HostError("invalid-state", `The job home cannot be prepared: ${(error as Error).message}`);
     }
   }
 
-  async retryNow(_params: HostParams<"retryNow"> = {}): Promise<AgentSnapshot> {
+  async retryNow(params: HostParams<"retryNow"> = {}): Promise<AgentSnapshot> {
     this.assertOpen();
-    const run = this.run;
-    if (!run) throw new HostError("invalid-state", "The agent is not running.");
-    this.retryRun(run, "Retrying now.");
-    return this.agentSnapshot;
+    const slots = this.slotsFor(params.agentId).filter((slot) => slot.run !== null);
+    if (slots.length === 0) throw new HostError("invalid-state", "The agent is not running.");
+    for (const slot of slots) if (slot.run) this.retryRun(slot, slot.run, "Retrying now.");
+    return this.answer(slots);
   }
 
   async stopAgent(params: HostParams<"stopAgent">): Promise<AgentSnapshot> {
     this.assertOpen();
-    if (this.held) {
+    const slots = this.slotsFor(params.agentId);
+    const acting = slots.filter((slot) => slot.held !== null || slot.run !== null);
+    if (acting.length === 0) throw new HostError("invalid-state", "The agent is not running.");
+    for (const slot of acting) this.stopSlot(slot, params.when);
+    return this.answer(slots.length === 1 ? slots : acting);
+  }
+
+  private stopSlot(slot: AgentSlot, when: "now" | "after-job"): void {
+    const who = this.slots.length > 1 ? `Agent ${slot.plan.name ?? slot.plan.id}` : "The agent";
+    if (slot.held) {
       // Paused (the disk guard, the owner's terms): Stop means do not start again.
-      const why = this.snapshot.hold?.reason ?? "paused";
-      this.releaseHold();
-      this.activity("info", `The agent stays stopped (it was not taking jobs: ${why.replace(/\.+$/, "")}).`);
-      this.agentChanged();
-      return this.agentSnapshot;
+      const why = slot.snapshot.hold?.reason ?? "paused";
+      this.releaseHold(slot);
+      this.activity("info", `${who} stays stopped (it was not taking jobs: ${why.replace(/\.+$/, "")}).`);
+      this.agentChanged(slot);
+      return;
     }
-    const run = this.run;
-    if (!run) throw new HostError("invalid-state", "The agent is not running.");
-    if (params.when === "after-job" && this.snapshot.stopping) return this.agentSnapshot; // already on its way
-    if (params.when === "after-job" && this.job !== null) {
-      if (!this.snapshot.stopAfterJob) {
-        this.snapshot.stopAfterJob = true;
-        this.activity("info", `The agent stops once job ${this.job.id} has finished.`);
-        this.agentChanged();
+    const run = slot.run;
+    if (!run) return;
+    if (when === "after-job" && slot.snapshot.stopping) return; // already on its way
+    if (when === "after-job" && slot.job !== null) {
+      if (!slot.snapshot.stopAfterJob) {
+        slot.snapshot.stopAfterJob = true;
+        this.activity("info", `${who} stops once job ${slot.job.id} has finished.`);
+        this.agentChanged(slot);
       }
-      return this.agentSnapshot;
+      return;
     }
-    this.stopNow(run);
-    return this.agentSnapshot;
+    this.stopNow(slot, run);
   }
 
   async getSettings(_params: HostParams<"getSettings"> = {}): Promise<SettingsView> {
@@ -533,8 +694,13 @@ export class Host implements Omit<HostApi, TerminalMethod> {
 
   async startDemo(_params: HostParams<"startDemo"> = {}): Promise<DemoSnapshot> {
     this.assertOpen();
-    if (this.run?.mode === "demo") return this.demo.snapshot();
-    this.assertNoAgent();
+    const slot = this.slots[0] as AgentSlot;
+    if (slot.run?.mode === "demo") return this.demo.snapshot();
+    // The demo's agent is the first agent; every other one must be stopped too.
+    for (const other of this.slots) {
+      const problem = this.startProblem(other);
+      if (problem !== null) throw problem;
+    }
     this.demoTransition = true;
     try {
       const hub = await this.demo.start();
@@ -547,9 +713,9 @@ export class Host implements Omit<HostApi, TerminalMethod> {
         name: `local-demo-${randomBytes(6).toString("hex")}`,
       };
       const demoGit = this.demo.gitRoot;
-      const placement = await this.openPlacement(demoGit === null ? [] : [demoGit]);
+      const placement = await this.openPlacement(slot, demoGit === null ? [] : [demoGit]);
       this.assertOpen();
-      this.launch(config, "demo", hub.url, placement);
+      this.launch(slot, config, "demo", hub.url, placement);
     } catch (error) {
       await this.demo.stop().catch(() => undefined);
       throw error;
@@ -566,8 +732,9 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     if (this.demoTransition) throw new HostError("invalid-state", "The local demo is starting or stopping; try again in a moment.");
     this.demoTransition = true;
     try {
-      const run = this.run;
-      if (run?.mode === "demo") await this.stopRun(run, DEMO_STOP_TIMEOUT_MS);
+      const slot = this.slots[0] as AgentSlot;
+      const run = slot.run;
+      if (run?.mode === "demo") await this.stopRun(slot, run, DEMO_STOP_TIMEOUT_MS);
       await this.demo.stop();
     } finally {
       this.demoTransition = false;
@@ -649,15 +816,23 @@ export class Host implements Omit<HostApi, TerminalMethod> {
    * finished job the sandbox and home the settings give now, with its kept env files.
    */
   private async debugTarget(jobId: string): Promise<{ info: DebugInfo; space: JobSpace | null; placement: JobPlacement | null; kept: { files: string[]; sources: string[] } | null }> {
-    const run = this.run;
-    const live = run?.agent.currentJobEnvFiles;
-    const space = run?.agent.currentJobSpace ?? null;
-    if (live && space && live.jobId === jobId && live.paths.length > 0) {
-      const info = this.debugInfo(jobId, space.home, space.level, { source: "running", envFiles: live.paths, keptAt: null });
-      return { info, space, placement: run?.placement ?? null, kept: null };
+    for (const slot of this.slots) {
+      const run = slot.run;
+      const live = run?.agent.currentJobEnvFiles;
+      const space = run?.agent.currentJobSpace ?? null;
+      if (run && live && space && live.jobId === jobId && live.paths.length > 0) {
+        const info = this.debugInfo(jobId, space.home, space.level, { source: "running", envFiles: live.paths, keptAt: null });
+        return { info, space, placement: run.placement, kept: null };
+      }
     }
-    let placement: JobPlacement | null = run?.placement ?? null;
-    if (placement === null) placement = await this.sandbox.placement(this.settings.current, false).catch(() => null);
+    // A finished job: the sandbox of the agent that ran it, as the settings give it now.
+    const ranBy = this.history.get(jobId)?.summary.agentId ?? "main";
+    const slot = this.slots.find((s) => s.plan.id === ranBy) ?? (this.slots[0] as AgentSlot);
+    let placement: JobPlacement | null = slot.run?.placement ?? null;
+    if (placement === null) {
+      const own = slot.plan.id === "main" ? {} : { jobHome: this.sandbox.agentDirs(slot.plan.id).jobHome };
+      placement = await this.sandbox.placement(this.settings.current, false, [], own).catch(() => null);
+    }
     const home = placement?.settings.jobHome ?? this.sandbox.jobHome;
     const level = placement?.level ?? "none";
     const kept = this.keeper.get(jobId);
@@ -744,6 +919,8 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       snooze: (p) => this.snooze(p),
       stopJob: (p) => this.stopJob(p),
       getGiven: (p) => this.getGiven(p),
+      getGpus: (p) => this.getGpus(p),
+      setGpuLent: (p) => this.setGpuLent(p),
       getSettings: (p) => this.getSettings(p),
       saveSettings: (p) => this.saveSettings(p),
       importConfig: (p) => this.importConfig(p),
@@ -830,7 +1007,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   }
 
   private noDebugReason(jobId: string): string {
-    if (this.job?.id === jobId) return `Job ${jobId} has not exported its environment yet (its "Exporting environment variables" step).`;
+    if (this.slots.some((slot) => slot.job?.id === jobId)) return `Job ${jobId} has not exported its environment yet (its "Exporting environment variables" step).`;
     if (this.history.get(jobId) === null) return `No job ${jobId} in the history.`;
     const limit = this.keeper.limit;
     if (limit === 0) return `The env files of job ${jobId} were not kept: keeping them is turned off in Settings.`;
@@ -855,16 +1032,20 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   // ---------------------------------------------------------------------------------------------
   // The agent
 
-  private launch(config: AgentConfig, mode: AgentMode, endpointUrl: string, placement: JobPlacement): void {
+  private launch(slot: AgentSlot, config: AgentConfig, mode: AgentMode, endpointUrl: string, placement: JobPlacement): void {
     const home = placement.settings.jobHome;
+    // One of several agents: its own TMPDIR, and its jobs see only its GPUs.
+    const own = slot.plan.id === "main" ? null : this.sandbox.agentDirs(slot.plan.id);
+    const tmpDir = own?.tmpDir ?? (this.env.TMPDIR || tmpdir());
+    const env: NodeJS.ProcessEnv = { ...this.env, ...(own ? { TMPDIR: own.tmpDir } : {}), ...this.gpuEnvOf(slot) };
     // Jobs start in their home folder: the app's own working directory means nothing to them.
     const agent = new Agent({
       config,
       timings: this.timings,
-      env: this.env,
+      env,
       cwd: home,
       home,
-      tmpDir: this.env.TMPDIR || tmpdir(),
+      tmpDir,
       placement,
       journalDir: this.sandbox.journalDir,
       diskGuard: this.sandbox.diskGuard(this.settings.current),
@@ -884,64 +1065,78 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       exited: Promise.resolve(),
       placement,
     };
-    this.run = run;
-    this.job = null;
+    slot.run = run;
+    slot.job = null;
+    slot.relaunch = false;
     if (config.token.length >= 6) this.secrets.add(config.token);
     // A fresh run: everything but the session's job counts starts over.
-    this.snapshot = idleAgentSnapshot({
+    slot.snapshot = idleAgentSnapshot({
+      id: slot.plan.id,
+      gpus: slot.plan.gpus.map((g) => ({ ...g })),
       phase: "registering",
       mode,
       endpoint: endpointUrl,
       startedAt: Date.now(),
-      counts: this.snapshot.counts,
+      counts: slot.snapshot.counts,
       sandbox: statusOf(placement),
+      lending: slot.snapshot.lending,
     });
-    if (placement.state.notice) this.activity("warn", placement.state.notice);
-    agent.on((event) => this.onAgentEvent(run, event));
+    if (placement.state.notice && slot === this.slots[0]) this.activity("warn", placement.state.notice);
+    agent.on((event) => this.onAgentEvent(slot, run, event));
     run.exited = agent.start().then(
-      (exit) => this.onAgentExit(run, exit, null),
-      (error: unknown) => this.onAgentExit(run, null, error instanceof Error ? error : new Error(String(error))),
+      (exit) => this.onAgentExit(slot, run, exit, null),
+      (error: unknown) => this.onAgentExit(slot, run, null, error instanceof Error ? error : new Error(String(error))),
     );
-    this.activity("info", `Starting the agent${mode === "demo" ? " for the local demo" : ""} (${endpointUrl}).`);
+    const gpus = slot.plan.gpus.length > 0 ? ` with GPU ${slot.plan.gpus.map((g) => g.index).join(", ")}` : "";
+    this.activity("info", `Starting ${this.slots.length > 1 ? `agent ${config.name || slot.plan.id}` : "the agent"}${mode === "demo" ? " for the local demo" : ""}${gpus} (${endpointUrl}).`);
     if (mode === "semaphore" && this.watchConnectivity && this.connectivity === null) {
       this.connectivity = new ConnectivityWatch({
         onChange: (why) => {
-          const current = this.run;
-          if (current) this.retryRun(current, why === "wake" ? "The machine woke up: trying again now." : "The network changed: trying again now.", true);
+          for (const s of this.slots) {
+            if (s.run) this.retryRun(s, s.run, why === "wake" ? "The machine woke up: trying again now." : "The network changed: trying again now.", true);
+          }
         },
       });
     }
-    this.agentChanged();
+    this.agentChanged(slot);
+  }
+
+  /** CUDA_VISIBLE_DEVICES and NVIDIA_VISIBLE_DEVICES of this agent's jobs (nothing on a machine without GPUs). */
+  private gpuEnvOf(slot: AgentSlot): Record<string, string> {
+    if (this.gpu === null) return {};
+    return gpuJobEnv(slot.plan.gpus, this.gpu.gpus !== null && this.gpu.gpus.length > 0, this.gpu.vendor);
   }
 
   /** Cuts a registration or failed-sync back-off short; `onlyWhenFailing`: only when there is an error. */
-  private retryRun(run: AgentRun, why: string, onlyWhenFailing = false): void {
-    const failing = this.snapshot.error !== null && (this.snapshot.error.scope === "register" || this.snapshot.error.scope === "sync");
+  private retryRun(slot: AgentSlot, run: AgentRun, why: string, onlyWhenFailing = false): void {
+    const error = slot.snapshot.error;
+    const failing = error !== null && (error.scope === "register" || error.scope === "sync");
     if (onlyWhenFailing && !failing) return;
     if (failing) this.activity("info", why);
     run.agent.retryNow();
   }
 
   /** Interrupt (spec §3.3); abort instead when there is nobody to ask or the stop was already asked. */
-  private stopNow(run: AgentRun): void {
+  private stopNow(slot: AgentSlot, run: AgentRun): void {
+    const s = slot.snapshot;
     run.stopAsked = true;
-    this.snapshot.stopAfterJob = false;
-    const force = this.snapshot.stopping || this.snapshot.phase === "registering" || this.snapshot.phase === "shutting-down";
+    s.stopAfterJob = false;
+    const force = s.stopping || s.phase === "registering" || s.phase === "shutting-down";
     if (force) {
       // Not registered yet (nothing to tell the server), or a second stop: the user insists.
       run.aborted = true;
       run.agent.abort();
-      this.activity("warn", "Stopping the agent without waiting for the server.");
+      this.activity("warn", `Stopping ${this.slots.length > 1 ? `agent ${s.name || slot.plan.id}` : "the agent"} without waiting for the server.`);
     } else {
       run.agent.interrupt();
     }
-    this.snapshot.stopping = true;
-    this.agentChanged();
+    s.stopping = true;
+    this.agentChanged(slot);
   }
 
   /** Stops a run and waits for its exit: interrupt, then abort after `timeoutMs`. */
-  private async stopRun(run: AgentRun, timeoutMs: number): Promise<void> {
-    if (!this.snapshot.stopping) this.stopNow(run);
+  private async stopRun(slot: AgentSlot, run: AgentRun, timeoutMs: number): Promise<void> {
+    if (!slot.snapshot.stopping) this.stopNow(slot, run);
     if (await settlesWithin(run.exited, timeoutMs)) return;
     run.aborted = true;
     run.agent.abort();
@@ -949,9 +1144,9 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     await settlesWithin(run.exited, ABORT_WAIT_MS);
   }
 
-  private onAgentEvent(run: AgentRun, event: AgentEvent): void {
-    if (this.run !== run) return;
-    const s = this.snapshot;
+  private onAgentEvent(slot: AgentSlot, run: AgentRun, event: AgentEvent): void {
+    if (slot.run !== run) return;
+    const s = slot.snapshot;
     switch (event.type) {
       case "phase":
         s.phase = event.phase;
@@ -959,13 +1154,13 @@ export class Host implements Omit<HostApi, TerminalMethod> {
           s.jobId = null;
           s.jobIdentity = null;
         }
-        this.agentChanged();
+        this.agentChanged(slot);
         break;
       case "registered":
         s.name = event.name;
         if (s.error?.scope === "register") s.error = null;
         this.activity("info", `Registered as ${event.name || "(no name)"} with ${run.endpointUrl}.`);
-        this.agentChanged();
+        this.agentChanged(slot);
         break;
       case "sync":
         s.nextSyncAt = event.nextSyncAt;
@@ -975,30 +1170,33 @@ export class Host implements Omit<HostApi, TerminalMethod> {
         } else {
           run.lastSyncError = this.redact(event.error);
         }
-        this.agentChanged();
+        this.agentChanged(slot);
         break;
       case "job-assigned":
-        this.job = { id: event.jobId, assignedAt: event.at, started: false, loggedResult: null, nextIndex: 0, identity: null, problem: null, stoppedBy: null, ownCommandsFinished: 0 };
+        slot.job = { id: event.jobId, assignedAt: event.at, started: false, loggedResult: null, nextIndex: 0, identity: null, problem: null, stoppedBy: null, ownCommandsFinished: 0 };
         s.jobId = event.jobId;
-        this.activity("info", `Job ${event.jobId} assigned.`);
-        this.agentChanged();
+        this.activity("info", `Job ${event.jobId} assigned${this.slots.length > 1 ? ` to ${s.name || slot.plan.id}` : ""}.`);
+        this.agentChanged(slot);
         break;
       case "job-request":
-        if (this.job?.id === event.jobId) {
-          this.job.identity = event.identity;
+        if (slot.job?.id === event.jobId) {
+          slot.job.identity = event.identity;
           s.jobIdentity = event.identity;
           if (event.identity !== null) this.activity("info", `Job ${event.jobId} is ${describeJob(event.identity, event.jobId)}.`);
-          this.startJob(run, this.job, event.envVarNames);
-          this.agentChanged();
+          this.startJob(slot, run, slot.job, event.envVarNames);
+          this.agentChanged(slot);
         }
         break;
       case "job-rejected":
-        if (this.job?.id === event.jobId) this.job.problem = this.redact(event.reason);
+        if (slot.job?.id === event.jobId) slot.job.problem = this.redact(event.reason);
+        break;
+      case "job-shell":
+        if (slot.job?.id === event.jobId) this.usage.jobStarted(event.jobId, event.pid);
         break;
       case "job-log": {
-        const job = this.job;
+        const job = slot.job;
         if (job?.id !== event.jobId) break;
-        if (!job.started) this.startJob(run, job, []);
+        if (!job.started) this.startJob(slot, run, job, []);
         if (event.event.event === "job_finished") job.loggedResult = event.event.result;
         if (event.event.event === "cmd_finished" && !AGENT_STEPS.has(event.event.directive)) job.ownCommandsFinished++;
         this.history.append(job.id, event.event);
@@ -1007,45 +1205,46 @@ export class Host implements Omit<HostApi, TerminalMethod> {
         break;
       }
       case "job-output-preview": {
-        const job = this.job;
+        const job = slot.job;
         if (job?.id === event.jobId && job.started) this.batcher.preview(job.id, job.nextIndex, event.text);
         break;
       }
       case "job-finished":
         {
-          const title = this.job?.id === event.jobId ? jobTitle(this.job.identity, event.jobId) : event.jobId;
-          const problem = this.job?.id === event.jobId ? this.job.problem : null;
-          const stoppedBy = this.job?.id === event.jobId ? this.job.stoppedBy : null;
-          if (this.job?.id === event.jobId) {
-            if (run.mode === "semaphore") this.lending.breaker.record(event.result === "failed" && this.job.ownCommandsFinished === 0);
-            this.finishJob(run, this.job, event.result, event.at);
+          const job = slot.job?.id === event.jobId ? slot.job : null;
+          const title = job ? jobTitle(job.identity, event.jobId) : event.jobId;
+          const problem = job ? job.problem : null;
+          const stoppedBy = job ? job.stoppedBy : null;
+          if (job) {
+            if (run.mode === "semaphore") slot.lending.breaker.record(event.result === "failed" && job.ownCommandsFinished === 0);
+            this.finishJob(slot, run, job, event.result, event.at);
           }
           const named = title === event.jobId ? `Job ${event.jobId}` : `Job ${event.jobId} (${title})`;
           const why = problem ? `, not run: ${problem}` : stoppedBy ? `: ${stoppedBy.replace(/^Stopped/, "stopped")}` : "";
           this.activity(event.result === "failed" || stoppedBy ? "warn" : "info", `${named} ${event.result}${why.replace(/\.+$/, "")}.`);
         }
-        if (s.stopAfterJob) {
+        if (s.stopAfterJob || slot.relaunch || slot.retired) {
           // Before the agent's forced sync goes out, so that it already carries interrupted_at.
-          this.stopNow(run);
+          this.stopNow(slot, run);
         } else if (run.mode === "semaphore") {
           // A pause that waited for this job (by hand, a condition, the breaker just tripped): drain
           // now, before the next sync can bring a job. No reading can be awaited here: the signals
           // are those of the last check.
-          if (this.lending.pauseAfterJob) {
-            this.lending.pauseAfterJob = false;
-            this.lending.pausedByHand = true;
+          if (slot.lending.pauseAfterJob) {
+            slot.lending.pauseAfterJob = false;
+            slot.lending.pausedByHand = true;
           }
-          const verdict = this.lending.decideNow(this.settings.current, null);
-          this.pendingPause = null;
-          if (!verdict.allowed && verdict.kind !== "disk") this.drainFor(run, verdict);
+          const verdict = slot.lending.decideNow(this.settings.current, this.signals.readings, null, this.gpuGuardOf(slot));
+          slot.pendingPause = null;
+          if (!verdict.allowed && verdict.kind !== "disk") this.drainFor(slot, run, verdict);
           this.scheduleLending(0);
         }
-        this.agentChanged();
+        this.agentChanged(slot);
         break;
       case "interrupted":
         s.stopping = true;
         this.activity("info", "Stopping: told the server; it stops a running job (after the grace period) and then shuts the agent down.");
-        this.agentChanged();
+        this.agentChanged(slot);
         break;
       case "error": {
         const scope = event.scope;
@@ -1058,51 +1257,55 @@ export class Host implements Omit<HostApi, TerminalMethod> {
         if (event.scope === "register") run.lastRegisterError = message;
         // The agent's messages mostly name their call already ("sync: HTTP 500 …").
         this.activity("error", message.startsWith(`${event.scope}:`) ? message : `${event.scope}: ${message}`);
-        this.agentChanged();
+        this.agentChanged(slot);
         break;
       }
       case "log":
         this.activity(event.level, this.redact(event.message));
         break;
       case "disk":
-        void this.showDisk(event.verdict);
+        void this.showDisk(slot, event.verdict);
         break;
       case "job-stopped-by-agent":
-        if (this.job?.id === event.jobId) this.job.stoppedBy = event.reason;
+        if (slot.job?.id === event.jobId) slot.job.stoppedBy = event.reason;
         break;
       case "shutdown":
         // The agent ends a job it shuts down under without a job-finished event of its own.
-        if (this.job) this.finishJob(run, this.job, this.job.loggedResult ?? "stopped", event.at);
+        if (slot.job) this.finishJob(slot, run, slot.job, slot.job.loggedResult ?? "stopped", event.at);
         break;
     }
   }
 
-  private onAgentExit(run: AgentRun, exit: AgentExit | null, error: Error | null): void {
-    if (this.run !== run) return;
-    if (this.job) this.finishJob(run, this.job, this.job.loggedResult ?? "stopped", Date.now());
+  private onAgentExit(slot: AgentSlot, run: AgentRun, exit: AgentExit | null, error: Error | null): void {
+    if (slot.run !== run) return;
+    if (slot.job) this.finishJob(slot, run, slot.job, slot.job.loggedResult ?? "stopped", Date.now());
     const reason: ShutdownReason = exit?.reason ?? "UNKNOWN";
     const lostContact = reason === "UNABLE_TO_SYNC" || reason === "UNABLE_TO_REGISTER";
-    if (run.mode === "semaphore" && lostContact && !run.stopAsked && !this.closing) {
+    if (run.mode === "semaphore" && lostContact && !run.stopAsked && !this.closing && !slot.retired) {
       // The app's agent never quietly stops lending: it registers again (same settings, same name)
       // and keeps trying with its back-off until the server answers or the owner stops it.
       this.activity("warn", `The agent ${this.exitMessage(run, reason)}; connecting again.`);
-      this.launch(run.config, run.mode, run.endpointUrl, run.placement);
+      this.launch(slot, run.config, run.mode, run.endpointUrl, run.placement);
       return;
     }
-    if (exit?.drained !== undefined && !run.stopAsked && !this.closing) {
-      const verdict = this.draining;
-      this.draining = null;
-      this.pendingPause = null;
-      if (verdict !== null) this.hold(run, verdict.kind ?? "paused", verdict.reason, verdict.next, verdict.nextChangeAt);
-      else this.hold(run, "disk", exit.drained, "resumes by itself once there is space", null);
+    if (exit?.drained !== undefined && !run.stopAsked && !this.closing && !slot.retired) {
+      const verdict = slot.draining;
+      slot.draining = null;
+      slot.pendingPause = null;
+      if (verdict !== null) this.hold(slot, run, verdict.kind ?? "paused", verdict.reason, verdict.next, verdict.nextChangeAt);
+      else this.hold(slot, run, "disk", exit.drained, "resumes by itself once there is space", null);
       return;
     }
-    this.connectivity?.stop();
-    this.connectivity = null;
     const exitCode = exit?.exitCode ?? 1;
     const message = error ? `the agent could not start: ${this.redact(error.message)}` : this.exitMessage(run, reason);
-    this.run = null;
-    Object.assign(this.snapshot, {
+    slot.run = null;
+    slot.draining = null;
+    slot.pendingPause = null;
+    if (!this.slots.some((s) => s.run?.mode === "semaphore")) {
+      this.connectivity?.stop();
+      this.connectivity = null;
+    }
+    Object.assign(slot.snapshot, {
       phase: "idle",
       endpoint: endpointUrlOf(this.settings.current),
       startedAt: null,
@@ -1113,11 +1316,32 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       stopping: false,
       lastExit: { reason, exitCode, at: Date.now(), message },
     } satisfies Partial<AgentSnapshot>);
-    this.activity(exitCode === 0 ? "info" : "error", `The agent stopped: ${message} (${reason}, exit code ${exitCode}).`);
-    this.agentChanged();
+    const who = this.slots.length > 1 ? `Agent ${slot.snapshot.name || slot.plan.id}` : "The agent";
+    this.activity(exitCode === 0 ? "info" : "error", `${who} stopped: ${message} (${reason}, exit code ${exitCode}).`);
+    this.agentChanged(slot);
+    if (slot.retired) {
+      this.dropSlot(slot);
+      return;
+    }
+    if (slot.relaunch && !this.closing && run.mode === "semaphore") {
+      // Its GPUs changed: the same agent again, with the new ones.
+      slot.relaunch = false;
+      this.activity("info", `${who} starts again with its new GPUs.`);
+      void this.restart(slot);
+      return;
+    }
     if (run.mode === "demo" && !this.demoTransition) {
       // The demo is the hub and its agent together: without the agent the hub has no use.
       void this.demo.stop().then(() => this.batcher.pass({ type: "demo", demo: this.demo.snapshot() }));
+    }
+  }
+
+  /** Starts an agent whose plan changed (under the owner's terms, as startAgent does). */
+  private async restart(slot: AgentSlot): Promise<void> {
+    try {
+      await this.startSlot(slot, this.signals.readings);
+    } catch (error) {
+      this.activity("error", `Could not start ${slot.plan.name ?? slot.plan.id} again: ${(error as Error).message}`);
     }
   }
 
@@ -1125,10 +1349,10 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   // The disk guard's pause
 
   /** The disk guard or the lending policy drained the agent: it starts again by itself once allowed. */
-  private hold(run: Pick<AgentRun, "config" | "mode" | "endpointUrl" | "placement">, kind: PauseKind, reason: string, next: string | null, until: number | null): void {
-    this.run = null;
-    this.held = { kind, config: run.config, mode: run.mode, endpointUrl: run.endpointUrl, placement: run.placement, timer: null };
-    Object.assign(this.snapshot, {
+  private hold(slot: AgentSlot, run: Pick<AgentRun, "config" | "mode" | "endpointUrl" | "placement">, kind: PauseKind, reason: string, next: string | null, until: number | null): void {
+    slot.run = null;
+    slot.held = { kind, config: run.config, mode: run.mode, endpointUrl: run.endpointUrl, placement: run.placement, timer: null };
+    Object.assign(slot.snapshot, {
       phase: "idle",
       startedAt: null,
       nextSyncAt: null,
@@ -1138,22 +1362,23 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       stopping: false,
       hold: { kind, reason, since: Date.now(), next, until },
     } satisfies Partial<AgentSnapshot>);
-    this.activity(kind === "disk" || kind === "breaker" ? "warn" : "info", `Not taking jobs: ${reason.replace(/\.+$/, "")}${next ? ` (${next})` : ""}; the agent has left Semaphore.`);
-    this.agentChanged();
-    if (kind === "disk") this.scheduleHoldCheck(this.timings.diskIdleCheckMs);
+    const who = this.slots.length > 1 ? `${slot.plan.name ?? slot.plan.id}: not` : "Not";
+    this.activity(kind === "disk" || kind === "breaker" ? "warn" : "info", `${who} taking jobs: ${reason.replace(/\.+$/, "")}${next ? ` (${next})` : ""}; the agent has left Semaphore.`);
+    this.agentChanged(slot);
+    if (kind === "disk") this.scheduleHoldCheck(slot, this.timings.diskIdleCheckMs);
     else this.scheduleLending(0);
   }
 
-  private scheduleHoldCheck(ms: number): void {
-    const held = this.held;
+  private scheduleHoldCheck(slot: AgentSlot, ms: number): void {
+    const held = slot.held;
     if (!held) return;
     if (held.timer) clearTimeout(held.timer);
-    held.timer = setTimeout(() => void this.checkHold(), ms);
+    held.timer = setTimeout(() => void this.checkHold(slot), ms);
   }
 
   /** Every diskIdleCheckMs while paused, and at once when the settings change. */
-  private async checkHold(): Promise<void> {
-    const held = this.held;
+  private async checkHold(slot: AgentSlot): Promise<void> {
+    const held = slot.held;
     if (!held || this.closing) return;
     held.timer = null;
     const guard = this.sandbox.diskGuard(this.settings.current);
@@ -1162,44 +1387,44 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       { label: "TMPDIR", path: this.env.TMPDIR || tmpdir() },
     ];
     const verdict: DiskVerdict | null = guard ? await checkDisk(paths, guard) : null;
-    if (this.held !== held) return;
+    if (slot.held !== held) return;
     if (verdict !== null && verdict.state !== "ok") {
-      await this.showDisk(verdict);
-      if (this.held === held && this.snapshot.hold) this.snapshot.hold.reason = verdict.reason ?? this.snapshot.hold.reason;
-      this.agentChanged();
-      this.scheduleHoldCheck(this.timings.diskIdleCheckMs);
+      await this.showDisk(slot, verdict);
+      if (slot.held === held && slot.snapshot.hold) slot.snapshot.hold.reason = verdict.reason ?? slot.snapshot.hold.reason;
+      this.agentChanged(slot);
+      this.scheduleHoldCheck(slot, this.timings.diskIdleCheckMs);
       return;
     }
     // Space is back; the owner's terms may still hold the agent.
     held.kind = "paused";
-    this.snapshot.disk = null;
+    slot.snapshot.disk = null;
     this.activity("info", "Enough free space again.");
     this.scheduleLending(0);
   }
 
-  private releaseHold(): void {
-    if (this.held?.timer) clearTimeout(this.held.timer);
-    this.held = null;
-    this.snapshot.hold = null;
-    this.snapshot.disk = null;
+  private releaseHold(slot: AgentSlot): void {
+    if (slot.held?.timer) clearTimeout(slot.held.timer);
+    slot.held = null;
+    slot.snapshot.hold = null;
+    slot.snapshot.disk = null;
   }
 
   /** The disk guard's verdict in the snapshot (with what uses space, when it is not ok). */
-  private async showDisk(verdict: DiskVerdict): Promise<void> {
-    const seq = ++this.diskSeq;
+  private async showDisk(slot: AgentSlot, verdict: DiskVerdict): Promise<void> {
+    const seq = ++slot.diskSeq;
     if (verdict.state === "ok") {
-      this.snapshot.disk = null;
-      this.agentChanged();
+      slot.snapshot.disk = null;
+      this.agentChanged(slot);
       return;
     }
     const first = await this.sandbox.diskView(verdict, this.settings.current, false);
-    if (seq !== this.diskSeq) return;
-    this.snapshot.disk = first;
-    this.agentChanged();
+    if (seq !== slot.diskSeq) return;
+    slot.snapshot.disk = first;
+    this.agentChanged(slot);
     const full = await this.sandbox.diskView(verdict, this.settings.current, true);
-    if (seq !== this.diskSeq) return;
-    this.snapshot.disk = full;
-    this.agentChanged();
+    if (seq !== slot.diskSeq) return;
+    slot.snapshot.disk = full;
+    this.agentChanged(slot);
   }
 
   private exitMessage(run: AgentRun, reason: ShutdownReason): string {
@@ -1221,25 +1446,27 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     }
   }
 
-  private startJob(run: AgentRun, job: CurrentJob, envVarNames: string[]): void {
+  private startJob(slot: AgentSlot, run: AgentRun, job: CurrentJob, envVarNames: string[]): void {
     if (job.started) return;
     job.started = true;
-    const summary = this.history.start(job.id, { mode: run.mode, startedAt: job.assignedAt, envVarNames, identity: job.identity });
+    const agentName = slot.snapshot.name || run.config.name || null;
+    const summary = this.history.start(job.id, { mode: run.mode, startedAt: job.assignedAt, envVarNames, identity: job.identity, agentId: slot.plan.id, agentName });
     this.batcher.pass({ type: "job-started", job: { summary, envVarNames: [...envVarNames] } });
-    // Awake while the job runs, never on battery.
-    void this.lending.onBattery().then((battery) => {
-      if (battery !== true && this.job === job) this.keepAwake.start();
+    // Awake while a job runs, never on battery.
+    void this.signals.onBattery().then((battery) => {
+      if (battery !== true && slot.job === job) this.keepAwake.start();
     });
   }
 
-  private finishJob(run: AgentRun, job: CurrentJob, result: JobResult, at: number): void {
-    if (!job.started) this.startJob(run, job, []);
-    this.keepAwake.stop();
-    this.job = null;
-    this.snapshot.jobId = null;
-    this.snapshot.jobIdentity = null;
-    this.snapshot.counts[result]++;
-    const outcome = this.history.finish(job.id, result, at, job.problem, job.stoppedBy);
+  private finishJob(slot: AgentSlot, run: AgentRun, job: CurrentJob, result: JobResult, at: number): void {
+    if (!job.started) this.startJob(slot, run, job, []);
+    slot.job = null;
+    if (!this.slots.some((s) => s.job !== null)) this.keepAwake.stop();
+    slot.snapshot.jobId = null;
+    slot.snapshot.jobIdentity = null;
+    slot.snapshot.counts[result]++;
+    const usage = this.usage.jobFinished(job.id, Math.max(0, at - job.assignedAt));
+    const outcome = this.history.finish(job.id, result, at, job.problem, job.stoppedBy, usage);
     if (!outcome) return;
     this.batcher.pass({ type: "job-finished", job: outcome.summary });
     if (outcome.removed.length > 0) this.historyChanged();
@@ -1253,13 +1480,18 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     const removed = this.history.setRetention(retentionOf(this.settings.current));
     this.batcher.pass({ type: "settings", settings: result.settings });
     if (removed.length > 0) this.historyChanged();
-    if (this.keeper.setLimit(result.settings.debugKeepJobs, this.job?.id ?? null).length > 0) this.keptEnvsChanged();
-    if (!this.run) {
-      this.snapshot.endpoint = endpointUrlOf(this.settings.current);
-      this.agentChanged();
+    const running = this.slots.find((slot) => slot.job !== null)?.job?.id ?? null;
+    if (this.keeper.setLimit(result.settings.debugKeepJobs, running).length > 0) this.keptEnvsChanged();
+    for (const slot of this.slots) {
+      if (slot.run) continue;
+      slot.snapshot.endpoint = endpointUrlOf(this.settings.current);
+      this.agentChanged(slot);
+      // New disk limits: a paused agent looks again at once.
+      if (slot.held) this.scheduleHoldCheck(slot, 0);
     }
-    // New disk limits: a paused agent looks again at once.
-    if (this.held) this.scheduleHoldCheck(0);
+    // "Agents on this machine", the lent GPUs, the limits: the plan and the guards again.
+    this.replan();
+    this.gpusChanged();
     return result;
   }
 
@@ -1267,8 +1499,131 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     this.batcher.pass({ type: "history", history: this.history.list({ limit: SNAPSHOT_HISTORY }) });
   }
 
-  /** Bursts of agent changes (a sync, a phase, an error at once) go out as one event; the last state always does. */
-  private agentChanged(): void {
+  // ---------------------------------------------------------------------------------------------
+  // The GPUs, and one agent per GPU
+
+  async getGpus(_params: HostParams<"getGpus"> = {}): Promise<GpuSnapshot> {
+    return this.gpuSnapshot();
+  }
+
+  async setGpuLent(params: HostParams<"setGpuLent">): Promise<GpuSnapshot> {
+    this.assertOpen();
+    const known = this.gpu?.gpus ?? [];
+    const gpu = known.find((g) => g.uuid === params.uuid);
+    if (!gpu) throw new HostError("not-found", `No GPU ${params.uuid} on this machine${known.length > 0 ? ` (it has ${known.map((g) => g.uuid).join(", ")})` : ""}.`);
+    const stored = this.settings.current;
+    const notLent = params.lent ? stored.gpuNotLent.filter((u) => u !== params.uuid) : [...new Set([...stored.gpuNotLent, params.uuid])];
+    const saved = this.settings.patch({ gpuNotLent: notLent });
+    if (!saved.ok) throw new HostError("invalid-request", saved.errors.map((e) => `${e.field}: ${e.message}`).join("; "));
+    this.activity("info", params.lent ? `GPU ${gpu.index} is lent again.` : `GPU ${gpu.index} is yours: no job gets it${this.slots.some((s) => s.job !== null && s.plan.gpus.some((g) => g.uuid === params.uuid)) ? " once its running job has finished" : ""}.`);
+    this.settingsSaved(saved);
+    return this.gpuSnapshot();
+  }
+
+  private gpuSnapshot(): GpuSnapshot {
+    if (this.gpu === null) return { available: false, vendor: null, reason: "GPU monitoring is off in this app.", install: null, gpus: [], machine: null };
+    return this.gpu.snapshot();
+  }
+
+  /** Starts the GPU monitor and waits (briefly) for its first reading: the agents' plan needs to know the GPUs. */
+  private async startGpus(): Promise<void> {
+    this.usage.start();
+    if (this.gpu === null) return;
+    this.gpu.configure(this.settings.current, (uuid) => this.agentOfGpu(uuid));
+    this.gpu.start();
+    await this.gpu.ready(GPU_DISCOVERY_MS);
+    this.replan();
+  }
+
+  private agentOfGpu(uuid: string): string | null {
+    return this.slots.find((slot) => !slot.retired && slot.plan.gpus.some((g) => g.uuid === uuid))?.plan.id ?? null;
+  }
+
+  /** The GPUs changed (found, lost, processes, guards), or the settings did: the windows hear of it, the agents' terms are looked at again. */
+  private gpusChanged(): void {
+    if (this.gpu === null || this.closing) return;
+    this.gpu.configure(this.settings.current, (uuid) => this.agentOfGpu(uuid));
+    const known = this.gpu.gpus;
+    if (known !== null && this.slots.length === 1 && (this.slots[0] as AgentSlot).plan.gpus.length === 0 && known.length > 0) this.replan();
+    // At most every GPU_EVENT_MS: processes are read every few seconds, guards change on samples.
+    if (this.gpuEventTimer) return;
+    const wait = Math.max(0, this.gpuEventsAt + GPU_EVENT_MS - Date.now());
+    this.gpuEventTimer = setTimeout(() => {
+      this.gpuEventTimer = null;
+      this.gpuEventsAt = Date.now();
+      if (this.closing) return;
+      this.batcher.pass({ type: "gpus", gpus: this.gpuSnapshot() });
+      this.scheduleLending(0);
+    }, wait);
+    this.gpuEventTimer.unref?.();
+  }
+
+  /**
+   * The agents the settings and the GPUs ask for. An agent that stays keeps running; one that goes
+   * stops (after its job) and is dropped; a new one starts if the machine is lending (another agent
+   * runs or waits for its terms); one whose GPUs changed starts again between jobs.
+   */
+  private replan(): void {
+    if (this.closing) return;
+    const gpus = this.gpu?.gpus ?? null;
+    const base = this.settings.current.name || hostname();
+    const plans = planAgents(this.settings.current, gpus, base);
+    const same = plans.length === this.slots.filter((s) => !s.retired).length && plans.every((p, i) => JSON.stringify(p) === JSON.stringify(this.slots.filter((s) => !s.retired)[i]?.plan));
+    if (same) return;
+    const lending = this.slots.some((slot) => (slot.run?.mode === "semaphore" && !slot.run.stopAsked) || slot.held !== null);
+    const next: AgentSlot[] = [];
+    const fresh: AgentSlot[] = [];
+    for (const plan of plans) {
+      const slot = this.slots.find((s) => s.plan.id === plan.id && !s.retired);
+      if (!slot) {
+        const added = this.newSlot(plan);
+        next.push(added);
+        fresh.push(added);
+        continue;
+      }
+      const gpusChanged = JSON.stringify(slot.plan.gpus) !== JSON.stringify(plan.gpus) || slot.plan.name !== plan.name;
+      slot.plan = plan;
+      slot.snapshot.gpus = plan.gpus.map((g) => ({ ...g }));
+      if (gpusChanged && slot.run?.mode === "semaphore") {
+        slot.relaunch = true;
+        if (slot.job === null) this.stopNow(slot, slot.run);
+      } else if (gpusChanged && slot.held !== null) {
+        // Held: it registers with the new GPUs when it is allowed again.
+        slot.held.config = this.configFor(slot);
+      }
+      next.push(slot);
+    }
+    for (const slot of this.slots) {
+      if (next.includes(slot) || slot.retired) continue;
+      slot.retired = true;
+      if (slot.held) this.releaseHold(slot);
+      if (slot.run && slot.run.mode === "semaphore") {
+        if (slot.job === null) this.stopNow(slot, slot.run);
+        else this.activity("info", `${slot.plan.name ?? slot.plan.id} stops once its job ${slot.job.id} has finished (its GPU is no longer lent to it).`);
+      }
+      // Still running (its job, its stop): kept in the list until it has stopped.
+      if (slot.run) next.push(slot);
+    }
+    this.slots = next;
+    this.agentsChanged();
+    if (lending) for (const slot of fresh) void this.restart(slot);
+  }
+
+  /** An agent that left the plan has stopped: it leaves the list. */
+  private dropSlot(slot: AgentSlot): void {
+    this.slots = this.slots.filter((s) => s !== slot);
+    if (this.slots.length === 0) this.slots = [this.newSlot({ id: "main", gpus: [], name: null })];
+    this.dirty.delete(slot);
+    this.agentsChanged();
+  }
+
+  private agentsChanged(): void {
+    this.batcher.pass({ type: "agents", agents: this.agentSnapshots });
+  }
+
+  /** Bursts of agent changes (a sync, a phase, an error at once) go out as one event per agent; the last state always does. */
+  private agentChanged(slot: AgentSlot): void {
+    this.dirty.add(slot);
     if (this.agentTimer) return;
     const wait = this.lastAgentEmit + AGENT_EVENT_INTERVAL_MS - Date.now();
     if (wait <= 0) {
@@ -1283,7 +1638,9 @@ export class Host implements Omit<HostApi, TerminalMethod> {
 
   private emitAgent(): void {
     this.lastAgentEmit = Date.now();
-    this.batcher.pass({ type: "agent", agent: this.agentSnapshot });
+    const slots = [...this.dirty];
+    this.dirty.clear();
+    for (const slot of slots) if (this.slots.includes(slot)) this.batcher.pass({ type: "agent", agent: structuredClone(slot.snapshot) });
   }
 
   private activity(level: "info" | "warn" | "error", message: string): void {
@@ -1316,33 +1673,40 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     if (this.closing) throw new HostError("invalid-state", "The app is shutting down.");
   }
 
-  private assertNoAgent(): void {
-    if (this.held) throw new HostError("invalid-state", `The agent is paused (${this.snapshot.hold?.reason ?? "not taking jobs"}) and starts again by itself once allowed; Stop it first to start it anew.`);
-    if (this.demoTransition) throw new HostError("invalid-state", "The local demo is starting or stopping; try again in a moment.");
-    const run = this.run;
-    if (!run) return;
-    if (this.snapshot.stopping) throw new HostError("invalid-state", "The agent is still stopping: wait until it has stopped, then start it again.");
-    throw new HostError("invalid-state", run.mode === "demo" ? "The local demo is running: stop it first." : "The agent is already running.");
+  /** Why this agent cannot be started now, or null. */
+  private startProblem(slot: AgentSlot): HostError | null {
+    if (slot.held) return new HostError("invalid-state", `The agent is paused (${slot.snapshot.hold?.reason ?? "not taking jobs"}) and starts again by itself once allowed; Stop it first to start it anew.`);
+    if (this.demoTransition) return new HostError("invalid-state", "The local demo is starting or stopping; try again in a moment.");
+    const run = slot.run;
+    if (!run) return null;
+    if (slot.snapshot.stopping) return new HostError("invalid-state", "The agent is still stopping: wait until it has stopped, then start it again.");
+    return new HostError("invalid-state", run.mode === "demo" ? "The local demo is running: stop it first." : "The agent is already running.");
   }
 
   private async shutDown(timeoutMs: number): Promise<void> {
     this.keepAwake.stop();
     if (this.lendingTimer) clearTimeout(this.lendingTimer);
     this.lendingTimer = null;
-    if (this.held?.timer) clearTimeout(this.held.timer);
-    this.held = null;
+    if (this.gpuEventTimer) clearTimeout(this.gpuEventTimer);
+    this.gpuEventTimer = null;
+    for (const slot of this.slots) {
+      if (slot.held?.timer) clearTimeout(slot.held.timer);
+      slot.held = null;
+    }
     this.connectivity?.stop();
     this.connectivity = null;
     // No shell outlives the app.
     await this.terminals.closeAll();
-    const run = this.run;
-    if (run) await this.stopRun(run, timeoutMs);
+    // Every agent at once, each the spec's way (interrupt, then abort after the timeout).
+    await Promise.all(this.slots.map((slot) => (slot.run ? this.stopRun(slot, slot.run, timeoutMs) : Promise.resolve())));
+    this.gpu?.stop();
+    this.usage.stop();
     await this.demo.stop().catch(() => undefined);
     if (this.agentTimer) {
       clearTimeout(this.agentTimer);
       this.agentTimer = null;
-      this.emitAgent(); // the final state is never dropped
     }
+    this.emitAgent(); // the final states are never dropped
     this.batcher.flush();
     await this.history.close();
     this.listeners.clear();

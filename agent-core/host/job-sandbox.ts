@@ -2,7 +2,7 @@
 // settings ask for (bubblewrap checked, the fallback said in words), the crash journal, the disk
 // guard's limits and its report of what here uses space, and the sandbox a debug terminal of a
 // finished (kept) job opens in.
-import { copyFileSync, mkdtempSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { defaultAgentConfig } from "../config/keys.js";
@@ -15,6 +15,13 @@ import type { StoredSettings } from "./settings.js";
 
 /** How long a bubblewrap check is trusted (installing it takes the owner a minute). */
 const PROBE_TTL_MS = 30_000;
+
+/** Where one of several agents puts its jobs, and which GPUs' device nodes they get. */
+export interface AgentPlacement {
+  jobHome?: string;
+  /** null: every GPU; a list: only these /dev/nvidia<minor>. */
+  gpuMinors?: readonly number[] | null;
+}
 
 export class JobSandbox {
   readonly jobHome: string;
@@ -40,11 +47,20 @@ export class JobSandbox {
    * The placement for the settings. `forAgent`: the agent is starting, so what a crashed run left
    * in the job home is cleaned now (never while a job may be using it).
    */
-  async placement(settings: StoredSettings, forAgent: boolean, readWrite: readonly string[] = []): Promise<JobPlacement> {
+  async placement(settings: StoredSettings, forAgent: boolean, readWrite: readonly string[] = [], agent: AgentPlacement = {}): Promise<JobPlacement> {
     const config = { ...defaultAgentConfig(), ...settings, jobHome: "" };
     config.sandboxReadWritePaths = [...config.sandboxReadWritePaths, ...readWrite];
-    const placement = placementSettingsFromConfig(config, this.env, { defaultJobHome: this.jobHome, hidden: [this.dataDir] });
+    const placement = placementSettingsFromConfig(config, this.env, { defaultJobHome: agent.jobHome ?? this.jobHome, hidden: [this.dataDir] });
+    if (agent.gpuMinors !== undefined) placement.gpuMinors = agent.gpuMinors;
     return await JobPlacement.open(placement, () => this.checkBubblewrap(), { cleanHome: forAgent });
+  }
+
+  /** An agent of one GPU or group: its own job home and TMPDIR in the data folder. */
+  agentDirs(agentId: string): { jobHome: string; tmpDir: string } {
+    const base = join(this.dataDir, "agents", agentId);
+    const tmpDir = join(base, "tmp");
+    mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
+    return { jobHome: join(base, "job-home"), tmpDir };
   }
 
   async status(settings: StoredSettings): Promise<SandboxStatus> {

@@ -7,54 +7,76 @@ import { readPolicySignals, type LendingSignalSource, type PolicyReadings } from
 import type { GivenSummary, JobSummary, LendingState } from "./contract.js";
 import type { StoredSettings } from "./settings.js";
 
-export class LendingControl {
-  pausedByHand = false;
-  snoozedUntil: number | null = null;
-  /** "Finish current job, then pause" is waiting for the running job. */
-  pauseAfterJob = false;
-  readonly breaker: CircuitBreaker;
-  /** The readings of the last decide(), for decideNow(). */
-  private readings: PolicyReadings = { idleSeconds: null, onBattery: null, ownerCpuPercent: null };
+/** The signals every agent's terms are decided on, read once per round (idle time, battery, the owner's load). */
+export class LendingSignals {
+  /** The readings of the last read(), for a decision that cannot wait for a reading (a job just ended). */
+  readings: PolicyReadings = { idleSeconds: null, onBattery: null, ownerCpuPercent: null };
 
-  constructor(
-    private readonly signals: LendingSignalSource,
-    readonly now: () => number,
-    breakerJobs: number,
-  ) {
-    this.breaker = new CircuitBreaker(breakerJobs);
-  }
+  constructor(private readonly signals: LendingSignalSource) {}
 
   /** On battery now (null: no battery, or unknown): keep-awake never holds a machine on battery. */
   onBattery(): Promise<boolean | null> {
     return this.signals.onBattery().catch(() => null);
   }
 
-  policyOf(settings: StoredSettings): LendingPolicy {
-    this.breaker.setLimit(settings.breakerJobs);
-    return {
-      schedule: settings.lendSchedule,
-      runOnBattery: settings.lendOnBattery,
-      idleMinutes: settings.lendIdleMinutes,
-      ownerCpuPercent: settings.lendOwnerCpuPercent,
-      onRunningJob: { ...settings.lendOnRunningJob },
-    };
+  async read(settings: StoredSettings): Promise<PolicyReadings> {
+    this.readings = await readPolicySignals(policyOf(settings), this.signals);
+    return this.readings;
+  }
+}
+
+export function policyOf(settings: StoredSettings): LendingPolicy {
+  return {
+    schedule: settings.lendSchedule,
+    runOnBattery: settings.lendOnBattery,
+    idleMinutes: settings.lendIdleMinutes,
+    ownerCpuPercent: settings.lendOwnerCpuPercent,
+    onRunningJob: { ...settings.lendOnRunningJob },
+  };
+}
+
+/** One agent's terms: paused by hand, snoozed, "finish current job, then pause", its circuit breaker. */
+export class LendingControl {
+  pausedByHand = false;
+  snoozedUntil: number | null = null;
+  /** "Finish current job, then pause" is waiting for the running job. */
+  pauseAfterJob = false;
+  readonly breaker: CircuitBreaker;
+
+  constructor(
+    readonly now: () => number,
+    breakerJobs: number,
+  ) {
+    this.breaker = new CircuitBreaker(breakerJobs);
   }
 
-  /** The verdict now, the signals read afresh. `disk`: the disk guard's reason while it holds the agent. */
-  async decide(settings: StoredSettings, disk: string | null): Promise<PolicyVerdict> {
-    this.readings = await readPolicySignals(this.policyOf(settings), this.signals);
-    return this.decideNow(settings, disk);
+  /** Any of the owner's own holds is set (Resume has something to undo). */
+  get holdsSet(): boolean {
+    return this.pausedByHand || this.pauseAfterJob || this.snoozedUntil !== null || this.breaker.tripped !== null;
   }
 
-  /** The verdict now with the signals as last read: for a decision that cannot wait for a reading (a job just ended). */
-  decideNow(settings: StoredSettings, disk: string | null): PolicyVerdict {
+  /** Resume: ends a pause by hand, a snooze, a pending pause and a tripped breaker. */
+  clear(): void {
+    this.pausedByHand = false;
+    this.pauseAfterJob = false;
+    this.snoozedUntil = null;
+    this.breaker.reset();
+  }
+
+  /**
+   * The verdict now with `readings`. `disk`: the disk guard's reason while it holds the agent;
+   * `gpu`: a guard of the agent's GPUs.
+   */
+  decideNow(settings: StoredSettings, readings: PolicyReadings, disk: string | null, gpu: string | null = null): PolicyVerdict {
     const now = this.now();
     if (this.snoozedUntil !== null && this.snoozedUntil <= now) this.snoozedUntil = null;
-    return decide(this.policyOf(settings), {
+    this.breaker.setLimit(settings.breakerJobs);
+    return decide(policyOf(settings), {
       now,
       pausedByHand: this.pausedByHand,
       snoozedUntil: this.snoozedUntil,
-      ...this.readings,
+      ...readings,
+      gpu,
       disk,
       breaker: this.breaker.tripped,
     });
@@ -79,11 +101,17 @@ export function givenFrom(jobs: readonly JobSummary[]): GivenSummary {
   let count = 0;
   let ms = 0;
   let since: number | null = null;
+  let gpuMs = 0;
+  let energyWh = 0;
   for (const job of jobs) {
     if (job.mode !== "semaphore" || job.result === "running" || job.problem !== null) continue;
     const duration = job.durationMs ?? 0;
     count++;
     ms += duration;
+    for (const gpu of job.usage?.gpus ?? []) {
+      gpuMs += duration;
+      energyWh += gpu.energyWh;
+    }
     since = since === null ? job.startedAt : Math.min(since, job.startedAt);
     const project = job.identity?.projectName ?? "(no project)";
     const entry = byProject.get(project) ?? { jobs: 0, ms: 0 };
@@ -94,6 +122,8 @@ export function givenFrom(jobs: readonly JobSummary[]): GivenSummary {
   return {
     jobs: count,
     hours: ms / 3_600_000,
+    gpuHours: gpuMs / 3_600_000,
+    energyWh,
     since,
     byProject: [...byProject.entries()]
       .map(([project, e]) => ({ project, jobs: e.jobs, hours: e.ms / 3_600_000 }))

@@ -43,6 +43,12 @@ const StoredSettingsSchema = SettingsInputSchema.omit({ token: true }).extend({
   notifyConnection: z.boolean(),
   notifyPauses: z.boolean(),
   startAtLogin: z.boolean(),
+  gpuAgents: SettingsInputSchema.shape.gpuAgents.unwrap(),
+  gpuGroups: SettingsInputSchema.shape.gpuGroups.unwrap(),
+  gpuNotLent: SettingsInputSchema.shape.gpuNotLent.unwrap(),
+  gpuMaxTemperatureC: SettingsInputSchema.shape.gpuMaxTemperatureC.unwrap(),
+  gpuMaxPowerW: SettingsInputSchema.shape.gpuMaxPowerW.unwrap(),
+  gpuOwnerUsePauses: z.boolean(),
 });
 export type StoredSettings = z.infer<typeof StoredSettingsSchema>;
 type StoredKey = keyof StoredSettings;
@@ -65,9 +71,31 @@ export const DEFAULT_LENDING_SETTINGS = {
   notifyConnection: true,
   notifyPauses: true,
   startAtLogin: false,
+  // One agent for every GPU, all lent; jobs are not accepted on a GPU at 85 °C or more.
+  gpuAgents: "one",
+  gpuGroups: [],
+  gpuNotLent: [],
+  gpuMaxTemperatureC: 85,
+  gpuMaxPowerW: 0,
+  gpuOwnerUsePauses: true,
 } as const satisfies Pick<
   StoredSettings,
-  "lendSchedule" | "lendOnBattery" | "lendIdleMinutes" | "lendOwnerCpuPercent" | "lendOnRunningJob" | "breakerJobs" | "notifyJobs" | "notifyConnection" | "notifyPauses" | "startAtLogin"
+  | "lendSchedule"
+  | "lendOnBattery"
+  | "lendIdleMinutes"
+  | "lendOwnerCpuPercent"
+  | "lendOnRunningJob"
+  | "breakerJobs"
+  | "notifyJobs"
+  | "notifyConnection"
+  | "notifyPauses"
+  | "startAtLogin"
+  | "gpuAgents"
+  | "gpuGroups"
+  | "gpuNotLent"
+  | "gpuMaxTemperatureC"
+  | "gpuMaxPowerW"
+  | "gpuOwnerUsePauses"
 >;
 
 export const DEFAULT_HISTORY_MAX_JOBS = 200;
@@ -172,6 +200,11 @@ export class SettingsStore {
     this.settings = stored;
     this.persist();
     return { ok: true, settings: this.view() };
+  }
+
+  /** Saves the stored settings with `patch` applied (one control of the UI, e.g. a GPU's lend toggle). */
+  patch(patch: Partial<Omit<SettingsInput, "token">>): SaveSettingsResult {
+    return this.save({ ...structuredClone(this.settings), ...patch });
   }
 
   /** The configuration to start the agent with. */
@@ -352,6 +385,12 @@ function withStored(input: SettingsInput, stored: StoredSettings): SettingsInput
     notifyConnection: stored.notifyConnection,
     notifyPauses: stored.notifyPauses,
     startAtLogin: stored.startAtLogin,
+    gpuAgents: stored.gpuAgents,
+    gpuGroups: stored.gpuGroups.map((g) => [...g]),
+    gpuNotLent: [...stored.gpuNotLent],
+    gpuMaxTemperatureC: stored.gpuMaxTemperatureC,
+    gpuMaxPowerW: stored.gpuMaxPowerW,
+    gpuOwnerUsePauses: stored.gpuOwnerUsePauses,
     ...defined,
   } as SettingsInput & AgentSettingFields & Pick<StoredSettings, LendingKey>;
 }

@@ -6,10 +6,10 @@
 //
 // The conditions, in the order they are checked (the first one that holds is the reason):
 //   paused by hand · snoozed until a time · outside the weekly schedule · on battery · the owner is
-//   using the computer · the owner's own load · the disk guard · the circuit breaker.
+//   using the computer · the owner's own load · a GPU guard · the disk guard · the circuit breaker.
 import { nextScheduleChange, scheduleAllows, type WeeklySchedule } from "./schedule.js";
 
-export const PAUSE_KINDS = ["paused", "snoozed", "schedule", "battery", "idle", "load", "disk", "breaker"] as const;
+export const PAUSE_KINDS = ["paused", "snoozed", "schedule", "battery", "idle", "load", "gpu", "disk", "breaker"] as const;
 export type PauseKind = (typeof PAUSE_KINDS)[number];
 
 /** What happens to a running job when a condition starts: let it finish (default), or stop it now. */
@@ -49,6 +49,8 @@ export interface PolicySignals {
   idleSeconds: number | null;
   /** CPU use of processes outside the agent's jobs, % of the machine; null: unknown. */
   ownerCpuPercent: number | null;
+  /** A guard of the agent's GPUs (too hot, over power, an Xid error, the owner's own use of it); null: fine or no GPU. */
+  gpu?: string | null;
   /** The disk guard's reason while it holds the agent; null: fine. */
   disk: string | null;
   /** The circuit breaker's reason once it tripped; null: fine. */
@@ -121,6 +123,7 @@ export function decide(policy: LendingPolicy, signals: PolicySignals): PolicyVer
   if (policy.ownerCpuPercent > 0 && signals.ownerCpuPercent !== null && signals.ownerCpuPercent > policy.ownerCpuPercent) {
     return hold("load", `Your own programs use ${Math.round(signals.ownerCpuPercent)} % CPU (limit ${policy.ownerCpuPercent} %)`, "resumes when they use less", null, note);
   }
+  if (signals.gpu != null) return hold("gpu", signals.gpu, "resumes by itself once the GPU is fine again", null, note);
   if (signals.disk !== null) return hold("disk", signals.disk, "resumes by itself once there is space", null, note);
   if (signals.breaker !== null) return hold("breaker", signals.breaker, "until you resume", null, note);
 

@@ -117,8 +117,9 @@ export const GPU_DEVICE_PATTERNS = ["/dev/nvidia*", "/dev/nvidia-caps", "/dev/dr
  * The GPU device nodes present under `devDir` (default /dev): `nvidia0`, `nvidiactl`, `nvidia-uvm`,
  * `nvidia-uvm-tools`, `nvidia-modeset`, the `nvidia-caps` folder, `dri` (render nodes) and `kfd`
  * (ROCm). Paths are reported as under /dev, whatever `devDir` is (tests use a stand-in folder).
+ * `onlyMinors`: keep only these `/dev/nvidia<N>` nodes (null: all).
  */
-export function gpuDevicePaths(devDir = "/dev", exists: (path: string) => boolean = existsSync): string[] {
+export function gpuDevicePaths(devDir = "/dev", exists: (path: string) => boolean = existsSync, onlyMinors: readonly number[] | null = null): string[] {
   let names: string[];
   try {
     names = readdirSync(devDir);
@@ -127,7 +128,10 @@ export function gpuDevicePaths(devDir = "/dev", exists: (path: string) => boolea
   }
   const found: string[] = [];
   for (const name of names.sort()) {
-    const wanted = name.startsWith("nvidia") || name === "dri" || name === "kfd";
+    let wanted = name.startsWith("nvidia") || name === "dri" || name === "kfd";
+    // An agent lending some GPUs passes only their /dev/nvidia<minor> (the control nodes always).
+    const minor = /^nvidia(\d+)$/.exec(name);
+    if (wanted && minor && onlyMinors !== null) wanted = onlyMinors.includes(Number(minor[1]));
     if (wanted && exists(join(devDir, name))) found.push(join(devDir, name));
   }
   return found;

@@ -31,6 +31,8 @@ export interface PlacementSettings {
   toolbox: string;
   /** Where GPU device nodes are looked for (default /dev; a stand-in folder in tests). */
   devDir?: string;
+  /** Only these NVIDIA device minors go into the sandbox (the agent's GPUs); absent or null: every GPU. */
+  gpuMinors?: readonly number[] | null;
   /** The docker socket's path (default /var/run/docker.sock). */
   dockerSocket?: string;
   /** The owner's runtime folder (XDG_RUNTIME_DIR: session bus, keyring), hidden under strict. */
@@ -125,7 +127,7 @@ export class JobPlacement {
    */
   viewFor(privateTmp: string, agentDirs: readonly string[] = []): SandboxView {
     const s = this.settings;
-    const devices = gpuDevicePaths(s.devDir ?? "/dev");
+    const devices = gpuDevicePaths(s.devDir ?? "/dev", undefined, s.gpuMinors ?? null);
     const socket = s.dockerSocket ?? "/var/run/docker.sock";
     const hidden = [s.ownerHome, "/home", "/root", ...otherHomes(), ...s.hiddenPaths, ...agentDirs];
     if (s.runtimeDir) hidden.push(s.runtimeDir);

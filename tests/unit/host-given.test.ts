@@ -17,6 +17,9 @@ const job = (id: string, patch: Partial<JobSummary>): JobSummary => ({
   identity: null,
   problem: null,
   stoppedBy: null,
+  agentId: null,
+  agentName: null,
+  usage: null,
   ...patch,
 });
 const project = (projectName: string) => ({ projectName }) as unknown as JobSummary["identity"];
@@ -35,6 +38,8 @@ describe("givenFrom", () => {
     expect(given).toEqual({
       jobs: 4,
       hours: 3.75,
+      gpuHours: 0,
+      energyWh: 0,
       since: 500,
       byProject: [
         { project: "api", jobs: 2, hours: 3 },
@@ -45,6 +50,18 @@ describe("givenFrom", () => {
   });
 
   it("is empty without jobs", () => {
-    expect(givenFrom([])).toEqual({ jobs: 0, hours: 0, since: null, byProject: [] });
+    expect(givenFrom([])).toEqual({ jobs: 0, hours: 0, gpuHours: 0, energyWh: 0, since: null, byProject: [] });
+  });
+
+  it("adds GPU-hours (the job's time on each GPU it used) and the GPUs' energy", () => {
+    const gpu = (uuid: string, energyWh: number) => ({ uuid, index: 0, name: null, peakMemoryMiB: 100, meanUtilization: 50, energyWh });
+    const given = givenFrom([
+      job("two-gpus", { durationMs: 2 * H, usage: { wallMs: 2 * H, cpuMs: 1000, peakRssBytes: 1, gpus: [gpu("GPU-a", 300), gpu("GPU-b", 250.5)] } }),
+      job("cpu-only", { durationMs: H, usage: { wallMs: H, cpuMs: 1000, peakRssBytes: 1, gpus: [] } }),
+      job("demo", { mode: "demo", durationMs: H, usage: { wallMs: H, cpuMs: 1, peakRssBytes: 1, gpus: [gpu("GPU-a", 99)] } }),
+    ]);
+    expect(given.gpuHours).toBe(4);
+    expect(given.energyWh).toBeCloseTo(550.5);
+    expect(given.hours).toBe(3);
   });
 });

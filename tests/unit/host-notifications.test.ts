@@ -16,6 +16,9 @@ const summary = (patch: Partial<JobSummary>): JobSummary => ({
   identity: null,
   problem: null,
   stoppedBy: null,
+  agentId: null,
+  agentName: null,
+  usage: null,
   ...patch,
 });
 const agentEvent = (patch: Partial<AgentSnapshot>): HostEvent => ({ type: "agent", agent: idleAgentSnapshot({ phase: "waiting-for-jobs", ...patch }) });
