@@ -45,6 +45,7 @@ export class GpuMonitor {
   private readonly history = new Map<string, GpuSample[]>();
   private readonly sampler: NvidiaSmiSampler;
   private appsTimer: NodeJS.Timeout | null = null;
+  private appsInFlight = false;
   private processes: AttributedProcess[] = [];
   private roots = new Map<number, string>();
   private readonly jobs = new Map<string, JobAccumulator>();
@@ -128,7 +129,15 @@ export class GpuMonitor {
 
   /** Reads the processes now (also every appsEveryMs) and credits the jobs' memory. */
   async readApps(): Promise<void> {
-    const apps: GpuProcess[] | null = await readComputeApps(this.o.command, this.o.env);
+    // One reading at a time: a slow nvidia-smi (a busy machine) must not pile up processes.
+    if (this.appsInFlight) return;
+    this.appsInFlight = true;
+    let apps: GpuProcess[] | null;
+    try {
+      apps = await readComputeApps(this.o.command, this.o.env);
+    } finally {
+      this.appsInFlight = false;
+    }
     if (apps === null) return;
     this.processes = attribute(apps, this.roots);
     for (const p of this.processes) {

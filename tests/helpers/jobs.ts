@@ -115,10 +115,10 @@ export function envFilesIn(dir: string): string[] {
 }
 
 /** Polls `check` every 25 ms until it returns a truthy value. */
-export async function waitUntil<T>(check: () => T | undefined | null | false, timeoutMs: number, what: string): Promise<T> {
+export async function waitUntil<T>(check: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await delay(25);
