@@ -15,6 +15,8 @@ import type { AgentConfig } from "./config/types.js";
 import { WakeableSleep } from "./util/sleep.js";
 import { terminalLine } from "./util/terminal-text.js";
 import { AGENT_VERSION } from "./version.js";
+import { discoverGpus, headlessPlans, takeGpusFlag } from "./cli/gpus-flag.js";
+import { nvidiaMinorOf } from "./gpu/plan.js";
 
 const USAGE = `semaphore-agent ${AGENT_VERSION} — a Semaphore CI self-hosted agent
 
@@ -25,6 +27,10 @@ Usage:
       each can also come from SEMAPHORE_AGENT_<KEY> or from the YAML config file. The token:
       SEMAPHORE_AGENT_TOKEN, 'token:' in the config file, or --token-file (--token TOKEN works
       too, but shows the token to every user of this machine in ps).
+      --gpus all|per-gpu|UUID,...  lend the GPUs (nvidia-smi): one agent for all of them, one
+      agent per GPU (<name>-gpu<index>, each with its own job home and TMPDIR), or one agent for
+      the GPUs listed (repeat the flag for more agents). Jobs get CUDA_VISIBLE_DEVICES and
+      NVIDIA_VISIBLE_DEVICES set to their agent's GPU UUIDs; one Ctrl-C stops them all.
   semaphore-agent console [--port N] [--data-dir DIR] [--install-service | --uninstall-service]
       Serve the desktop app's UI to a browser on this machine (127.0.0.1 only): prints one line,
       "Web console: http://127.0.0.1:PORT/?token=...", the URL to open. Settings, history and the
@@ -73,12 +79,12 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function startCommand(argv: string[]): Promise<number> {
+async function startCommand(argvIn: string[]): Promise<number> {
   let level;
   let config: AgentConfig;
   let configFile: string | null;
-  let placement: JobPlacement;
   let timings: AgentTimings;
+  let agents: { label: string | null; config: AgentConfig; placement: JobPlacement; env: NodeJS.ProcessEnv; gpus: string }[] = [];
   // Every line start prints or logs carries text from outside (the server's answers, job ids, the
   // config): tokens are redacted and control characters escaped, so a server cannot make it print
   // the token it was sent or drive the terminal.
@@ -86,25 +92,42 @@ async function startCommand(argv: string[]): Promise<number> {
   const print = (text: string) => process.stderr.write(`${terminalLine(text, secrets())}\n`);
   try {
     level = parseLogLevel(process.env.SEMAPHORE_AGENT_LOG_LEVEL);
+    const { argv, gpus } = takeGpusFlag(argvIn);
     const loaded = loadAgentConfig({ argv, env: process.env });
     ({ config, configFile } = loaded);
     secrets = () => [config.token];
     for (const warning of loaded.warnings) print(`semaphore-agent: warning: ${warning}`);
     timings = timingsFromEnv(process.env);
-    placement = await JobPlacement.open(placementSettingsFromConfig(config, process.env));
+    if (gpus === null) {
+      agents = [{ label: null, config, placement: await JobPlacement.open(placementSettingsFromConfig(config, process.env)), env: process.env, gpus: "" }];
+    } else {
+      const found = await discoverGpus(process.env);
+      if ("error" in found) throw new ConfigError("gpus", `--gpus: no GPU to lend: ${found.error}`);
+      const plans = headlessPlans(gpus, found.gpus, config.name, process.env);
+      for (const p of plans) {
+        const own: AgentConfig = { ...config, name: p.name, jobHome: p.jobHome ?? config.jobHome };
+        const env = { ...process.env, ...p.env };
+        const settings = placementSettingsFromConfig(own, env);
+        settings.gpuMinors = p.plan.gpus.map((g) => nvidiaMinorOf(found.gpus.find((f) => f.uuid === g.uuid) ?? { index: g.index, busId: null }));
+        const placement = await JobPlacement.open(settings);
+        agents.push({ label: plans.length > 1 ? p.name : null, config: own, placement, env, gpus: `GPU ${p.plan.gpus.map((g) => g.index).join(", ")} (${p.plan.gpus.map((g) => g.uuid).join(", ")})` });
+      }
+    }
   } catch (error) {
     const message = error instanceof ConfigError || error instanceof Error ? error.message : String(error);
     print(`semaphore-agent: ${message}`);
     return 1;
   }
-  const state = placement.state;
-  print(`semaphore-agent ${AGENT_VERSION}: starting${configFile ? ` with ${configFile}` : ""} for ${config.noHttps ? "http" : "https"}://${config.endpoint}`);
-  if (state.requested === "strict" || placement.privateHome) {
-    print(`semaphore-agent: jobs run in ${state.jobHome} (sandbox: ${state.level}${placement.privateHome ? `, job home ${state.workspace === "clean" ? "cleaned after each job" : "kept"}` : ""})`);
+  print(`semaphore-agent ${AGENT_VERSION}: starting${agents.length > 1 ? ` ${agents.length} agents` : ""}${configFile ? ` with ${configFile}` : ""} for ${config.noHttps ? "http" : "https"}://${config.endpoint}`);
+  for (const a of agents) {
+    const state = a.placement.state;
+    const who = a.label === null ? "semaphore-agent" : `semaphore-agent [${a.label}]`;
+    if (a.gpus) print(`${who}: lends ${a.gpus}`);
+    if (state.requested === "strict" || a.placement.privateHome) {
+      print(`${who}: jobs run in ${state.jobHome} (sandbox: ${state.level}${a.placement.privateHome ? `, job home ${state.workspace === "clean" ? "cleaned after each job" : "kept"}` : ""})`);
+    }
+    if (state.notice) print(`${who}: warning: ${state.notice}`);
   }
-  if (state.notice) print(`semaphore-agent: warning: ${state.notice}`);
-  const diskGuard = diskGuardFromConfig(config);
-  const lending = lendingConfigured(config) ? new HeadlessLending(config) : null;
   // SEMAPHORE_AGENT_LOG_FILE_PATH (spec §9.3): the same lines are appended to that file too.
   const logFile = process.env.SEMAPHORE_AGENT_LOG_FILE_PATH ? openLogFile(process.env.SEMAPHORE_AGENT_LOG_FILE_PATH) : null;
   const write = (line: string) => {
@@ -117,53 +140,89 @@ async function startCommand(argv: string[]): Promise<number> {
       }
     }
   };
-  let agent: Agent | null = null;
+  const running = new Set<Agent>();
   let interrupted = false;
   const waitForSpace = new WakeableSleep();
   // Only the first SIGINT/SIGTERM counts; later ones are swallowed (spec §3.7): the server decides.
+  // One Ctrl-C interrupts every agent of the set.
   const onSignal = () => {
     interrupted = true;
-    agent?.interrupt();
+    for (const agent of running) agent.interrupt();
     waitForSpace.wake();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    for (;;) {
-      // The owner's terms may hold the agent before it ever registers: Semaphore would send it jobs.
-      if (lending !== null) {
-        const why = await lending.check();
-        if (why !== null) {
-          write(terminalLine(`semaphore-agent: not taking jobs: ${why}; not registering until that changes`, []));
-          if (!(await lendingAllows(lending, timings, waitForSpace, () => interrupted))) return 0;
-          write(terminalLine("semaphore-agent: lending again: registering", []));
-        }
-      }
-      const current = new Agent({ config, timings, env: process.env, placement, diskGuard, lendingCheck: lending === null ? undefined : () => lending.check() });
-      agent = current;
-      secrets = () => current.secrets;
-      const unsubscribe = current.on((event) => {
-        const formatted = formatAgentEvent(event, level);
-        if (formatted) write(terminalLine(formatted, current.secrets));
-      });
-      let exit;
-      try {
-        exit = await current.start();
-      } finally {
-        unsubscribe();
-      }
-      // The disk guard or the owner's terms drained the agent: it waits, then registers again by itself.
-      if (exit.drained === undefined || interrupted || (diskGuard === null && lending === null)) return exit.exitCode;
-      const every = timings.diskIdleCheckMs >= 1000 ? `${Math.round(timings.diskIdleCheckMs / 1000)} s` : `${timings.diskIdleCheckMs} ms`;
-      write(terminalLine(`semaphore-agent: paused, not taking jobs: ${exit.drained.replace(/\.+$/, "")}; checking every ${every}`, []));
-      if (diskGuard !== null && !(await spaceIsBack(placement, diskGuard, timings, waitForSpace, () => interrupted))) return 0;
-      if (lending !== null && !(await lendingAllows(lending, timings, waitForSpace, () => interrupted))) return 0;
-      write(terminalLine("semaphore-agent: allowed again (space, your terms): registering again", []));
-    }
+    const exits = await Promise.all(
+      agents.map((a) =>
+        runHeadlessAgent({
+          ...a,
+          timings,
+          level,
+          write: a.label === null ? write : (line) => write(`[${a.label}] ${line}`),
+          running,
+          waitForSpace,
+          interrupted: () => interrupted,
+        }),
+      ),
+    );
+    return Math.max(...exits);
   } finally {
     if (logFile !== null) closeSync(logFile);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+  }
+}
+
+interface HeadlessRun {
+  config: AgentConfig;
+  placement: JobPlacement;
+  env: NodeJS.ProcessEnv;
+  timings: AgentTimings;
+  level: ReturnType<typeof parseLogLevel>;
+  write: (line: string) => void;
+  /** The agents running now (a signal interrupts them all). */
+  running: Set<Agent>;
+  waitForSpace: WakeableSleep;
+  interrupted: () => boolean;
+}
+
+/** One agent of the set: registers, runs jobs, and waits out the disk guard and the owner's terms; its exit code. */
+async function runHeadlessAgent(r: HeadlessRun): Promise<number> {
+  const { config, placement, timings, write } = r;
+  const diskGuard = diskGuardFromConfig(config);
+  const lending = lendingConfigured(config) ? new HeadlessLending(config) : null;
+  for (;;) {
+    // The owner's terms may hold the agent before it ever registers: Semaphore would send it jobs.
+    if (lending !== null) {
+      const why = await lending.check();
+      if (why !== null) {
+        write(terminalLine(`semaphore-agent: not taking jobs: ${why}; not registering until that changes`, []));
+        if (!(await lendingAllows(lending, timings, r.waitForSpace, r.interrupted))) return 0;
+        write(terminalLine("semaphore-agent: lending again: registering", []));
+      }
+    }
+    if (r.interrupted()) return 0;
+    const current = new Agent({ config, timings, env: r.env, placement, diskGuard, lendingCheck: lending === null ? undefined : () => lending.check() });
+    r.running.add(current);
+    const unsubscribe = current.on((event) => {
+      const formatted = formatAgentEvent(event, r.level);
+      if (formatted) write(terminalLine(formatted, current.secrets));
+    });
+    let exit;
+    try {
+      exit = await current.start();
+    } finally {
+      unsubscribe();
+      r.running.delete(current);
+    }
+    // The disk guard or the owner's terms drained the agent: it waits, then registers again by itself.
+    if (exit.drained === undefined || r.interrupted() || (diskGuard === null && lending === null)) return exit.exitCode;
+    const every = timings.diskIdleCheckMs >= 1000 ? `${Math.round(timings.diskIdleCheckMs / 1000)} s` : `${timings.diskIdleCheckMs} ms`;
+    write(terminalLine(`semaphore-agent: paused, not taking jobs: ${exit.drained.replace(/\.+$/, "")}; checking every ${every}`, []));
+    if (diskGuard !== null && !(await spaceIsBack(placement, diskGuard, timings, r.waitForSpace, r.interrupted))) return 0;
+    if (lending !== null && !(await lendingAllows(lending, timings, r.waitForSpace, r.interrupted))) return 0;
+    write(terminalLine("semaphore-agent: allowed again (space, your terms): registering again", []));
   }
 }
 

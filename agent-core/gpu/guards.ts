@@ -1,6 +1,6 @@
 // The GPU guards no anchor has: a lent GPU stops taking jobs while it is too hot, draws more than the
 // owner's power limit, has just reported an Xid error, or the owner is computing on it themselves;
-// it takes jobs again once it cooled (5 °C under the limit), the power fell (10 % under), the Xid is
+// it takes jobs again once it cooled (to 5 °C under the limit), the power fell (to 10 % under), the Xid is
 // COOL_OFF_MS old, or the owner's processes ended. The host feeds the agent's GPUs' reason into the
 // donor-controls engine as its `gpu` signal.
 import type { GpuProcessView, GpuView } from "../host/contract.js";
@@ -38,13 +38,13 @@ export function gpuGuard(input: GuardInput, limits: GuardLimits, previous: GpuGu
   }
   const t = input.temperatureC;
   if (limits.maxTemperatureC > 0 && t !== null) {
-    const limit = previous?.kind === "temperature" ? limits.maxTemperatureC - TEMPERATURE_HYSTERESIS_C : limits.maxTemperatureC;
-    if (t >= limit) return { kind: "temperature", reason: `${name} is too hot (${Math.round(t)} °C, your limit ${limits.maxTemperatureC} °C)` };
+    const hot = previous?.kind === "temperature" ? t > limits.maxTemperatureC - TEMPERATURE_HYSTERESIS_C : t >= limits.maxTemperatureC;
+    if (hot) return { kind: "temperature", reason: `${name} is too hot (${Math.round(t)} °C, your limit ${limits.maxTemperatureC} °C)` };
   }
   const p = input.powerW;
   if (limits.maxPowerW > 0 && p !== null) {
-    const limit = previous?.kind === "power" ? limits.maxPowerW * (1 - POWER_HYSTERESIS) : limits.maxPowerW;
-    if (p >= limit) return { kind: "power", reason: `${name} draws ${Math.round(p)} W (your limit ${limits.maxPowerW} W)` };
+    const over = previous?.kind === "power" ? p > limits.maxPowerW * (1 - POWER_HYSTERESIS) : p >= limits.maxPowerW;
+    if (over) return { kind: "power", reason: `${name} draws ${Math.round(p)} W (your limit ${limits.maxPowerW} W)` };
   }
   if (limits.ownerUsePauses) {
     const yours = input.processes.filter((proc) => proc.jobId === null);
