@@ -252,6 +252,11 @@ export class AmdSmiSampler implements GpuSampler {
     void this.read();
   }
 
+  /** The GPUs as `amd-smi list` named them (for reading the processes with the same UUIDs); null before the first read. */
+  get list(): readonly AmdGpuInfo[] | null {
+    return this.gpus;
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);

@@ -3,6 +3,7 @@
 // job used while it ran (peak memory, mean utilisation, energy per GPU). No Electron, no UI: the host
 // feeds it the running jobs' root pids and reads it.
 import { attribute, type AttributedProcess } from "./attribution.js";
+import { AmdSmiSampler, readAmdProcesses, type GpuSampler, type GpuVendor } from "./amd-smi.js";
 import { energyWh, NvidiaSmiSampler, readComputeApps, type GpuProcess, type GpuSample, type SamplerEvent } from "./nvidia-smi.js";
 
 export const HISTORY_MS = 10 * 60_000;
@@ -30,7 +31,12 @@ interface JobAccumulator {
 }
 
 export interface MonitorOptions {
+  /** "auto" (default): nvidia-smi, and amd-smi where nvidia-smi is not installed. */
+  vendor?: GpuVendor | "auto";
+  /** The nvidia-smi to run (default: the one on PATH). */
   command?: string;
+  /** The amd-smi to run (default: the one on PATH). */
+  amdCommand?: string;
   env?: NodeJS.ProcessEnv;
   intervalMs?: number;
   appsEveryMs?: number;
@@ -43,14 +49,18 @@ export interface MonitorOptions {
 
 export class GpuMonitor {
   private readonly history = new Map<string, GpuSample[]>();
-  private readonly sampler: NvidiaSmiSampler;
+  private sampler: GpuSampler;
+  private amd: AmdSmiSampler | null = null;
+  private vendorNow: GpuVendor;
+  private readonly vendorWanted: GpuVendor | "auto";
   private appsTimer: NodeJS.Timeout | null = null;
   private appsInFlight = false;
   private processes: AttributedProcess[] = [];
   private roots = new Map<number, string>();
   private readonly jobs = new Map<string, JobAccumulator>();
   private statusNow: GpuStatus = { available: false, reason: "not read yet", install: null };
-  private readonly o: Required<Omit<MonitorOptions, "env" | "onSample" | "onChange">> & { env: NodeJS.ProcessEnv };
+  private readonly o: Required<Omit<MonitorOptions, "env" | "onSample" | "onChange" | "vendor">> & { env: NodeJS.ProcessEnv };
+  private stopped = false;
   private readonly onSample: (gpus: GpuSample[]) => void;
   private readonly onChange: () => void;
   private settled!: () => void;
@@ -59,6 +69,7 @@ export class GpuMonitor {
   constructor(options: MonitorOptions = {}) {
     this.o = {
       command: options.command ?? "nvidia-smi",
+      amdCommand: options.amdCommand ?? "amd-smi",
       env: options.env ?? process.env,
       intervalMs: options.intervalMs ?? 1000,
       appsEveryMs: options.appsEveryMs ?? 5000,
@@ -66,7 +77,19 @@ export class GpuMonitor {
     };
     this.onSample = options.onSample ?? (() => undefined);
     this.onChange = options.onChange ?? (() => undefined);
-    this.sampler = new NvidiaSmiSampler((e) => this.onSampler(e), { command: this.o.command, env: this.o.env, intervalMs: this.o.intervalMs, now: this.o.now });
+    this.vendorWanted = options.vendor ?? "auto";
+    this.vendorNow = this.vendorWanted === "amd" ? "amd" : "nvidia";
+    this.sampler = this.vendorNow === "amd" ? this.amdSampler() : new NvidiaSmiSampler((e) => this.onSampler(e), { command: this.o.command, env: this.o.env, intervalMs: this.o.intervalMs, now: this.o.now });
+  }
+
+  private amdSampler(): AmdSmiSampler {
+    this.amd = new AmdSmiSampler((e) => this.onSampler(e), { command: this.o.amdCommand, env: this.o.env, intervalMs: this.o.intervalMs, now: this.o.now });
+    return this.amd;
+  }
+
+  /** Whose GPUs these are: NVIDIA's (nvidia-smi) or AMD's (amd-smi). */
+  get vendor(): GpuVendor {
+    return this.vendorNow;
   }
 
   start(): void {
@@ -88,6 +111,7 @@ export class GpuMonitor {
   }
 
   stop(): void {
+    this.stopped = true;
     this.sampler.stop();
     if (this.appsTimer) clearInterval(this.appsTimer);
     this.appsTimer = null;
@@ -134,7 +158,7 @@ export class GpuMonitor {
     this.appsInFlight = true;
     let apps: GpuProcess[] | null;
     try {
-      apps = await readComputeApps(this.o.command, this.o.env);
+      apps = this.vendorNow === "amd" ? await readAmdProcesses(this.o.amdCommand, this.o.env, this.amd?.list ?? undefined) : await readComputeApps(this.o.command, this.o.env);
     } finally {
       this.appsInFlight = false;
     }
@@ -160,14 +184,22 @@ export class GpuMonitor {
   }
 
   private onSampler(event: SamplerEvent): void {
+    if (event.type === "error" && /not installed/.test(event.message) && this.vendorWanted === "auto" && this.vendorNow === "nvidia" && !this.stopped) {
+      // No nvidia-smi: an AMD machine, perhaps. amd-smi answers from now on (or says it is missing too).
+      this.sampler.stop();
+      this.vendorNow = "amd";
+      this.sampler = this.amdSampler();
+      this.sampler.start();
+      return;
+    }
     this.settled();
     if (event.type === "error") {
       const missing = /not installed/.test(event.message);
       const was = this.statusNow.reason;
       this.statusNow = {
         available: false,
-        reason: event.message,
-        install: missing ? "Install the NVIDIA driver, which brings nvidia-smi (Ubuntu: sudo ubuntu-drivers install; Debian: sudo apt-get install nvidia-driver); AMD GPUs need amd-smi (ROCm)." : null,
+        reason: missing && this.vendorWanted === "auto" ? "No GPU tool found: neither nvidia-smi nor amd-smi is installed" : event.message,
+        install: missing ? "Install the NVIDIA driver, which brings nvidia-smi (Ubuntu: sudo ubuntu-drivers install; Debian: sudo apt-get install nvidia-driver); for AMD GPUs install ROCm, which brings amd-smi (sudo apt-get install amd-smi-lib)." : null,
       };
       if (was !== event.message) this.onChange();
       return;

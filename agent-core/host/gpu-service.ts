@@ -139,11 +139,12 @@ export class GpuService {
   }
 
   get vendor(): "nvidia" | "amd" | null {
-    return this.monitor.latest().length > 0 ? "nvidia" : null;
+    return this.monitor.latest().length > 0 ? this.monitor.vendor : null;
   }
 
-  /** The /dev/nvidia<minor> numbers of these GPUs (what a sandbox passes in). */
-  minorsOf(uuids: readonly string[]): number[] {
+  /** The /dev/nvidia<minor> numbers of these GPUs (what a sandbox passes in); null: every GPU node (not NVIDIA's). */
+  minorsOf(uuids: readonly string[]): number[] | null {
+    if (this.monitor.vendor !== "nvidia") return null;
     return this.monitor
       .latest()
       .filter((s) => uuids.includes(s.uuid))
@@ -179,7 +180,7 @@ export class GpuService {
         index: last.index,
         name: last.name,
         busId: last.busId,
-        vendor: "nvidia",
+        vendor: this.monitor.vendor,
         memoryTotalMiB: last.memoryTotal,
         powerLimitW: last.powerLimit,
         lent: !notLent.has(last.uuid),
@@ -199,7 +200,7 @@ export class GpuService {
     });
     return {
       available: status.available,
-      vendor: status.available ? "nvidia" : null,
+      vendor: status.available ? this.monitor.vendor : null,
       reason: status.available ? null : status.reason,
       install: status.available ? null : status.install,
       gpus,

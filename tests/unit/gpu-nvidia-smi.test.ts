@@ -190,15 +190,37 @@ describe("GpuMonitor", () => {
 
   it("without nvidia-smi it says so, with what to install", async () => {
     const { GpuMonitor } = await import("../../agent-core/gpu/monitor.js");
-    const m = new GpuMonitor({ command: "/nonexistent/nvidia-smi" });
+    const m = new GpuMonitor({ command: "/nonexistent/nvidia-smi", amdCommand: "/nonexistent/amd-smi" });
     m.start();
     try {
-      const deadline = Date.now() + 5000;
-      while (m.status.reason === "not read yet") {
-        if (Date.now() > deadline) throw new Error("no status");
+      await m.ready(5000);
+      expect(m.status).toMatchObject({ available: false, reason: "No GPU tool found: neither nvidia-smi nor amd-smi is installed", install: expect.stringMatching(/NVIDIA driver.*ROCm, which brings amd-smi/) });
+    } finally {
+      m.stop();
+    }
+  });
+
+  it("without nvidia-smi, an AMD machine's amd-smi answers: its GPUs and processes, vendor amd", async () => {
+    const { GpuMonitor } = await import("../../agent-core/gpu/monitor.js");
+    const m = new GpuMonitor({
+      command: "/nonexistent/nvidia-smi",
+      amdCommand: join(ROOT, "tests/helpers/bin/amd-smi"),
+      intervalMs: 50,
+      appsEveryMs: 50,
+      env: { ...process.env, FAKE_AMD_GPUS: "2", FAKE_AMD_APPS: `${process.pid}:blender:2048:1` },
+    });
+    m.start();
+    try {
+      await m.ready(10_000);
+      expect(m.vendor).toBe("amd");
+      expect(m.status.available).toBe(true);
+      expect(m.latest().map((g) => g.index)).toEqual([0, 1]);
+      const deadline = Date.now() + 15_000;
+      while (m.gpuProcesses().length === 0) {
+        if (Date.now() > deadline) throw new Error("no AMD processes read");
         await new Promise((r) => setTimeout(r, 20));
       }
-      expect(m.status).toMatchObject({ available: false, reason: expect.stringMatching(/not installed/), install: expect.stringMatching(/NVIDIA driver/) });
+      expect(m.gpuProcesses()[0]).toMatchObject({ pid: process.pid, name: "blender", usedMemory: 2048, gpuUuid: m.latest()[1]?.uuid, jobId: null });
     } finally {
       m.stop();
     }
