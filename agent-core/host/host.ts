@@ -68,6 +68,7 @@ import type { GivenSummary, PauseKind } from "./contract.js";
 import { givenFrom, LendingControl, LendingSignals } from "./lending.js";
 import { NO_KEEP_AWAKE, SystemdInhibit, type KeepAwake } from "./keep-awake.js";
 import { GpuService, UsageTracker } from "./gpu-service.js";
+import { XidWatch } from "../gpu/xid.js";
 import { gpuJobEnv, planAgents, type AgentPlan } from "../gpu/plan.js";
 import type { PolicyReadings } from "../policy/signals.js";
 
@@ -205,6 +206,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   private agentTimer: NodeJS.Timeout | null = null;
   private lastAgentEmit = 0;
   private readonly gpu: GpuService | null;
+  private xid: XidWatch | null = null;
   /** What each job's process tree uses, and the machine's CPU and memory. */
   private readonly usage: UsageTracker;
   private gpuEventsAt = 0;
@@ -1533,6 +1535,28 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     this.gpu.start();
     await this.gpu.ready(GPU_DISCOVERY_MS);
     this.replan();
+    if (this.gpu.vendor === "nvidia") this.watchXid();
+  }
+
+  /** Xid errors from the kernel log rest their GPU (the guard); where the log cannot be read, the owner hears it once. */
+  private watchXid(): void {
+    if (this.xid !== null) return;
+    let told = false;
+    this.xid = new XidWatch(
+      (x) => {
+        this.activity("warn", `The NVIDIA driver reported Xid error ${x.code} on the GPU at ${x.busId}: it takes no jobs for a while.`);
+        this.gpu?.xid(x.busId, x.code, x.at);
+      },
+      { env: this.env },
+    );
+    this.xid.start();
+    const check = setTimeout(() => {
+      if (!told && this.xid?.problem) {
+        told = true;
+        this.activity("info", `GPU guard: ${this.xid.problem}; the temperature, power and your-own-use guards still work.`);
+      }
+    }, 2000);
+    check.unref?.();
   }
 
   private agentOfGpu(uuid: string): string | null {
@@ -1700,6 +1724,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     // Every agent at once, each the spec's way (interrupt, then abort after the timeout).
     await Promise.all(this.slots.map((slot) => (slot.run ? this.stopRun(slot, slot.run, timeoutMs) : Promise.resolve())));
     this.gpu?.stop();
+    this.xid?.stop();
     this.usage.stop();
     await this.demo.stop().catch(() => undefined);
     if (this.agentTimer) {

@@ -5,7 +5,7 @@
 // process is attributed to it and what it used is kept; stopping one agent leaves the others
 // running; the owner's own process on a GPU pauses that GPU's agent; a GPU taken back removes its
 // agent; closing the app stops every agent the spec's way.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -36,6 +36,7 @@ let dataDir: string;
 let gate: string;
 let appsFile: string;
 let dev: string;
+let kmsg: string;
 const base = uniqueSleepBase();
 
 const agents = () => host.agentSnapshots;
@@ -77,6 +78,8 @@ beforeAll(async () => {
   for (const name of ["nvidia0", "nvidia1", "nvidia2", "nvidia3", "nvidiactl", "nvidia-uvm"]) writeFileSync(join(dev, name), "");
   appsFile = join(tempDir("sa-gpu-apps-"), "apps");
   writeFileSync(appsFile, "");
+  kmsg = join(tempDir("sa-gpu-kmsg-"), "kmsg");
+  writeFileSync(kmsg, "");
   host = await Host.open({
     dataDir,
     secretCodec: plainFileCodec(),
@@ -87,6 +90,7 @@ beforeAll(async () => {
       LANG: "C.UTF-8",
       FAKE_NVIDIA_GPUS: "4",
       FAKE_NVIDIA_APPS_FILE: appsFile,
+      FAKE_KMSG_FILE: kmsg,
       SEMAPHORE_AGENT_SANDBOX_DEV_DIR: dev,
     },
     timings: TIMINGS,
@@ -217,6 +221,15 @@ describe("one agent per GPU", () => {
     await waitUntil(() => agentOf("gpu2").hold === null && agentOf("gpu2").phase === "waiting-for-jobs", 20_000, "gpu2's agent back");
   });
 
+  it("an Xid error in the kernel log rests that GPU: its agent leaves Semaphore, the others stay", async () => {
+    // The stand-in journalctl follows the file as `journalctl -k -f` follows the kernel log.
+    appendFileSync(kmsg, "[ 9001.123] NVRM: Xid (PCI:0000:37:00): 79, pid=4321, name=python3, GPU has fallen off the bus.\n");
+    await waitUntil(() => agentOf("gpu2").hold?.kind === "gpu", 20_000, "gpu2 (bus 37) held after its Xid");
+    expect(agentOf("gpu2").hold?.reason).toBe("GPU 2 reported Xid error 79: resting it for 10 min");
+    expect((await host.getGpus({})).gpus[2]?.guard).toMatchObject({ kind: "xid" });
+    for (const id of ["gpu0", "gpu3"]) expect(agentOf(id).hold).toBeNull();
+  });
+
   it("a GPU taken back removes its agent; lent again, the agent comes back", async () => {
     await host.setGpuLent({ uuid: uuid(3), lent: false });
     await waitUntil(() => !agents().some((a) => a.id === "gpu3"), 20_000, "gpu3's agent gone");
@@ -228,7 +241,9 @@ describe("one agent per GPU", () => {
 
   it("closing the app stops every agent cleanly, the spec's way", async () => {
     await host.startAgent({ agentId: "gpu1" });
-    await waitUntil(() => agents().length === 4 && agents().every((a) => a.phase === "waiting-for-jobs"), 20_000, "4 agents waiting");
+    // gpu2 rests after its Xid error; the other three take jobs.
+    await waitUntil(() => agents().length === 4 && agents().filter((a) => a.phase === "waiting-for-jobs").length === 3, 20_000, "3 agents waiting");
+    expect(agentOf("gpu2").hold?.kind).toBe("gpu");
     const running = jobs.length;
     expect(running).toBe(4);
     await host.close({ timeoutMs: 10_000 });
@@ -236,6 +251,7 @@ describe("one agent per GPU", () => {
       const view = await hub.waitForDisconnect(`gpu-box-7-gpu${i}`, 10_000);
       expect(view.disconnected).toBe(true);
     }
+    expect(host.agentSnapshots.every((a) => a.phase === "idle")).toBe(true);
     expect(hub.violations()).toEqual([]);
     mkdirSync(gate, { recursive: true });
   });
