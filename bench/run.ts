@@ -8,8 +8,9 @@
 //           memory and flow control, Ctrl-C of an unbounded `yes` (bench/debug.ts)
 //   (sandbox) what the strict sandbox costs: job start time and log throughput, none vs strict side by side
 //   (pause) Pause, click -> disconnected at the hub, idle and with a running job (bench/pause.ts)
-//   (gpu) what the 1 Hz GPU sampler costs this process, on vs off (bench/gpu.ts)
-// Options: --only a|b|c|ui|debug|sandbox|pause|gpu (repeatable), --pause-rounds N, --gpu-seconds N, --sandbox-jobs N, --sandbox-mb N, --mb N (size for a), --jobs N (for b), --idle-seconds N
+//   (gpu) what the 1 Hz GPU telemetry costs this process, on vs off (bench/gpu.ts)
+//   (agents) memory per extra agent: 1 agent vs 4 (one per GPU) on the stand-in's 4 GPUs (bench/gpu.ts)
+// Options: --only a|b|c|ui|debug|sandbox|pause|gpu|agents (repeatable), --pause-rounds N, --gpu-seconds N, --sandbox-jobs N, --sandbox-mb N, --mb N (size for a), --jobs N (for b), --idle-seconds N
 // (for c), --ui-mb N (flood size for ui), --ui-lines N (latency lines for ui), --debug-mb N (flood size
 // for debug), --debug-yes-seconds N (how long debug's unbounded `yes` runs before Ctrl-C).
 import { spawn, type ChildProcess } from "node:child_process";
@@ -21,7 +22,7 @@ import { startHub, type Hub } from "../hub/hub.js";
 import { consoleBenchmarks } from "./console.js";
 import { debugBenchmarks } from "./debug.js";
 import { pauseBenchmarks } from "./pause.js";
-import { gpuSamplerCost } from "./gpu.js";
+import { gpuSamplerCost, memoryPerAgent } from "./gpu.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const CLI = join(ROOT, "bin/semaphore-agent");
@@ -402,6 +403,7 @@ async function main(): Promise<void> {
   if (want("sandbox")) results.sandbox = await sandboxCost(o);
   if (want("pause")) results.pause = await pauseBenchmarks(o.pauseRounds);
   if (want("gpu")) results.gpu = await gpuSamplerCost(o.gpuSeconds);
+  if (want("agents")) results.agents = await memoryPerAgent();
   mkdirSync(join(ROOT, "bench/out"), { recursive: true });
   writeFileSync(join(ROOT, "bench/out/results.json"), `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwritten to bench/out/results.json`);

@@ -39,7 +39,7 @@ import { hostEnvironment } from "./environment.js";
 import { NotificationWatcher } from "../agent-core/host/notifications.js";
 import { setAutostart } from "../agent-core/host/autostart.js";
 import { AppTray } from "./tray.js";
-import type { TrayAction } from "./tray-model.js";
+import { withAgent, type TrayAction } from "./tray-model.js";
 import { buildWindowOptions, isAllowedExternalUrl, isPermissionAllowed, isTrustedSender, withSecurityHeaders } from "./window-options.js";
 
 const NODE_PTY_ENV = "SEMAPHORE_AGENT_DESKTOP_NODE_PTY";
@@ -80,6 +80,8 @@ const appUrl = pathToFileURL(paths.renderer).href;
 let host: Host | null = null;
 let mainWindow: BrowserWindow | null = null;
 let tray: AppTray | null = null;
+/** What the tray shows: every agent of the host, kept up to date by its events. */
+let trayAgents: AgentSnapshot[] = [];
 let settings: SettingsView | null = null;
 let quitState: "running" | "stopping" | "done" = "running";
 /** The page now showing in the window, as a host client: it owns the debug terminals opened from it. */
@@ -149,12 +151,14 @@ async function start(): Promise<void> {
 
   opened.subscribe(onHostEvent);
   settings = await opened.getSettings({}).catch(() => null);
-  tray = new AppTray(paths.assets, opened.agentSnapshot, (action) => void onTrayAction(action));
+  // Every agent (one, or one per lent GPU or group); agent and agents events keep the list.
+  trayAgents = opened.agentSnapshots;
+  tray = new AppTray(paths.assets, trayAgents, (action) => void onTrayAction(action));
 
   ipcMain.handle(IPC_CALL_CHANNEL, (event, raw: unknown) => onIpcCall(event, raw));
   // Back from sleep: an agent waiting out a back-off against an unreachable server tries at once.
   powerMonitor.on("resume", () => {
-    if (!opened.agentSnapshot.error) return;
+    if (!opened.agentSnapshots.some((a) => a.error !== null)) return;
     void opened.retryNow({}).catch(() => undefined);
   });
   createWindow();
@@ -368,7 +372,10 @@ function applyStartAtLogin(on: boolean): void {
 }
 
 function onHostEvent(event: HostEvent): void {
-  if (event.type === "agent") tray?.update(event.agent);
+  if (event.type === "agent" || event.type === "agents") {
+    trayAgents = event.type === "agent" ? withAgent(trayAgents, event.agent) : event.agents.length > 0 ? event.agents : trayAgents;
+    tray?.update(trayAgents);
+  }
   if (event.type === "settings") {
     if (settings !== null && settings.startAtLogin !== event.settings.startAtLogin) applyStartAtLogin(event.settings.startAtLogin);
     settings = event.settings;

@@ -1,5 +1,7 @@
-// What the tray shows for an agent snapshot: icon, tooltip and menu, as plain data. tray.ts turns it
-// into Electron objects; unit tests check it without Electron.
+// What the tray shows for the agents' snapshots: icon, tooltip and menu, as plain data. tray.ts turns it
+// into Electron objects; unit tests check it without Electron. One agent: that agent's state and
+// controls. Several (one per GPU or group): the busiest state across them, how many run jobs, and
+// controls that act on all of them.
 import { commitText, isAgentIdle, jobTitle, trayStateOf, type AgentSnapshot, type TrayState } from "../agent-core/host/contract.js";
 
 export const TRAY_STATES: readonly TrayState[] = ["stopped", "waiting", "running", "stopping", "error"];
@@ -76,8 +78,107 @@ function shorten(text: string): string {
   return line.length > MAX_TOOLTIP_MESSAGE ? `${line.slice(0, MAX_TOOLTIP_MESSAGE - 1)}…` : line;
 }
 
-/** Whether the agent (or the demo's agent) is up, i.e. "Stop" rather than "Start". */
-export function trayView(agent: AgentSnapshot, quitting: boolean): TrayView {
+/** The agents' list with `agent` in the place of the one with its id (appended when new). */
+export function withAgent(agents: readonly AgentSnapshot[], agent: AgentSnapshot): AgentSnapshot[] {
+  const at = agents.findIndex((a) => a.id === agent.id);
+  return at < 0 ? [...agents, agent] : agents.map((a, i) => (i === at ? agent : a));
+}
+
+/** The state the icon shows for several agents: the busiest of theirs. */
+export const TRAY_STATE_ORDER: readonly TrayState[] = ["running", "stopping", "error", "waiting", "stopped"];
+
+export function busiestState(agents: readonly AgentSnapshot[]): TrayState {
+  const states = new Set(agents.map((a) => trayStateOf(a)));
+  return TRAY_STATE_ORDER.find((s) => states.has(s)) ?? "stopped";
+}
+
+/** "2 of 4 agents running jobs, 1 with an error", "4 agents waiting for jobs", "4 agents stopped". */
+export function agentsCountText(agents: readonly AgentSnapshot[]): string {
+  const n = agents.length;
+  const count = (state: TrayState) => agents.filter((a) => trayStateOf(a) === state).length;
+  const held = agents.filter((a) => a.hold !== null).length;
+  const errors = count("error");
+  const running = count("running");
+  const waiting = count("waiting");
+  const of = (k: number) => (k === n ? `${n} agents` : `${k} of ${n} agents`);
+  let head: string;
+  if (running > 0) head = `${of(running)} running jobs`;
+  else if (waiting > 0) head = `${of(waiting)} waiting for jobs`;
+  else if (held === n) head = `${n} agents paused`;
+  else if (count("stopping") > 0) head = `${of(count("stopping"))} stopping`;
+  else head = `${of(count("stopped") + errors)} stopped`;
+  const extra: string[] = [];
+  if (errors > 0) extra.push(`${errors} with an error`);
+  if (held > 0 && held < n) extra.push(`${held} paused`);
+  return extra.length > 0 ? `${head}, ${extra.join(", ")}` : head;
+}
+
+/** Several agents: the count in the tooltip and atop the menu; every action acts on all of them. */
+function severalView(agents: readonly AgentSnapshot[], quitting: boolean): TrayView {
+  const state: TrayState = quitting ? "stopping" : busiestState(agents);
+  const count = agentsCountText(agents);
+  const menu: TrayMenuItem[] = [{ label: "Open Semaphore Agent Desktop", action: "open", enabled: true }];
+  if (quitting) {
+    menu.push({ label: "Quitting… (waiting for the agents)", action: null, enabled: false, separatorBefore: true });
+    menu.push({ label: "Quit now (do not wait)", action: "quit-now", enabled: true });
+    return { state, icon: trayIconFile(state), tooltip: `${APP}: quitting — stopping the agents as Semaphore asks`, menu };
+  }
+  menu.push({ label: count, action: null, enabled: false, separatorBefore: true });
+  // Up: running, or held by the owner's terms (Stop forgets the hold).
+  const up = agents.filter((a) => !isAgentIdle(a) || a.hold !== null);
+  if (up.length === 0) {
+    menu.push({ label: "Start all agents", action: "start", enabled: true });
+  } else {
+    const stopping = up.every((a) => a.stopping);
+    menu.push({ label: stopping ? "Stopping…" : "Stop all agents", action: "stop", enabled: !stopping });
+  }
+  const withJob = up.filter((a) => a.jobId !== null && !a.stopping);
+  menu.push({
+    label: withJob.length > 0 && withJob.every((a) => a.stopAfterJob) ? "Stopping after their jobs" : "Stop all after their jobs",
+    action: "stop-after-job",
+    enabled: withJob.some((a) => !a.stopAfterJob),
+  });
+  const semaphore = up.filter((a) => a.mode === "semaphore" && !a.stopping);
+  if (semaphore.length > 0) {
+    const resumable = semaphore.some(
+      (a) => a.lending.pauseAfterJob || a.lending.pausedByHand || a.lending.snoozedUntil !== null || a.hold?.kind === "paused" || a.hold?.kind === "snoozed" || a.hold?.kind === "breaker",
+    );
+    const pausable = semaphore.some((a) => !a.lending.pausedByHand && a.hold?.kind !== "paused");
+    const jobs = semaphore.some((a) => a.jobId !== null);
+    let first = true;
+    const add = (item: Omit<TrayMenuItem, "separatorBefore">) => {
+      menu.push(first ? { ...item, separatorBefore: true } : item);
+      first = false;
+    };
+    if (resumable) add({ label: "Resume all", action: "resume", enabled: true });
+    if (pausable && jobs) {
+      add({ label: "Pause all now (stops the jobs)", action: "pause", enabled: true });
+      add({ label: "Finish the jobs, then pause all", action: "pause-after-job", enabled: true });
+    } else if (pausable) {
+      add({ label: "Pause all", action: "pause", enabled: true });
+    }
+    if (pausable) {
+      add({ label: "Snooze all 1 hour", action: "snooze-1h", enabled: true });
+      add({ label: "Snooze all 3 hours", action: "snooze-3h", enabled: true });
+    }
+  }
+  menu.push({ label: "Quit", action: "quit", enabled: true, separatorBefore: true });
+  return { state, icon: trayIconFile(state), tooltip: `${APP}: ${shorten(count)}`, menu };
+}
+
+/**
+ * The tray for one agent (or the demo's), or for several: a list of one is that one agent. Whether
+ * it is up decides "Stop" rather than "Start".
+ */
+export function trayView(agents: AgentSnapshot | readonly AgentSnapshot[], quitting: boolean): TrayView {
+  const list: readonly AgentSnapshot[] = Array.isArray(agents) ? agents : [agents as AgentSnapshot];
+  if (list.length > 1) return severalView(list, quitting);
+  const agent = list[0];
+  if (agent === undefined) return severalView([], quitting);
+  return oneView(agent, quitting);
+}
+
+function oneView(agent: AgentSnapshot, quitting: boolean): TrayView {
   const state: TrayState = quitting ? "stopping" : trayStateOf(agent);
   const up = !isAgentIdle(agent);
   const menu: TrayMenuItem[] = [{ label: "Open Semaphore Agent Desktop", action: "open", enabled: true }];

@@ -1,5 +1,5 @@
-// The tray icon: the agent's state at a glance (one icon per TrayState, tooltip in words) and a menu
-// to open the window, start/stop the agent and quit. The content comes from tray-model.ts.
+// The tray icon: the agents' state at a glance (one icon per TrayState, tooltip in words) and a menu
+// to open the window, start/stop the agents and quit. The content comes from tray-model.ts.
 import { Menu, nativeImage, Tray, type MenuItemConstructorOptions, type NativeImage } from "electron";
 import { join } from "node:path";
 import type { AgentSnapshot, TrayState } from "../agent-core/host/contract.js";
@@ -8,17 +8,17 @@ import { trayIconFile, trayView, type TrayAction, type TrayView } from "./tray-m
 export class AppTray {
   private readonly tray: Tray;
   private readonly icons = new Map<TrayState, NativeImage>();
-  private agent: AgentSnapshot;
+  private agents: readonly AgentSnapshot[];
   private quitting = false;
   /** What was last applied, to skip redundant (and on some desktops flickering) updates. */
   private shown = "";
 
   constructor(
     private readonly assetsDir: string,
-    initial: AgentSnapshot,
+    initial: readonly AgentSnapshot[],
     private readonly onAction: (action: TrayAction) => void,
   ) {
-    this.agent = initial;
+    this.agents = initial;
     const view = trayView(initial, false);
     this.tray = new Tray(this.icon(view.state));
     // Linux (most desktops) opens the menu on click; elsewhere a click opens the window.
@@ -26,14 +26,15 @@ export class AppTray {
     this.apply(view);
   }
 
-  update(agent: AgentSnapshot): void {
-    this.agent = agent;
-    this.apply(trayView(agent, this.quitting));
+  /** Every agent of the host (one, or one per GPU or group). */
+  update(agents: readonly AgentSnapshot[]): void {
+    this.agents = agents;
+    this.apply(trayView(agents, this.quitting));
   }
 
   setQuitting(quitting: boolean): void {
     this.quitting = quitting;
-    this.apply(trayView(this.agent, quitting));
+    this.apply(trayView(this.agents, quitting));
   }
 
   destroy(): void {

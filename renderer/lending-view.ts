@@ -126,6 +126,22 @@ export function lendingControls(agent: Pick<AgentSnapshot, "jobId" | "mode" | "p
   };
 }
 
+/** What the controls that act on every agent offer: each control where any agent offers it (one agent: its own). */
+export function allAgentsControls(agents: readonly Pick<AgentSnapshot, "jobId" | "mode" | "phase" | "lending">[]): LendingControls {
+  if (agents.length <= 1) return lendingControls(agents[0] ?? null);
+  const each = agents.map((a) => lendingControls(a));
+  const any = (key: keyof LendingControls) => each.some((c) => c[key]);
+  return { jobRunning: any("jobRunning"), canPause: any("canPause"), canPauseAfterJob: any("canPauseAfterJob"), canSnooze: any("canSnooze"), canResume: any("canResume") };
+}
+
+/**
+ * The agent whose lending line speaks for the machine: the first one not held by a guard of its own
+ * GPU (the schedule, battery, idle and load hold every agent alike), else the first.
+ */
+export function lendingLead<A extends Pick<AgentSnapshot, "lending">>(agents: readonly A[]): A | null {
+  return agents.find((a) => a.lending.kind !== "gpu") ?? agents[0] ?? null;
+}
+
 /** The notice while a pause waits for the running job (or a condition lets it finish, or stops it); null otherwise. */
 export function pendingNotice(agent: Pick<AgentSnapshot, "jobId" | "jobIdentity" | "lending"> | null): { kind: "after-job" | "finish" | "stop"; text: string } | null {
   if (agent === null || agent.jobId === null) return null;

@@ -1,4 +1,5 @@
 // Entry point: pick the bridge, create the store, show the window.
+import "./zod-jitless.js";
 import "@xterm/xterm/css/xterm.css";
 import "./styles.css";
 import { StrictMode } from "react";

@@ -25,6 +25,7 @@ const HOLD_WORDS: Record<Exclude<NonNullable<AgentSnapshot["hold"]>["kind"], "di
   battery: "Paused (on battery)",
   idle: "Paused (computer in use)",
   load: "Paused (your own load)",
+  gpu: "Paused (GPU guard)",
   breaker: "Paused (jobs keep failing)",
 };
 
@@ -56,6 +57,30 @@ export function agentStatus(agent: AgentSnapshot | null): AgentStatus {
     return { words: agent.jobId !== null ? `Running job ${agent.jobId}` : "Running job", tone: "running", running: true };
   }
   return { words: "Waiting for jobs", tone: "ok", running: true };
+}
+
+/** How many of the agents do what, for the Agent view's header and the sidebar: "2 of 4 agents running jobs". */
+export function agentsSummary(agents: readonly AgentSnapshot[]): { words: string; short: string; tone: Tone } {
+  const n = agents.length;
+  if (n === 0) return { words: "Stopped", short: "Stopped", tone: "idle" };
+  if (n === 1) {
+    const one = agentStatus(agents[0]!);
+    return { words: one.words, short: one.words, tone: one.tone };
+  }
+  const statuses = agents.map((a) => ({ agent: a, status: agentStatus(a) }));
+  const running = statuses.filter(({ agent, status }) => status.tone === "running" || (agent.jobId !== null && agent.hold == null)).length;
+  const errors = statuses.filter(({ status }) => status.tone === "error").length;
+  const up = statuses.filter(({ status }) => status.running).length;
+  const held = agents.filter((a) => a.hold != null).length;
+  const parts: string[] = [];
+  if (running > 0) parts.push(`${running} of ${n} agents running jobs`);
+  else if (up === 0) parts.push(`${n} agents stopped`);
+  else if (held === n) parts.push(`${n} agents paused`);
+  else parts.push(`${up} of ${n} agents up`);
+  if (errors > 0) parts.push(`${errors} with an error`);
+  if (held > 0 && held < n) parts.push(`${held} paused`);
+  const tone: Tone = running > 0 ? "running" : errors > 0 ? "error" : up === 0 ? "idle" : held > 0 ? "warn" : "ok";
+  return { words: parts.join(" · "), short: parts[0]!, tone };
 }
 
 /** The error the Agent view shows: the server's message and when the agent tries again. */

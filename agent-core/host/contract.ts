@@ -616,7 +616,11 @@ export const SettingsInputSchema = z.strictObject({
 export type SettingsInput = z.infer<typeof SettingsInputSchema>;
 
 const noParams = z.strictObject({});
-const agentId = z.string().regex(/^(main|gpu\d+(-\d+)*)$/, 'expected an agent id ("main", "gpu0", "gpu0-1")');
+// Built from z in one chain (not `agentId.optional()`): the preload's bundle drops what it does not use only then.
+const agentId = z
+  .string()
+  .regex(/^(main|gpu\d+(-\d+)*)$/, 'expected an agent id ("main", "gpu0", "gpu0-1")')
+  .optional();
 const terminalId = z.string().regex(/^[0-9a-f]{32}$/, "expected a terminal id (32 hex digits)");
 const terminalCols = z.number().int().min(2).max(1000);
 const terminalRows = z.number().int().min(1).max(500);
@@ -625,17 +629,17 @@ const terminalRows = z.number().int().min(1).max(500);
 export const HostRequestParams = {
   getSnapshot: noParams,
   /** Start the agents with the saved settings (mode "semaphore"): all of them, or the one named. */
-  startAgent: z.strictObject({ agentId: agentId.optional() }),
+  startAgent: z.strictObject({ agentId }),
   /** The agent cannot reach the server: try again now instead of at the next retry time. */
-  retryNow: z.strictObject({ agentId: agentId.optional() }),
+  retryNow: z.strictObject({ agentId }),
   /** "now": interrupt (spec §3.3: the server stops a running job after the grace period). "after-job": once the running job ends. All agents, or the one named. */
-  stopAgent: z.strictObject({ when: z.enum(["now", "after-job"]), agentId: agentId.optional() }),
+  stopAgent: z.strictObject({ when: z.enum(["now", "after-job"]), agentId }),
   /** Stop taking jobs until Resume. "now": a running job is stopped; "after-job": it finishes first (Resume undoes it meanwhile). All agents, or the one named. */
-  pause: z.strictObject({ when: z.enum(["now", "after-job"]), agentId: agentId.optional() }),
+  pause: z.strictObject({ when: z.enum(["now", "after-job"]), agentId }),
   /** Ends a pause by hand, a snooze, a pending "after-job" pause and a tripped circuit breaker (all agents, or the one named). */
-  resume: z.strictObject({ agentId: agentId.optional() }),
+  resume: z.strictObject({ agentId }),
   /** No jobs until this time (epoch ms, within a year). A running job finishes first. All agents, or the one named. */
-  snooze: z.strictObject({ until: z.number().int().min(0), agentId: agentId.optional() }),
+  snooze: z.strictObject({ until: z.number().int().min(0), agentId }),
   /** Stops the running job here, as a stop from Semaphore would; its agent goes on taking jobs. */
   stopJob: z.strictObject({ jobId }),
   /** "This machine has given": jobs run, hours of job time, GPU-hours and energy, per project, from the history (demo jobs left out). */
@@ -653,7 +657,7 @@ export const HostRequestParams = {
   listJobs: z.strictObject({
     result: z.enum(HISTORY_RESULTS).optional(),
     /** Run by this agent (AgentSnapshot.id). */
-    agentId: agentId.optional(),
+    agentId,
     /** Exactly this SEMAPHORE_PROJECT_NAME. */
     project: z.string().min(1).max(200).optional(),
     /** Exactly this SEMAPHORE_GIT_BRANCH. */

@@ -1515,7 +1515,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     if (!gpu) throw new HostError("not-found", `No GPU ${params.uuid} on this machine${known.length > 0 ? ` (it has ${known.map((g) => g.uuid).join(", ")})` : ""}.`);
     const stored = this.settings.current;
     const notLent = params.lent ? stored.gpuNotLent.filter((u) => u !== params.uuid) : [...new Set([...stored.gpuNotLent, params.uuid])];
-    const saved = this.settings.patch({ gpuNotLent: notLent });
+    const saved = this.settings.setOwn("gpuNotLent", notLent);
     if (!saved.ok) throw new HostError("invalid-request", saved.errors.map((e) => `${e.field}: ${e.message}`).join("; "));
     this.activity("info", params.lent ? `GPU ${gpu.index} is lent again.` : `GPU ${gpu.index} is yours: no job gets it${this.slots.some((s) => s.job !== null && s.plan.gpus.some((g) => g.uuid === params.uuid)) ? " once its running job has finished" : ""}.`);
     this.settingsSaved(saved);

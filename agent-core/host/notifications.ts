@@ -1,6 +1,6 @@
 // Which host events deserve a desktop notification, in words: a job passed, failed or was stopped;
 // the agent cannot connect; lending paused or resumed. Each kind can be turned off in Settings. Pure
-// (it keeps the last agent snapshot to see changes); the desktop app shows the result with
+// (it keeps each agent's last snapshot, by id, to see changes); the desktop app shows the result with
 // Electron's Notification, the console page with the browser's Notification API.
 import { jobTitle, type AgentSnapshot, type HostEvent } from "./contract.js";
 
@@ -21,7 +21,8 @@ export interface DesktopNotification {
 const RESULT_WORDS = { passed: "passed", failed: "failed", stopped: "was stopped" } as const;
 
 export class NotificationWatcher {
-  private last: AgentSnapshot | null = null;
+  /** Each agent's last snapshot (several agents: one per GPU). */
+  private readonly last = new Map<string, AgentSnapshot>();
 
   /** The notifications `event` calls for under `settings` (usually none). */
   onEvent(event: HostEvent, settings: NotificationSettings): DesktopNotification[] {
@@ -33,20 +34,27 @@ export class NotificationWatcher {
         const why = job.stoppedBy ?? job.problem;
         out.push({ kind: "jobs", title: `Job ${RESULT_WORDS[job.result]}`, body: why ? `${title}: ${why}` : title });
       }
+    } else if (event.type === "agents") {
+      // The set changed: agents that left are forgotten; new ones are seen from now on.
+      const ids = new Set(event.agents.map((a) => a.id));
+      for (const id of [...this.last.keys()]) if (!ids.has(id)) this.last.delete(id);
+      for (const a of event.agents) if (!this.last.has(a.id)) this.last.set(a.id, a);
     } else if (event.type === "agent") {
-      const before = this.last;
       const now = event.agent;
-      this.last = now;
+      const before = this.last.get(now.id) ?? null;
+      this.last.set(now.id, now);
+      // With several agents, each notification names the agent it is about.
+      const who = this.last.size > 1 && now.name ? `${now.name}: ` : "";
       if (before !== null) {
         const failing = (a: AgentSnapshot) => a.error !== null && (a.error.scope === "register" || a.error.scope === "sync");
         if (settings.notifyConnection && failing(now) && !failing(before)) {
-          out.push({ kind: "connection", title: "The agent cannot connect", body: now.error?.message ?? "" });
+          out.push({ kind: "connection", title: "The agent cannot connect", body: `${who}${now.error?.message ?? ""}` });
         }
         if (settings.notifyPauses) {
           const was = before.hold?.kind ?? null;
           const is = now.hold?.kind ?? null;
-          if (is !== null && was !== is) out.push({ kind: "pauses", title: "Not taking jobs", body: is === "disk" ? (now.hold?.reason ?? "") : now.lending.line });
-          else if (is === null && was !== null && !isIdle(now)) out.push({ kind: "pauses", title: "Lending again", body: "The agent takes jobs again." });
+          if (is !== null && was !== is) out.push({ kind: "pauses", title: "Not taking jobs", body: `${who}${is === "disk" || is === "gpu" ? (now.hold?.reason ?? "") : now.lending.line}` });
+          else if (is === null && was !== null && !isIdle(now)) out.push({ kind: "pauses", title: "Lending again", body: `${who}The agent takes jobs again.` });
         }
       }
     }

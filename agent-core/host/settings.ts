@@ -202,9 +202,16 @@ export class SettingsStore {
     return { ok: true, settings: this.view() };
   }
 
-  /** Saves the stored settings with `patch` applied (one control of the UI, e.g. a GPU's lend toggle). */
-  patch(patch: Partial<Omit<SettingsInput, "token">>): SaveSettingsResult {
-    return this.save({ ...structuredClone(this.settings), ...patch });
+  /**
+   * Saves one of the app's own settings (not an agent config key, e.g. a GPU's lend toggle) on its
+   * own: validated alone, so it works before the agent is configured.
+   */
+  setOwn<K extends LendingKey>(key: K, value: StoredSettings[K]): SaveSettingsResult {
+    const parsed = StoredSettingsSchema.shape[key].safeParse(value);
+    if (!parsed.success) return { ok: false, errors: parsed.error.issues.map((issue) => ({ field: fieldPath([key, ...issue.path]), message: issue.message })) };
+    this.settings = { ...this.settings, [key]: parsed.data };
+    this.persist();
+    return { ok: true, settings: this.view() };
   }
 
   /** The configuration to start the agent with. */

@@ -7,6 +7,7 @@ import type {
   DemoSnapshot,
   FieldError,
   GivenSummary,
+  GpuSnapshot,
   HostEvent,
   HostSnapshot,
   JobDetail,
@@ -18,11 +19,12 @@ import type {
   ToolboxView,
 } from "../../agent-core/host/contract.js";
 import { errorCode, type ConnectionState, type RendererBridge } from "../bridge/types.js";
+import { appendTick, trimSnapshot } from "../gpu-view.js";
 import { emptyOutline, type JobOutline } from "../job-format.js";
 import { JobStream, type JobStreamOptions, type JobStreamStatus } from "./job-stream.js";
 import type { TerminalFeed } from "./terminal-feed.js";
 
-export type ViewName = "agent" | "job" | "history" | "settings" | "demo";
+export type ViewName = "agent" | "gpus" | "job" | "history" | "settings" | "demo";
 export const HISTORY_FILTERS = ["all", "passed", "failed", "stopped", "lost"] as const;
 export type HistoryFilter = (typeof HISTORY_FILTERS)[number];
 
@@ -39,8 +41,10 @@ export interface ActivityEntry {
   lastAt: number;
 }
 
-/** History rows besides the result filter: a project, a branch, free text (project, job, branch, commit, people). */
+/** History rows besides the result filter: an agent, a project, a branch, free text (project, job, branch, commit, people). */
 export interface HistoryQueryState {
+  /** Run by this agent (AgentSnapshot.id). */
+  agentId: string | null;
   project: string | null;
   branch: string | null;
   search: string;
@@ -56,7 +60,7 @@ export interface JobPanel {
   log: JobStreamStatus;
 }
 
-export type ActionScope = "agent" | "settings" | "demo" | "history" | "job" | "snapshot";
+export type ActionScope = "agent" | "settings" | "demo" | "history" | "job" | "snapshot" | "gpus";
 
 export interface ActionError {
   scope: ActionScope;
@@ -68,7 +72,14 @@ export interface AppState {
   /** A snapshot has arrived since the page loaded. */
   loaded: boolean;
   version: string;
+  /** The first of `agents` (the one agent, when the machine has one); null until the snapshot. */
   agent: AgentSnapshot | null;
+  /** Every agent of this machine, as the host lists them. */
+  agents: AgentSnapshot[];
+  /** The GPUs with their last 10 minutes (getGpus, then "gpus" and "gpu-tick" events); null until read. */
+  gpus: GpuSnapshot | null;
+  /** Why the GPUs could not be read (a host without them); null otherwise. */
+  gpusError: string | null;
   settings: SettingsView | null;
   demo: DemoSnapshot | null;
   /** Newest first. */
@@ -95,25 +106,30 @@ export interface AppState {
   settingsSavedAt: number | null;
   /** Start was pressed before the first-run setup was done. */
   startAfterSetup: boolean;
-  busy: { agent: boolean; settings: boolean; demo: boolean; example: string | null; toolbox: boolean };
+  busy: { agent: boolean; settings: boolean; demo: boolean; example: string | null; toolbox: boolean; gpu: string | null };
   error: ActionError | null;
 
   selectView(view: ViewName): void;
-  startAgent(): Promise<void>;
-  stopAgent(when: "now" | "after-job"): Promise<void>;
+  /** The agent actions act on every agent, or on the one named by `agentId`. */
+  startAgent(agentId?: string): Promise<void>;
+  stopAgent(when: "now" | "after-job", agentId?: string): Promise<void>;
   /** The agent cannot reach the server: try now rather than at the retry time. */
-  retryNow(): Promise<void>;
+  retryNow(agentId?: string): Promise<void>;
   /** No jobs until Resume: "now" stops a running job, "after-job" lets it finish (Resume cancels it meanwhile). */
-  pause(when: "now" | "after-job"): Promise<void>;
+  pause(when: "now" | "after-job", agentId?: string): Promise<void>;
   /** Ends a pause by hand, a snooze, a pending pause after the job, a tripped circuit breaker. */
-  resume(): Promise<void>;
+  resume(agentId?: string): Promise<void>;
   /** No jobs until this time (epoch ms); a running job finishes first. */
-  snooze(until: number): Promise<void>;
+  snooze(until: number, agentId?: string): Promise<void>;
   /** Stops the running job here, as a stop from Semaphore would; the agent goes on taking jobs. */
   stopJob(jobId: string): Promise<void>;
   /** Reads "This machine has given" again. */
   loadGiven(): Promise<void>;
   loadToolbox(): Promise<void>;
+  /** Reads the GPUs anew (getGpus). */
+  loadGpus(): Promise<void>;
+  /** Lends a GPU, or keeps it for the owner (saved in Settings as gpuNotLent). */
+  setGpuLent(uuid: string, lent: boolean): Promise<void>;
   /** Asks the host which sandbox the saved settings give (bubblewrap checked anew). */
   loadSandbox(): Promise<void>;
   installToolbox(): Promise<void>;
@@ -168,6 +184,23 @@ export function fieldErrorsOf(message: string): FieldError[] {
   return errors;
 }
 
+/** The list with `agent` in the place of the one with its id (appended when new). */
+export function upsertAgent(list: readonly AgentSnapshot[], agent: AgentSnapshot): AgentSnapshot[] {
+  const at = list.findIndex((a) => a.id === agent.id);
+  if (at >= 0) return list.map((a, i) => (i === at ? agent : a));
+  return [...list, agent];
+}
+
+/** The jobs the agents run now. */
+export function runningJobIds(agents: readonly AgentSnapshot[]): string[] {
+  return agents.map((a) => a.jobId).filter((id): id is string => id !== null);
+}
+
+/** The agent that runs this job now, if any. */
+export function agentRunning(agents: readonly AgentSnapshot[], jobId: string): AgentSnapshot | undefined {
+  return agents.find((a) => a.jobId === jobId);
+}
+
 function upsertSummary(list: readonly JobSummary[], summary: JobSummary): JobSummary[] {
   const at = list.findIndex((j) => j.id === summary.id);
   if (at >= 0) return list.map((j, i) => (i === at ? summary : j));
@@ -177,7 +210,7 @@ function upsertSummary(list: readonly JobSummary[], summary: JobSummary): JobSum
 /** Whether the History view shows rows asked from the host rather than the snapshot's newest jobs. */
 export function historyFiltered(s: Pick<AppState, "historyFilter" | "historyQuery">): boolean {
   const q = s.historyQuery;
-  return s.historyFilter !== "all" || q.project !== null || q.branch !== null || q.search.trim() !== "";
+  return s.historyFilter !== "all" || q.agentId !== null || q.project !== null || q.branch !== null || q.search.trim() !== "";
 }
 
 function idleLog(): JobStreamStatus {
@@ -192,13 +225,24 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
   let filterRequest = 0;
   let snapshotRequest = 0;
   let givenRequest = 0;
+  let gpusRequest = 0;
+
+  /** The agents' list and its first as `agent`. */
+  function agentsState(agents: AgentSnapshot[]): Pick<AppState, "agents" | "agent"> {
+    return { agents, agent: agents[0] ?? null };
+  }
+
+  /** `{ agentId }` when one is named, else `{}` (all agents). */
+  function target(agentId: string | undefined): { agentId?: string } {
+    return agentId === undefined ? {} : { agentId };
+  }
 
   const store = createStore<AppState>()((set, get) => {
     async function agentAction(call: () => Promise<AgentSnapshot>, scope: ActionScope = "agent"): Promise<void> {
       set((s) => ({ busy: { ...s.busy, agent: true }, error: null }));
       try {
         const agent = await call();
-        set({ agent });
+        set((s) => agentsState(upsertAgent(s.agents, agent)));
       } catch (error) {
         set({ error: { scope, message: messageOf(error) } });
       } finally {
@@ -244,11 +288,14 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
       loaded: false,
       version: "",
       agent: null,
+      agents: [],
+      gpus: null,
+      gpusError: null,
       settings: null,
       demo: null,
       history: [],
       historyFilter: "all",
-      historyQuery: { project: null, branch: null, search: "" },
+      historyQuery: { agentId: null, project: null, branch: null, search: "" },
       filteredHistory: null,
       toolbox: null,
       sandbox: null,
@@ -261,7 +308,7 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
       settingsErrors: [],
       settingsSavedAt: null,
       startAfterSetup: false,
-      busy: { agent: false, settings: false, demo: false, example: null, toolbox: false },
+      busy: { agent: false, settings: false, demo: false, example: null, toolbox: false, gpu: null },
       error: null,
 
       selectView(view) {
@@ -272,33 +319,33 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
         }
       },
 
-      async startAgent() {
+      async startAgent(agentId) {
         if (get().settings?.configured !== true) {
           set({ view: "settings", startAfterSetup: true, error: null });
           return;
         }
         set({ startAfterSetup: false });
-        await agentAction(() => api.startAgent({}));
+        await agentAction(() => api.startAgent(target(agentId)));
       },
 
-      async stopAgent(when) {
-        await agentAction(() => api.stopAgent({ when }));
+      async stopAgent(when, agentId) {
+        await agentAction(() => api.stopAgent({ when, ...target(agentId) }));
       },
 
-      async retryNow() {
-        await agentAction(() => api.retryNow({}));
+      async retryNow(agentId) {
+        await agentAction(() => api.retryNow(target(agentId)));
       },
 
-      async pause(when) {
-        await agentAction(() => api.pause({ when }));
+      async pause(when, agentId) {
+        await agentAction(() => api.pause({ when, ...target(agentId) }));
       },
 
-      async resume() {
-        await agentAction(() => api.resume({}));
+      async resume(agentId) {
+        await agentAction(() => api.resume(target(agentId)));
       },
 
-      async snooze(until) {
-        await agentAction(() => api.snooze({ until }));
+      async snooze(until, agentId) {
+        await agentAction(() => api.snooze({ until, ...target(agentId) }));
       },
 
       async stopJob(jobId) {
@@ -320,6 +367,30 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
           set({ toolbox: await api.getToolbox({}) });
         } catch (error) {
           if (errorCode(error) !== "disconnected") set({ error: { scope: "settings", message: messageOf(error) } });
+        }
+      },
+
+      async loadGpus() {
+        const request = ++gpusRequest;
+        try {
+          const gpus = trimSnapshot(await api.getGpus({}));
+          if (request === gpusRequest) set({ gpus, gpusError: null });
+        } catch (error) {
+          // Disconnected: the panel keeps what it showed. A host without GPUs support: say so.
+          if (request === gpusRequest && errorCode(error) !== "disconnected") set({ gpusError: messageOf(error) });
+        }
+      },
+
+      async setGpuLent(uuid, lent) {
+        set((s) => ({ busy: { ...s.busy, gpu: uuid }, error: null }));
+        try {
+          const gpus = trimSnapshot(await api.setGpuLent({ uuid, lent }));
+          ++gpusRequest; // an older getGpus answer must not undo this one
+          set({ gpus, gpusError: null });
+        } catch (error) {
+          set({ error: { scope: "gpus", message: messageOf(error) } });
+        } finally {
+          set((s) => ({ busy: { ...s.busy, gpu: null } }));
         }
       },
 
@@ -370,17 +441,17 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
       },
 
       openJob(jobId) {
-        const running = get().agent?.jobId ?? null;
-        set({ selectedJobId: jobId, followRunningJob: jobId === running, view: "job" });
+        const running = runningJobIds(get().agents);
+        set({ selectedJobId: jobId, followRunningJob: running.includes(jobId), view: "job" });
         ensureJob(jobId);
         prune();
       },
 
       followRunning() {
         const s = get();
-        const target = s.agent?.jobId ?? s.history[0]?.id ?? null;
-        set({ followRunningJob: true, selectedJobId: target });
-        if (target !== null) ensureJob(target);
+        const job = runningJobIds(s.agents)[0] ?? s.history[0]?.id ?? null;
+        set({ followRunningJob: true, selectedJobId: job });
+        if (job !== null) ensureJob(job);
         prune();
       },
 
@@ -487,7 +558,7 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
   /** Stops following jobs that are neither running nor shown. */
   function prune(): void {
     const s = store.getState();
-    const keep = new Set([s.agent?.jobId, s.selectedJobId].filter((id): id is string => typeof id === "string"));
+    const keep = new Set([...runningJobIds(s.agents), s.selectedJobId].filter((id): id is string => typeof id === "string"));
     // A job that started before the agent's snapshot names it is running too.
     for (const panel of Object.values(s.jobs)) if (panel.summary?.result === "running") keep.add(panel.jobId);
     const jobs = { ...s.jobs };
@@ -516,6 +587,7 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
       const search = query.search.trim();
       const jobs = await api.listJobs({
         ...(filter !== "all" ? { result: filter } : {}),
+        ...(query.agentId !== null ? { agentId: query.agentId } : {}),
         ...(query.project !== null ? { project: query.project } : {}),
         ...(query.branch !== null ? { branch: query.branch } : {}),
         ...(search !== "" ? { search } : {}),
@@ -552,11 +624,13 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
     if (s.followRunningJob) selected = current?.summary.id ?? selected ?? snapshot.history[0]?.id ?? null;
     // The first-run setup greets an owner who has configured nothing yet.
     const firstRun = !s.loaded && !snapshot.settings.configured;
+    // A host from before several agents sends only `agent`.
+    const agents = snapshot.agents !== undefined && snapshot.agents.length > 0 ? snapshot.agents : [snapshot.agent];
     store.setState({
       ...(firstRun ? { view: "settings" as const } : {}),
       loaded: true,
       version: snapshot.version,
-      agent: snapshot.agent,
+      ...agentsState(agents),
       settings: snapshot.settings,
       demo: snapshot.demo,
       history: snapshot.history,
@@ -585,6 +659,7 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
       void store.getState().loadToolbox();
       void store.getState().loadSandbox();
       void store.getState().loadGiven();
+      void store.getState().loadGpus();
     } catch (error) {
       if (request === snapshotRequest && errorCode(error) !== "disconnected") {
         store.setState({ error: { scope: "snapshot", message: messageOf(error) } });
@@ -595,11 +670,25 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
   function handleEvent(event: HostEvent): void {
     switch (event.type) {
       case "agent": {
-        const before = store.getState().agent;
-        store.setState({ agent: event.agent });
+        const before = store.getState().agents.find((a) => a.id === event.agent.id);
+        store.setState((s) => agentsState(upsertAgent(s.agents, event.agent)));
         if (before?.jobId !== event.agent.jobId) prune();
         return;
       }
+      case "agents":
+        // An empty list would leave the views without an agent: keep the last one known.
+        if (event.agents.length > 0) {
+          store.setState(agentsState(event.agents));
+          prune();
+        }
+        return;
+      case "gpus":
+        ++gpusRequest; // newer than any getGpus still on its way
+        store.setState({ gpus: trimSnapshot(event.gpus), gpusError: null });
+        return;
+      case "gpu-tick":
+        store.setState((s) => (s.gpus === null ? {} : { gpus: appendTick(s.gpus, event.tick) }));
+        return;
       case "settings":
         store.setState({ settings: event.settings });
         void store.getState().loadSandbox(); // the sandbox asked for may have changed

@@ -1,7 +1,8 @@
 // The agent at a glance: its state in words, Start/Stop, where it is connected, and what it did.
 import type { AgentSnapshot } from "../../agent-core/host/contract.js";
 import { diskCallout, formatDiskBytes, sandboxDowngraded, shownSandbox, spaceLow, spaceWords } from "../sandbox-view.js";
-import { agentErrorText, agentIdle, agentStatus, countsText, formatAgo, formatDuration, formatTime } from "../view-model.js";
+import { agentErrorText, agentIdle, agentStatus, agentsSummary, countsText, formatAgo, formatDuration, formatTime } from "../view-model.js";
+import { AgentsList } from "./AgentsList.js";
 import { AlertIcon, DiskIcon, PlayIcon, RefreshIcon, StopIcon } from "./icons.js";
 import { JobIdentityText, OpenInSemaphore } from "./JobIdentity.js";
 import { GivenCard, LendingBar, LendingPending } from "./Lending.js";
@@ -9,25 +10,27 @@ import { pendingNotice } from "../lending-view.js";
 import { SandboxLevel, SandboxNotice } from "./SandboxNotice.js";
 import { useApp, useAppStore, useNow } from "./store-context.js";
 
+/** Start / Stop for every agent (with one agent: that agent). */
 function StartStop() {
   const store = useAppStore();
-  const agent = useApp((s) => s.agent);
+  const agents = useApp((s) => s.agents);
   const busy = useApp((s) => s.busy.agent);
-  const status = agentStatus(agent);
-  if (!status.running) {
+  const several = agents.length > 1;
+  const up = agents.filter((a) => agentStatus(a).running);
+  if (up.length === 0) {
     return (
       <div className="hero-actions">
-        <button type="button" className="btn primary big" data-testid="agent-start" disabled={busy} onClick={() => void store.getState().startAgent()}>
+        <button type="button" className="btn primary big" data-testid="agent-start" disabled={busy} title={several ? "Start every agent of this machine" : undefined} onClick={() => void store.getState().startAgent()}>
           <PlayIcon size={15} />
-          {busy ? "Starting…" : "Start"}
+          {busy ? "Starting…" : several ? "Start all" : "Start"}
         </button>
       </div>
     );
   }
-  const stopping = agent?.stopping === true || agent?.phase === "shutting-down";
-  const pendingAfterJob = agent?.stopAfterJob === true;
-  const held = agent?.hold != null;
-  const heldTitle = agent?.hold?.kind === "disk" ? "Stay stopped instead of starting again once there is free space" : "Stay stopped instead of starting again when lending resumes";
+  const stopping = up.every((a) => a.stopping || a.phase === "shutting-down");
+  const pendingAfterJob = up.every((a) => a.stopAfterJob);
+  const held = up.every((a) => a.hold != null);
+  const heldTitle = up[0]?.hold?.kind === "disk" ? "Stay stopped instead of starting again once there is free space" : "Stay stopped instead of starting again when lending resumes";
   return (
     <div className="hero-actions">
       <button
@@ -39,7 +42,7 @@ function StartStop() {
         onClick={() => void store.getState().stopAgent("now")}
       >
         <StopIcon size={14} />
-        {stopping ? "Stopping…" : "Stop"}
+        {stopping ? "Stopping…" : several ? "Stop all" : "Stop"}
       </button>
       {held ? null : (
         <button
@@ -47,10 +50,10 @@ function StartStop() {
           className="btn small"
           data-testid="agent-stop-after-job"
           disabled={busy || stopping || pendingAfterJob}
-          title="Let the running job finish, then stop the agent"
+          title={several ? "Let the running jobs finish, then stop every agent" : "Let the running job finish, then stop the agent"}
           onClick={() => void store.getState().stopAgent("after-job")}
         >
-          {pendingAfterJob ? "Stopping after this job" : "Stop after current job"}
+          {pendingAfterJob ? (several ? "Stopping after their jobs" : "Stopping after this job") : several ? "Stop all after their jobs" : "Stop after current job"}
         </button>
       )}
     </div>
@@ -100,39 +103,46 @@ function StateWords({ words }: { words: string }) {
   );
 }
 
+function severalSubline(count: number): string {
+  return `${count} agents lend this machine’s GPUs, each with its own GPUs, job home and toolbox. The buttons here act on all of them; each agent has its own below.`;
+}
+
 function Hero() {
   const store = useAppStore();
   const agent = useApp((s) => s.agent);
+  const agents = useApp((s) => s.agents);
+  const several = agents.length > 1;
   const configured = useApp((s) => s.settings?.configured === true);
   const now = useNow();
-  const status = agentStatus(agent);
-  const error = agentErrorText(agent, now);
-  const lastExit = agent?.lastExit ?? null;
-  const idle = agentIdle(agent);
+  const status = several ? agentsSummary(agents) : agentStatus(agent);
+  // With several agents each row says its own error and pending pause.
+  const error = several ? null : agentErrorText(agent, now);
+  const lastExit = several ? null : (agent?.lastExit ?? null);
+  const idle = agents.every((a) => agentIdle(a));
   const saved = useApp((s) => s.sandbox);
   const sandbox = shownSandbox(agent, saved);
   const disk = diskCallout(agent);
-  const pending = pendingNotice(agent) !== null;
+  const pending = !several && pendingNotice(agent) !== null;
   return (
     <section className="card">
       <div className="hero">
         <div className="hero-state">
           <div className="hero-label">
-            Agent {agent?.mode === "demo" ? <span className="badge demo" style={{ marginLeft: 6 }}>Local demo</span> : null}
+            {several ? `${agents.length} agents` : "Agent"} {agent?.mode === "demo" ? <span className="badge demo" style={{ marginLeft: 6 }}>Local demo</span> : null}
           </div>
           <div className="hero-words">
             <span className={`dot ${status.tone}`} />
             <StateWords words={status.words} />
           </div>
           <div className="hero-sub">
-            {heroSubline(agent, configured)}
-            {agent?.jobId != null ? (
+            {several && !idle ? severalSubline(agents.length) : heroSubline(agent, configured)}
+            {!several && agent?.jobId != null ? (
               <button type="button" className="btn small" style={{ marginLeft: 10 }} onClick={() => store.getState().openJob(agent.jobId!)}>
                 View live log
               </button>
             ) : null}
           </div>
-          {agent?.jobId != null && agent.jobIdentity !== null ? (
+          {!several && agent?.jobId != null && agent.jobIdentity !== null ? (
             <div className="hero-job" data-testid="agent-job">
               <JobIdentityText identity={agent.jobIdentity} jobId={agent.jobId} testId="agent-job" />
               <OpenInSemaphore identity={agent.jobIdentity} />
@@ -247,10 +257,12 @@ function DiskGuardCallout() {
 }
 
 function Details() {
-  const agent = useApp((s) => s.agent);
+  const agents = useApp((s) => s.agents);
   const configuredEndpoint = useApp((s) => s.settings?.endpoint ?? "");
   const now = useNow();
-  if (agent === null) return null;
+  if (agents.length === 0) return null;
+  if (agents.length > 1) return <SeveralDetails agents={agents} configuredEndpoint={configuredEndpoint} now={now} />;
+  const agent = agents[0]!;
   const running = !agentIdle(agent);
   return (
     <section className="card">
@@ -275,10 +287,38 @@ function Details() {
   );
 }
 
+/** Details with several agents: where they connect, since when, and their jobs together (each agent's name is in its row). */
+function SeveralDetails({ agents, configuredEndpoint, now }: { agents: AgentSnapshot[]; configuredEndpoint: string; now: number }) {
+  const started = agents.map((a) => a.startedAt).filter((t): t is number => t !== null);
+  const synced = agents.map((a) => a.lastSyncAt).filter((t): t is number => t !== null);
+  const counts = agents.reduce((sum, a) => ({ passed: sum.passed + a.counts.passed, failed: sum.failed + a.counts.failed, stopped: sum.stopped + a.counts.stopped }), { passed: 0, failed: 0, stopped: 0 });
+  return (
+    <section className="card">
+      <div className="card-head">Details</div>
+      <div className="card-body">
+        <dl className="facts">
+          <dt>Agents</dt>
+          <dd data-testid="agent-name">{agents.length} on this machine</dd>
+          <dt>Server</dt>
+          <dd data-testid="agent-endpoint" className="mono">
+            {agents.find((a) => a.endpoint !== "")?.endpoint || configuredEndpoint || "Not configured"}
+          </dd>
+          <dt>Uptime</dt>
+          <dd data-testid="agent-uptime">{started.length > 0 ? formatDuration(Math.max(0, now - Math.min(...started))) : "Not running"}</dd>
+          <dt>Last sync</dt>
+          <dd data-testid="agent-last-sync">{formatAgo(synced.length > 0 ? Math.max(...synced) : null, now)}</dd>
+          <dt>Jobs</dt>
+          <dd data-testid="agent-counts">{countsText(counts)}</dd>
+        </dl>
+      </div>
+    </section>
+  );
+}
+
 function SetupPrompt() {
   const store = useAppStore();
   const configured = useApp((s) => s.settings?.configured === true);
-  const idle = useApp((s) => agentIdle(s.agent));
+  const idle = useApp((s) => s.agents.every((a) => agentIdle(a)));
   if (configured || !idle) return null;
   return (
     <section className="card">
@@ -335,6 +375,7 @@ export function AgentView() {
   return (
     <div className="page" data-testid="view-agent">
       <Hero />
+      <AgentsList />
       <SetupPrompt />
       <div className="grid-2">
         <Activity />

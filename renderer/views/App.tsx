@@ -1,11 +1,12 @@
 // The window: sidebar navigation, the connection banner, and the selected view.
 import type { ComponentType } from "react";
 import type { ViewName } from "../store/app-store.js";
-import { agentStatus } from "../view-model.js";
+import { agentsSummary } from "../view-model.js";
 import { AgentView } from "./AgentView.js";
 import { DemoView } from "./DemoView.js";
 import { HistoryView } from "./HistoryView.js";
-import { AgentIcon, DemoIcon, HistoryIcon, LockIcon, LogoMark, SettingsIcon, TerminalIcon } from "./icons.js";
+import { AgentIcon, DemoIcon, GpuIcon, HistoryIcon, LockIcon, LogoMark, SettingsIcon, TerminalIcon } from "./icons.js";
+import { GpuPanel } from "./GpuPanel.js";
 import { JobView } from "./JobView.js";
 import { SettingsPage } from "./SettingsView.js";
 import { useApp, useAppStore } from "./store-context.js";
@@ -19,6 +20,7 @@ interface NavEntry {
 
 const NAV: readonly NavEntry[] = [
   { view: "agent", label: "Agent", Icon: AgentIcon },
+  { view: "gpus", label: "GPUs", Icon: GpuIcon },
   { view: "job", label: "Job", Icon: TerminalIcon },
   { view: "history", label: "History", Icon: HistoryIcon },
   { view: "settings", label: "Settings", Icon: SettingsIcon },
@@ -29,11 +31,14 @@ function Sidebar() {
   const store = useAppStore();
   const view = useApp((s) => s.view);
   const agent = useApp((s) => s.agent);
+  const agents = useApp((s) => s.agents);
   const version = useApp((s) => s.version);
   const historyCount = useApp((s) => s.history.length);
   const loaded = useApp((s) => s.loaded);
-  const status = loaded ? agentStatus(agent) : { words: "Not connected", tone: "idle" as const };
-  const jobRunning = agent?.jobId != null;
+  const summary = agentsSummary(agents);
+  // The sidebar is narrow: the head of the summary, the whole of it on hover.
+  const status = loaded ? { words: summary.short, title: summary.words, tone: summary.tone } : { words: "Not connected", title: "Not connected", tone: "idle" as const };
+  const jobRunning = agents.some((a) => a.jobId !== null);
   return (
     <aside className="sidebar">
       <div className="brand">
@@ -63,7 +68,7 @@ function Sidebar() {
         ))}
       </nav>
       <div className="sidebar-foot">
-        <div className="sidebar-status" title={status.words}>
+        <div className="sidebar-status" title={status.title}>
           <span className={`dot ${status.tone}`} />
           {status.words}
         </div>
@@ -93,6 +98,8 @@ function CurrentView() {
   switch (view) {
     case "agent":
       return <AgentView />;
+    case "gpus":
+      return <GpuPanel />;
     case "job":
       return <JobView />;
     case "history":

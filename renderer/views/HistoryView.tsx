@@ -3,6 +3,7 @@ import type { KeyboardEvent } from "react";
 import { useMemo } from "react";
 import { HISTORY_FILTERS, historyFiltered, type HistoryFilter } from "../store/app-store.js";
 import { jobOrigin, jobTitle } from "../../agent-core/host/contract.js";
+import { historyAgents, usageLine } from "../gpu-view.js";
 import { formatBytes, formatDateTime, formatDuration, resultWords } from "../view-model.js";
 import { useDebuggableJobs, useOpenDebugFor } from "./DebugPanel.js";
 import { HistoryIcon, SearchIcon, TerminalIcon } from "./icons.js";
@@ -28,6 +29,11 @@ export function HistoryView() {
   // The projects and branches the newest jobs name, for the two pickers (plus the one picked).
   const projects = useMemo(() => distinct(all.map((j) => j.identity?.projectName ?? null), query.project), [all, query.project]);
   const branches = useMemo(() => distinct(all.map((j) => j.identity?.branch ?? null), query.branch), [all, query.branch]);
+  const agents = useApp((s) => s.agents);
+  // The agent picker and each row's agent: only once more than one agent id appears.
+  const agentChoices = useMemo(() => historyAgents(agents, all, query.agentId), [agents, all, query.agentId]);
+  const severalAgents = agentChoices.length > 1;
+  const agentLabel = (id: string | null, name: string | null) => (id === null ? null : (name || agentChoices.find((a) => a.id === id)?.label || id));
   const debuggable = useDebuggableJobs();
   const openDebug = useOpenDebugFor();
 
@@ -56,6 +62,16 @@ export function HistoryView() {
             onChange={(e) => void store.getState().setHistoryQuery({ search: e.target.value })}
           />
         </div>
+        {severalAgents ? (
+          <select className="select" data-testid="history-agent" aria-label="Agent" value={query.agentId ?? ""} onChange={(e) => void store.getState().setHistoryQuery({ agentId: e.target.value === "" ? null : e.target.value })}>
+            <option value="">All agents</option>
+            {agentChoices.map((a) => (
+              <option key={a.id} value={a.id}>
+                {a.label}
+              </option>
+            ))}
+          </select>
+        ) : null}
         <IdentityPicker testId="history-project" label="Project" all="All projects" options={projects} value={query.project} onPick={(project) => void store.getState().setHistoryQuery({ project })} />
         <IdentityPicker testId="history-branch" label="Branch" all="All branches" options={branches} value={query.branch} onPick={(branch) => void store.getState().setHistoryQuery({ branch })} />
         <label className="hint" htmlFor="history-filter">
@@ -106,6 +122,8 @@ export function HistoryView() {
               {rows.map((job) => {
                 const duration = job.durationMs ?? (job.result === "running" ? Math.max(0, now - job.startedAt) : null);
                 const origin = jobOrigin(job.identity);
+                const ranBy = severalAgents ? agentLabel(job.agentId ?? null, job.agentName ?? null) : null;
+                const used = usageLine(job.usage ?? null);
                 return (
                   <tr
                     key={job.id}
@@ -138,6 +156,13 @@ export function HistoryView() {
                       {origin !== null ? (
                         <div className="history-job-origin sub" data-testid="history-job-origin">
                           {origin}
+                        </div>
+                      ) : null}
+                      {ranBy !== null || used !== null ? (
+                        <div className="history-job-origin sub history-job-usage">
+                          {ranBy !== null ? <span data-testid="history-job-agent">{ranBy}</span> : null}
+                          {ranBy !== null && used !== null ? " · " : null}
+                          {used !== null ? <span data-testid="history-job-usage">{used}</span> : null}
                         </div>
                       ) : null}
                       {job.problem ? (

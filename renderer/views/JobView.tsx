@@ -2,7 +2,8 @@
 // side panel with its commands and the names of its environment variables.
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
 import { formatSeconds } from "../job-format.js";
-import type { JobPanel } from "../store/app-store.js";
+import { agentRunning, runningJobIds, type JobPanel } from "../store/app-store.js";
+import { JobResources } from "./JobResources.js";
 import { effectiveResult, formatDateTime, formatDuration, formatStarted, resultWords } from "../view-model.js";
 import { ArrowDownIcon, CheckIcon, ChevronDownIcon, ChevronUpIcon, CopyIcon, LockIcon, PauseIcon, SearchIcon, StopIcon, TerminalIcon } from "./icons.js";
 import { copyToClipboard } from "./clipboard.js";
@@ -15,11 +16,11 @@ import { OpenInSemaphore } from "./JobIdentity.js";
 /** "Stop this job", with an inline confirm, for the job the agent runs now (the agent goes on taking jobs). */
 function StopJob({ panel, result }: { panel: JobPanel; result: string | null }) {
   const store = useAppStore();
-  const runningId = useApp((s) => s.agent?.jobId ?? null);
-  const stopping = useApp((s) => s.agent?.phase === "stopping-job" && s.agent.jobId === panel.jobId);
+  const runs = useApp((s) => agentRunning(s.agents, panel.jobId) !== undefined);
+  const stopping = useApp((s) => agentRunning(s.agents, panel.jobId)?.phase === "stopping-job");
   const busy = useApp((s) => s.busy.agent);
   const [confirm, setConfirm] = useState(false);
-  if (result !== "running" || runningId !== panel.jobId) return null;
+  if (result !== "running" || !runs) return null;
   if (stopping) {
     return (
       <button type="button" className="btn small" data-testid="job-stop" disabled>
@@ -298,9 +299,11 @@ function TerminalPane({ panel, follow, callbacks }: { panel: JobPanel; follow: b
 
 function PinnedNotice({ panel }: { panel: JobPanel }) {
   const store = useAppStore();
-  const running = useApp((s) => s.agent?.jobId ?? null);
+  const agents = useApp((s) => s.agents);
   const follow = useApp((s) => s.followRunningJob);
-  if (follow || running === null || running === panel.jobId) return null;
+  const ids = runningJobIds(agents);
+  const running = ids.includes(panel.jobId) ? null : (ids[0] ?? null);
+  if (follow || running === null) return null;
   return (
     <div className="pinned">
       <span style={{ flex: 1 }}>
@@ -372,6 +375,7 @@ export function JobView() {
           {showDebug ? <DebugPanel jobId={panel.jobId} jobTitle={jobTitle(panel.summary?.identity ?? null, panel.jobId)} /> : null}
         </div>
         <aside className="job-side">
+          <JobResources panel={panel} />
           <Commands panel={panel} />
           <EnvNames names={panel.envVarNames} />
           <DebugJobSection jobId={panel.jobId} />

@@ -3,12 +3,14 @@
 // and what this machine has given.
 import { useState } from "react";
 import {
+  allAgentsControls,
   defaultCustomSnooze,
   formatHours,
   givenTop,
   jobsWords,
-  lendingControls,
+  lendingLead,
   lendingTone,
+  type LendingControls,
   parseCustomSnooze,
   pendingNotice,
   snoozeCountdown,
@@ -16,6 +18,7 @@ import {
   snoozePresetUntil,
   type SnoozePreset,
 } from "../lending-view.js";
+import { formatEnergy } from "../gpu-view.js";
 import { agentIdle, formatDateTime } from "../view-model.js";
 import { AlertIcon, ClockIcon, HeartIcon, InfoIcon, MoonIcon, PauseIcon, PlayIcon } from "./icons.js";
 import { MenuButton, MenuItem } from "./Menu.js";
@@ -121,48 +124,49 @@ function SnoozeMenu({ disabled, jobRunning }: { disabled: boolean; jobRunning: b
   );
 }
 
-function PauseControl({ disabled }: { disabled: boolean }) {
+/** Pause: at once while no job runs, else a menu (finish the job first, or stop it). `agentId`: that agent only; none: every agent. */
+export function PauseControl({ disabled, controls, agentId, testId = "lending-pause", several = false }: { disabled: boolean; controls: LendingControls; agentId?: string; testId?: string; several?: boolean }) {
   const store = useAppStore();
-  const agent = useApp((s) => s.agent);
   const [open, setOpen] = useState(false);
-  const controls = lendingControls(agent);
   const label = (
     <>
       <PauseIcon size={13} />
-      Pause
+      {several ? "Pause all" : "Pause"}
     </>
   );
   if (!controls.jobRunning) {
     return (
-      <button type="button" className="btn small" data-testid="lending-pause" disabled={disabled} title="Take no jobs until you resume" onClick={() => void store.getState().pause("now")}>
+      <button type="button" className="btn small" data-testid={testId} disabled={disabled} title="Take no jobs until you resume" onClick={() => void store.getState().pause("now", agentId)}>
         {label}
       </button>
     );
   }
   const pause = (when: "now" | "after-job") => {
     setOpen(false);
-    void store.getState().pause(when);
+    void store.getState().pause(when, agentId);
   };
   return (
-    <MenuButton open={open} onOpenChange={setOpen} testId="lending-pause" disabled={disabled} title="Take no jobs until you resume" label={label}>
-      <MenuItem testId="lending-pause-after-job" disabled={!controls.canPauseAfterJob} onSelect={() => pause("after-job")} hint="Resume cancels it meanwhile.">
-        Finish current job, then pause
+    <MenuButton open={open} onOpenChange={setOpen} testId={testId} disabled={disabled} title="Take no jobs until you resume" label={label}>
+      <MenuItem testId={`${testId}-after-job`} disabled={!controls.canPauseAfterJob} onSelect={() => pause("after-job")} hint="Resume cancels it meanwhile.">
+        {several ? "Finish the running jobs, then pause" : "Finish current job, then pause"}
       </MenuItem>
-      <MenuItem testId="lending-pause-now" onSelect={() => pause("now")} hint="The job ends as stopped.">
-        Pause now (stops the running job)
+      <MenuItem testId={`${testId}-now`} onSelect={() => pause("now")} hint={several ? "The jobs end as stopped." : "The job ends as stopped."}>
+        {several ? "Pause now (stops the running jobs)" : "Pause now (stops the running job)"}
       </MenuItem>
     </MenuButton>
   );
 }
 
-/** The lending line with its controls: always shown, whatever the agent does. */
+/** The lending line with its controls: always shown, whatever the agent does. With several agents, the controls act on all. */
 export function LendingBar() {
   const store = useAppStore();
-  const agent = useApp((s) => s.agent);
+  const agents = useApp((s) => s.agents);
   const busy = useApp((s) => s.busy.agent);
+  const agent = lendingLead(agents);
   if (agent === null) return null;
+  const several = agents.length > 1;
   const lending = agent.lending;
-  const controls = lendingControls(agent);
+  const controls = allAgentsControls(agents);
   // Held by the disk guard before the lending line has caught up: not the green of lending.
   const tone = agent.hold != null && lending.kind === null ? "warn" : lendingTone(lending);
   // The local demo's agent is not lent: its jobs come from this machine.
@@ -195,10 +199,10 @@ export function LendingBar() {
           {controls.canResume ? (
             <button type="button" className="btn small primary" data-testid="lending-resume" disabled={busy} title="Take jobs again (where your schedule and limits allow)" onClick={() => void store.getState().resume()}>
               <PlayIcon size={12} />
-              Resume
+              {several ? "Resume all" : "Resume"}
             </button>
           ) : null}
-          {controls.canPause ? <PauseControl disabled={busy} /> : null}
+          {controls.canPause ? <PauseControl disabled={busy} controls={controls} several={several} /> : null}
           {controls.canSnooze ? <SnoozeMenu disabled={busy} jobRunning={controls.jobRunning} /> : null}
         </div>
       )}
@@ -255,6 +259,22 @@ export function GivenCard() {
                 </div>
                 <div className="given-unit">of job time</div>
               </div>
+              {given.gpuHours > 0 ? (
+                <div>
+                  <div className="given-number" data-testid="given-gpu-hours" title={`${given.gpuHours.toFixed(2)} GPU-hours: each job's time × the GPUs it held`}>
+                    {formatHours(given.gpuHours)}
+                  </div>
+                  <div className="given-unit">of GPU time</div>
+                </div>
+              ) : null}
+              {given.energyWh > 0 ? (
+                <div>
+                  <div className="given-number" data-testid="given-energy">
+                    {formatEnergy(given.energyWh)}
+                  </div>
+                  <div className="given-unit">drawn by the GPUs</div>
+                </div>
+              ) : null}
             </div>
             <GivenProjects />
           </>

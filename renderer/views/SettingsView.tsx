@@ -12,6 +12,8 @@ import { SandboxLevel, SandboxNotice } from "./SandboxNotice.js";
 import { useApp, useAppStore } from "./store-context.js";
 import { ToolboxCard } from "./ToolboxCard.js";
 import { ScheduleGrid } from "./ScheduleGrid.js";
+import { GpuAgents } from "./SettingsGpu.js";
+import { ErrorText, Field, type ErrorMap, type SectionProps } from "./SettingsFields.js";
 import { hoursOn, presetGrid, scheduleSummary, type SchedulePreset } from "../schedule-grid.js";
 
 const SIMPLE_FIELDS = new Set([
@@ -48,41 +50,19 @@ const SIMPLE_FIELDS = new Set([
   "lendOwnerCpuPercent",
   "lendOnRunningJob",
   "breakerJobs",
+  "gpuAgents",
+  "gpuGroups",
+  "gpuNotLent",
+  "gpuMaxTemperatureC",
+  "gpuMaxPowerW",
+  "gpuOwnerUsePauses",
 ]);
 
 /** Errors grouped by field, in the order they came. */
-type ErrorMap = Map<string, string[]>;
-
 function groupErrors(errors: readonly FieldError[]): ErrorMap {
   const map: ErrorMap = new Map();
   for (const e of errors) map.set(e.field, [...(map.get(e.field) ?? []), e.message]);
   return map;
-}
-
-function ErrorText({ field, messages }: { field: string; messages: readonly string[] | undefined }) {
-  if (messages === undefined || messages.length === 0) return null;
-  return (
-    <div className="field-error" data-testid={`field-error-${field}`} role="alert">
-      <AlertIcon size={13} style={{ flex: "none", marginTop: 2 }} />
-      <span>{messages.join("; ")}</span>
-    </div>
-  );
-}
-
-function Field({ label, configKey, help, children, error }: { label: string; configKey?: string; help?: ReactNode; children: ReactNode; error?: ReactNode }) {
-  return (
-    <div className="field">
-      <div className="field-label">
-        {label}
-        {configKey !== undefined ? <span className="key">{configKey}</span> : null}
-      </div>
-      <div>
-        {children}
-        {error}
-        {help !== undefined ? <div className="field-help">{help}</div> : null}
-      </div>
-    </div>
-  );
 }
 
 function Welcome({ startPending }: { startPending: boolean }) {
@@ -326,6 +306,13 @@ function SettingsForm({ settings }: { settings: SettingsView }) {
     sandboxReadOnlyPaths: lineErrors("sandboxReadOnlyPaths"),
     sandboxReadWritePaths: lineErrors("sandboxReadWritePaths"),
   };
+  // The GPU lists' entries ("gpuGroups[1][0]", "gpuNotLent[2]"): under the GPUs, whichever entry they name.
+  const gpuListErrors = [...errors.entries()]
+    .filter(([field]) => /^(gpuGroups|gpuNotLent)\[/.test(field))
+    .map(([field, messages]) => {
+      placed.add(field);
+      return <ErrorText key={field} field={field} messages={messages} />;
+    });
 
   const tokenPlaceholder = settings.tokenSet ? "•••••• (stored)" : "The agent type’s registration token";
   const form = (
@@ -374,6 +361,7 @@ function SettingsForm({ settings }: { settings: SettingsView }) {
       </section>
 
       <WhenToLend draft={draft} set={set} errors={errors} errorFor={errorFor} />
+      <GpuAgents draft={draft} set={set} errors={errors} errorFor={errorFor} listErrors={gpuListErrors} />
       <NotifyAndStart draft={draft} set={set} errors={errors} errorFor={errorFor} />
 
       <section className="card form-section">
@@ -583,12 +571,6 @@ function SettingsForm({ settings }: { settings: SettingsView }) {
   );
 }
 
-interface SectionProps {
-  draft: SettingsDraft;
-  set: <K extends keyof SettingsDraft>(key: K, value: SettingsDraft[K]) => void;
-  errors: ErrorMap;
-  errorFor: (field: string) => ReactNode;
-}
 
 /** The sandbox level, the job home's policy, the Docker socket and extra paths, and what is in force now. */
 function WhereJobsRun({

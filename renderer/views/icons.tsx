@@ -31,6 +31,14 @@ export const AgentIcon = icon(
   </>,
   "AgentIcon",
 );
+export const GpuIcon = icon(
+  <>
+    <rect x="3" y="6" width="18" height="12" rx="2" />
+    <rect x="7" y="9.5" width="6" height="5" rx="1" />
+    <path d="M16 10h2M16 14h2M6 18v2M10 18v2M14 18v2M18 18v2" />
+  </>,
+  "GpuIcon",
+);
 export const TerminalIcon = icon(
   <>
     <rect x="3" y="4" width="18" height="16" rx="2" />

@@ -60,6 +60,18 @@ export interface SettingsDraft {
   notifyConnection: boolean;
   notifyPauses: boolean;
   startAtLogin: boolean;
+
+  /** Agents on this machine: one for every lent GPU, one per lent GPU, or one per group. */
+  gpuAgents: LendingSettings["gpuAgents"];
+  /** With "groups": each GPU's group number (1, 2, …) by UUID; a GPU in none gets an agent of its own. */
+  gpuGroupOf: Record<string, number>;
+  /** UUIDs of the GPUs the owner keeps (not lent). */
+  gpuNotLent: string[];
+  /** °C, 0: no limit. */
+  gpuMaxTemperatureC: string;
+  /** W, 0: no limit. */
+  gpuMaxPowerW: string;
+  gpuOwnerUsePauses: boolean;
 }
 
 /** The settings of where jobs run and of the disk guard, every one present. */
@@ -107,8 +119,24 @@ export function sandboxSettingsOf(settings: SettingsView): SandboxSettings {
   };
 }
 
-/** When to lend this machine, every setting present. */
-export type LendingSettings = Required<Pick<SettingsInput, "lendSchedule" | "lendOnBattery" | "lendIdleMinutes" | "lendOwnerCpuPercent" | "lendOnRunningJob" | "breakerJobs">>;
+/** When to lend this machine and its GPUs, every setting present. */
+export type LendingSettings = Required<
+  Pick<
+    SettingsInput,
+    | "lendSchedule"
+    | "lendOnBattery"
+    | "lendIdleMinutes"
+    | "lendOwnerCpuPercent"
+    | "lendOnRunningJob"
+    | "breakerJobs"
+    | "gpuAgents"
+    | "gpuGroups"
+    | "gpuNotLent"
+    | "gpuMaxTemperatureC"
+    | "gpuMaxPowerW"
+    | "gpuOwnerUsePauses"
+  >
+>;
 
 /** The app's defaults (agent-core/host/settings.ts DEFAULT_LENDING_SETTINGS), for a host that does not send them. */
 export const LENDING_DEFAULTS: LendingSettings = {
@@ -118,6 +146,12 @@ export const LENDING_DEFAULTS: LendingSettings = {
   lendOwnerCpuPercent: 0,
   lendOnRunningJob: { schedule: "finish", battery: "finish", idle: "finish", load: "finish" },
   breakerJobs: 5,
+  gpuAgents: "one",
+  gpuGroups: [],
+  gpuNotLent: [],
+  gpuMaxTemperatureC: 85,
+  gpuMaxPowerW: 0,
+  gpuOwnerUsePauses: true,
 };
 
 /** The lending settings of a SettingsView, the defaults standing in for any it lacks. */
@@ -131,7 +165,40 @@ export function lendingSettingsOf(settings: SettingsView): LendingSettings {
     lendOwnerCpuPercent: v.lendOwnerCpuPercent ?? LENDING_DEFAULTS.lendOwnerCpuPercent,
     lendOnRunningJob: { ...LENDING_DEFAULTS.lendOnRunningJob, ...v.lendOnRunningJob },
     breakerJobs: v.breakerJobs ?? LENDING_DEFAULTS.breakerJobs,
+    gpuAgents: v.gpuAgents ?? LENDING_DEFAULTS.gpuAgents,
+    gpuGroups: (v.gpuGroups ?? LENDING_DEFAULTS.gpuGroups).map((group) => [...group]),
+    gpuNotLent: [...(v.gpuNotLent ?? LENDING_DEFAULTS.gpuNotLent)],
+    gpuMaxTemperatureC: v.gpuMaxTemperatureC ?? LENDING_DEFAULTS.gpuMaxTemperatureC,
+    gpuMaxPowerW: v.gpuMaxPowerW ?? LENDING_DEFAULTS.gpuMaxPowerW,
+    gpuOwnerUsePauses: v.gpuOwnerUsePauses ?? LENDING_DEFAULTS.gpuOwnerUsePauses,
   };
+}
+
+/** Each GPU's group number (group i of the list is number i + 1). */
+export function groupAssignment(groups: readonly (readonly string[])[]): Record<string, number> {
+  const of: Record<string, number> = {};
+  groups.forEach((group, i) => {
+    for (const uuid of group) if (of[uuid] === undefined) of[uuid] = i + 1;
+  });
+  return of;
+}
+
+/** The groups of an assignment, by number (empty numbers left out); within a group the GPUs keep the saved order, a newly assigned one last. */
+export function groupsFromAssignment(of: Readonly<Record<string, number>>): string[][] {
+  const byNumber = new Map<number, string[]>();
+  for (const [uuid, n] of Object.entries(of)) {
+    if (!Number.isInteger(n) || n < 1) continue;
+    byNumber.set(n, [...(byNumber.get(n) ?? []), uuid]);
+  }
+  return [...byNumber.entries()].sort((a, b) => a[0] - b[0]).map(([, uuids]) => uuids);
+}
+
+/** The assignment with one GPU moved to group `n` (0: no group, an agent of its own). */
+export function assignGroup(of: Readonly<Record<string, number>>, uuid: string, n: number): Record<string, number> {
+  const next = { ...of };
+  if (n >= 1) next[uuid] = n;
+  else delete next[uuid];
+  return next;
 }
 
 let rowKey = 0;
@@ -182,6 +249,12 @@ export function draftFrom(settings: SettingsView): SettingsDraft {
     notifyConnection: settings.notifyConnection ?? true,
     notifyPauses: settings.notifyPauses ?? true,
     startAtLogin: settings.startAtLogin ?? false,
+    gpuAgents: lending.gpuAgents,
+    gpuGroupOf: groupAssignment(lending.gpuGroups),
+    gpuNotLent: [...lending.gpuNotLent],
+    gpuMaxTemperatureC: String(lending.gpuMaxTemperatureC),
+    gpuMaxPowerW: String(lending.gpuMaxPowerW),
+    gpuOwnerUsePauses: lending.gpuOwnerUsePauses,
   };
 }
 
@@ -247,6 +320,8 @@ const NUMBER_FIELDS = [
   ["lendIdleMinutes", 0, 24 * 60],
   ["lendOwnerCpuPercent", 0, 100],
   ["breakerJobs", 0, 1000],
+  ["gpuMaxTemperatureC", 0, 150],
+  ["gpuMaxPowerW", 0, 10_000],
 ] as const;
 
 export function toSettingsInput(draft: SettingsDraft): DraftConversion {
@@ -316,6 +391,12 @@ export function toSettingsInput(draft: SettingsDraft): DraftConversion {
     notifyConnection: draft.notifyConnection,
     notifyPauses: draft.notifyPauses,
     startAtLogin: draft.startAtLogin,
+    gpuAgents: draft.gpuAgents,
+    gpuGroups: groupsFromAssignment(draft.gpuGroupOf),
+    gpuNotLent: [...draft.gpuNotLent],
+    gpuMaxTemperatureC: numbers.gpuMaxTemperatureC!,
+    gpuMaxPowerW: numbers.gpuMaxPowerW!,
+    gpuOwnerUsePauses: draft.gpuOwnerUsePauses,
   };
   if (draft.token !== "") input.token = draft.token;
   return { ...conversion, input };

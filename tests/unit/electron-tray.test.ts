@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { idleAgentSnapshot, trayStateOf, type AgentSnapshot } from "../../agent-core/host/contract.js";
-import { TRAY_STATES, trayIconFile, trayTooltip, trayView } from "../../electron/tray-model.js";
+import { agentsCountText, busiestState, TRAY_STATES, trayIconFile, trayTooltip, trayView, withAgent } from "../../electron/tray-model.js";
 
 const ASSETS = resolve(import.meta.dirname, "../../assets");
 
@@ -117,6 +117,93 @@ describe("trayView", () => {
     for (const a of [agent(), agent({ phase: "running-job", jobId: "j", startedAt: 1 }), agent({ phase: "shutting-down", startedAt: 1 }), agent({ phase: "stopped", lastExit: { reason: "REQUESTED", exitCode: 0, at: 1, message: "" } })]) {
       expect(trayView(a, false).state).toBe(trayStateOf(a));
     }
+  });
+});
+
+describe("trayView with several agents (one per GPU or group)", () => {
+  const running = (id: string) => agent({ id, phase: "running-job", startedAt: 1, jobId: `job-${id}` });
+  const waiting = (id: string) => agent({ id, phase: "waiting-for-jobs", startedAt: 1 });
+  const stopped = (id: string) => agent({ id });
+  const failed = (id: string) => agent({ id, phase: "registering", startedAt: 1, error: { scope: "register", message: "401", at: 1, retryAt: 2 } });
+  const hot = (id: string) =>
+    agent({
+      id,
+      hold: { kind: "gpu", reason: "GPU 1 is too hot", since: 1, next: null, until: null },
+      lending: { ...agent().lending, kind: "gpu", line: "Paused — GPU 1 is too hot" },
+    });
+  const severalLabels = (agents: AgentSnapshot[], quitting = false) => trayView(agents, quitting).menu.map((item) => `${item.label}${item.enabled ? "" : " (disabled)"}`);
+
+  it("a list of one is that agent's tray", () => {
+    const a = running("main");
+    expect(trayView([a], false)).toEqual(trayView(a, false));
+  });
+
+  it("the busiest state across them: running > stopping > error > waiting > stopped", () => {
+    expect(busiestState([stopped("gpu0"), waiting("gpu1"), running("gpu2")])).toBe("running");
+    expect(busiestState([waiting("gpu0"), { ...waiting("gpu1"), stopping: true }, failed("gpu2")])).toBe("stopping");
+    expect(busiestState([waiting("gpu0"), failed("gpu1")])).toBe("error");
+    expect(busiestState([stopped("gpu0"), waiting("gpu1")])).toBe("waiting");
+    expect(busiestState([stopped("gpu0"), hot("gpu1")])).toBe("stopped");
+    expect(busiestState([])).toBe("stopped");
+  });
+
+  it("how many run jobs, with errors and pauses beside", () => {
+    expect(agentsCountText([running("gpu0"), running("gpu1"), waiting("gpu2"), stopped("gpu3")])).toBe("2 of 4 agents running jobs");
+    expect(agentsCountText([running("gpu0"), failed("gpu1"), hot("gpu2")])).toBe("1 of 3 agents running jobs, 1 with an error, 1 paused");
+    expect(agentsCountText([waiting("gpu0"), waiting("gpu1")])).toBe("2 agents waiting for jobs");
+    expect(agentsCountText([stopped("gpu0"), stopped("gpu1")])).toBe("2 agents stopped");
+    expect(agentsCountText([hot("gpu0"), hot("gpu1")])).toBe("2 agents paused");
+  });
+
+  it("running: the count in the tooltip and atop the menu, controls for all", () => {
+    const agents = [running("gpu0"), running("gpu1"), waiting("gpu2"), stopped("gpu3")];
+    const view = trayView(agents, false);
+    expect(view.state).toBe("running");
+    expect(view.icon).toBe("tray/running.png");
+    expect(view.tooltip).toBe("Semaphore Agent: 2 of 4 agents running jobs");
+    expect(severalLabels(agents)).toEqual([
+      "Open Semaphore Agent Desktop",
+      "2 of 4 agents running jobs (disabled)",
+      "Stop all agents",
+      "Stop all after their jobs",
+      "Pause all now (stops the jobs)",
+      "Finish the jobs, then pause all",
+      "Snooze all 1 hour",
+      "Snooze all 3 hours",
+      "Quit",
+    ]);
+    // No "Stop this job": which one? Each job has its own Stop in the window.
+    expect(view.menu.some((item) => item.action === "stop-job")).toBe(false);
+    expect(view.menu.find((item) => item.label === "Stop all agents")?.action).toBe("stop");
+  });
+
+  it("all stopped: Start all; paused by hand: Resume all", () => {
+    expect(severalLabels([stopped("gpu0"), stopped("gpu1")])).toEqual(["Open Semaphore Agent Desktop", "2 agents stopped (disabled)", "Start all agents", "Stop all after their jobs (disabled)", "Quit"]);
+    const paused = (id: string) =>
+      agent({ id, hold: { kind: "paused", reason: "Paused", since: 1, next: null, until: null }, lending: { ...agent().lending, kind: "paused", pausedByHand: true, line: "Paused by you" } });
+    const labels = severalLabels([paused("gpu0"), paused("gpu1")]);
+    expect(labels).toContain("Resume all");
+    expect(labels).toContain("Stop all agents");
+    expect(labels).not.toContain("Pause all");
+    expect(trayView([paused("gpu0"), paused("gpu1")], false).menu.find((i) => i.label === "Resume all")?.action).toBe("resume");
+  });
+
+  it("stopping after their jobs, and quitting", () => {
+    const agents = [{ ...running("gpu0"), stopAfterJob: true }, { ...running("gpu1"), stopAfterJob: true }];
+    expect(severalLabels(agents)).toContain("Stopping after their jobs (disabled)");
+    const quitting = trayView(agents, true);
+    expect(quitting.state).toBe("stopping");
+    expect(quitting.tooltip).toMatch(/quitting/);
+    expect(severalLabels(agents, true)).toEqual(["Open Semaphore Agent Desktop", "Quitting… (waiting for the agents) (disabled)", "Quit now (do not wait)"]);
+  });
+
+  it("an agent event replaces that agent in the list, a new one is added", () => {
+    const list = [waiting("gpu0"), waiting("gpu1")];
+    expect(withAgent(list, running("gpu1")).map((a) => [a.id, a.jobId])).toEqual([
+      ["gpu0", null],
+      ["gpu1", "job-gpu1"],
+    ]);
+    expect(withAgent(list, stopped("gpu2")).map((a) => a.id)).toEqual(["gpu0", "gpu1", "gpu2"]);
   });
 });
 

@@ -53,4 +53,20 @@ describe("NotificationWatcher", () => {
     expect(w.onEvent(agentEvent({ phase: "registering" }), ALL)).toEqual([{ kind: "pauses", title: "Lending again", body: "The agent takes jobs again." }]);
     expect(w.onEvent(snoozed, { ...ALL, notifyPauses: false })).toEqual([]);
   });
+
+  it("several agents: each is followed by its id (one's change is not another's), and named", () => {
+    const w = new NotificationWatcher();
+    const gpu = (id: string, patch: Partial<AgentSnapshot> = {}) => agentEvent({ id, name: `box-${id}`, ...patch });
+    const agentOf = (e: HostEvent) => (e as Extract<HostEvent, { type: "agent" }>).agent;
+    w.onEvent({ type: "agents", agents: [agentOf(gpu("gpu0")), agentOf(gpu("gpu1"))] }, ALL);
+    expect(w.onEvent(gpu("gpu0"), ALL)).toEqual([]);
+    const hot = gpu("gpu1", { phase: "idle", hold: { kind: "gpu", reason: "GPU 1 is too hot (90 °C, your limit 85 °C)", since: 1, next: null, until: null } });
+    expect(w.onEvent(hot, ALL)).toEqual([{ kind: "pauses", title: "Not taking jobs", body: "box-gpu1: GPU 1 is too hot (90 °C, your limit 85 °C)" }]);
+    // gpu0 carrying on is no change; gpu1 again is none either.
+    expect(w.onEvent(gpu("gpu0"), ALL)).toEqual([]);
+    expect(w.onEvent(hot, ALL)).toEqual([]);
+    const failing = gpu("gpu0", { error: { scope: "sync", message: "Can't reach acme.semaphoreci.com", at: 1, retryAt: 2 } });
+    expect(w.onEvent(failing, ALL)).toEqual([{ kind: "connection", title: "The agent cannot connect", body: "box-gpu0: Can't reach acme.semaphoreci.com" }]);
+    expect(w.onEvent(gpu("gpu1", { phase: "waiting-for-jobs" }), ALL)).toEqual([{ kind: "pauses", title: "Lending again", body: "box-gpu1: The agent takes jobs again." }]);
+  });
 });

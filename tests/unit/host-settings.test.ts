@@ -56,6 +56,24 @@ describe("defaults", () => {
   });
 });
 
+describe("the app's own settings, one at a time", () => {
+  it("a GPU's lend toggle saves before the agent is configured, validated alone, and survives a reopen", () => {
+    const store = SettingsStore.open(dir, plainFileCodec());
+    expect(store.view()).toMatchObject({ gpuAgents: "one", gpuNotLent: [], gpuMaxTemperatureC: 85, gpuMaxPowerW: 0, gpuOwnerUsePauses: true });
+    expect(store.setOwn("gpuNotLent", ["GPU-5c3f0001-1b2c-4d5e-8f90-aaaaaaaaaaa1"])).toMatchObject({ ok: true, settings: { configured: false, gpuNotLent: ["GPU-5c3f0001-1b2c-4d5e-8f90-aaaaaaaaaaa1"] } });
+    expect(SettingsStore.open(dir, plainFileCodec()).current.gpuNotLent).toEqual(["GPU-5c3f0001-1b2c-4d5e-8f90-aaaaaaaaaaa1"]);
+    const bad = store.setOwn("gpuNotLent", ["no spaces allowed"]);
+    expect(bad).toMatchObject({ ok: false, errors: [{ field: "gpuNotLent[0]", message: expect.stringMatching(/expected a GPU UUID/) }] });
+    expect(store.current.gpuNotLent).toHaveLength(1);
+  });
+
+  it("names the bad field of the GPU settings", () => {
+    const store = SettingsStore.open(dir, plainFileCodec());
+    const result = store.save(input({ gpuAgents: "two" as never, gpuMaxTemperatureC: 200, gpuGroups: [[]] }));
+    expect(fieldsOf(result).sort()).toEqual(["gpuAgents", "gpuGroups[0]", "gpuMaxTemperatureC"]);
+  });
+});
+
 describe("validation", () => {
   it("requires a token on the first save, and keeps the stored one later", () => {
     const store = SettingsStore.open(dir, plainFileCodec());

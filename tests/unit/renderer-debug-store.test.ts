@@ -494,7 +494,7 @@ describe("debug store: DebugInfo and kept env files", () => {
     const before = asked();
 
     host.infos.set("j1", info("j1", { source: "kept", keptAt: 99 }));
-    host.emit({ type: "job-finished", job: { id: "j1", mode: "semaphore", result: "passed", startedAt: 1, finishedAt: 2, durationMs: 1, events: 3, bytes: 4, identity: null, problem: null, stoppedBy: null } });
+    host.emit({ type: "job-finished", job: { id: "j1", mode: "semaphore", result: "passed", startedAt: 1, finishedAt: 2, durationMs: 1, events: 3, bytes: 4, identity: null, problem: null, stoppedBy: null, agentId: "main", agentName: "gpu-box", usage: null } });
     await settle();
     expect(asked()).toBe(before + 1);
     expect(store.getState().infos.j1).toMatchObject({ source: "kept", keptAt: 99 });
@@ -507,7 +507,7 @@ describe("debug store: DebugInfo and kept env files", () => {
     await settle();
     expect(asked()).toBe(before + 2);
     // Nor does an event about a job nobody shows.
-    host.emit({ type: "job-finished", job: { id: "elsewhere", mode: "semaphore", result: "passed", startedAt: 1, finishedAt: 2, durationMs: 1, events: 3, bytes: 4, identity: null, problem: null, stoppedBy: null } });
+    host.emit({ type: "job-finished", job: { id: "elsewhere", mode: "semaphore", result: "passed", startedAt: 1, finishedAt: 2, durationMs: 1, events: 3, bytes: 4, identity: null, problem: null, stoppedBy: null, agentId: "main", agentName: "gpu-box", usage: null } });
     await settle();
     expect(host.callsOf("getDebugInfo").filter((p) => p.jobId === "elsewhere")).toEqual([]);
   });

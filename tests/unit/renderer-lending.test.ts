@@ -167,6 +167,8 @@ describe("this machine has given", () => {
 
   it("lists the top projects as the host ordered them, and how many more", () => {
     const given: GivenSummary = {
+      gpuHours: 0,
+      energyWh: 0,
       jobs: 9,
       hours: 4,
       since: 1,

@@ -1,10 +1,13 @@
 // The renderer's store against a stand-in for the transport: a Bridge whose HostApi answers from
 // in-memory job logs, paged like the host's readJobLog. Everything above the bridge is the real code.
 import { describe, expect, it } from "vitest";
-import { idleAgentSnapshot } from "../../agent-core/host/contract.js";
+import { GPU_HISTORY_MS, idleAgentSnapshot } from "../../agent-core/host/contract.js";
 import type {
   AgentSnapshot,
   GivenSummary,
+  GpuSnapshot,
+  GpuTick,
+  GpuView,
   HostApi,
   HostEvent,
   HostEventListener,
@@ -39,6 +42,9 @@ const summary = (id: string, patch: Partial<JobSummary> = {}): JobSummary => ({
   identity: null,
   problem: null,
   stoppedBy: null,
+  agentId: "main",
+  agentName: "gpu-box",
+  usage: null,
   ...patch,
 });
 
@@ -68,6 +74,7 @@ class FakeHost {
   readonly calls: { method: string; params: unknown }[] = [];
   snapshot: HostSnapshot = {
     agent: agent(),
+    agents: [agent()],
     settings: settings(),
     demo: { running: false, hubUrl: null, examples: [{ id: "hello", title: "Hello", description: "Says hello" }] },
     history: [],
@@ -320,6 +327,7 @@ describe("renderer store: job output in order, without gaps or duplicates", () =
       // Opened mid-job: 12 events are stored, and the log is read from 0 first.
       h.stored.set("j1", log.slice(0, 12));
       h.snapshot.agent = agent({ phase: "running-job", jobId: "j1" });
+      h.snapshot.agents = [h.snapshot.agent];
       h.snapshot.currentJob = detail("j1");
       h.gate = new Promise((r) => (open = r));
     });
@@ -554,7 +562,7 @@ describe("renderer store: actions", () => {
   });
 
   it("reads what this machine has given with the snapshot, and again when a job finishes or retention removes jobs", async () => {
-    let given: GivenSummary = { jobs: 1, hours: 0.5, since: 1_000, byProject: [{ project: "web-app", jobs: 1, hours: 0.5 }] };
+    let given: GivenSummary = { gpuHours: 0, energyWh: 0, jobs: 1, hours: 0.5, since: 1_000, byProject: [{ project: "web-app", jobs: 1, hours: 0.5 }] };
     const { host, store } = setup((h) => {
       h.answers.getGiven = () => structuredClone(given);
     });
@@ -600,6 +608,176 @@ describe("renderer store: actions", () => {
     await settle();
     expect(store.getState().filteredHistory?.map((j) => j.id)).toEqual(["c", "b"]);
     await store.getState().setHistoryFilter("all");
+    expect(store.getState().filteredHistory).toBeNull();
+  });
+});
+
+describe("renderer store: several agents and the GPUs", () => {
+  const UUID = (i: number) => `GPU-5c3f0000-1b2c-4d5e-8f90-aaaaaaaaaaa${i}`;
+  const gpuView = (index: number, patch: Partial<GpuView> = {}): GpuView => ({
+    uuid: UUID(index),
+    index,
+    name: "NVIDIA H200",
+    busId: null,
+    vendor: "nvidia",
+    memoryTotalMiB: 143_771,
+    powerLimitW: 700,
+    lent: true,
+    agentId: `gpu${index}`,
+    guard: null,
+    series: { at: [1_000], utilization: [5], memoryUsedMiB: [100], temperatureC: [40], powerW: [90] },
+    processes: [],
+    ...patch,
+  });
+  const gpus = (list: GpuView[]): GpuSnapshot => ({ available: true, vendor: "nvidia", reason: null, install: null, gpus: list, machine: null });
+  const several = (h: FakeHost) => {
+    h.snapshot.agents = [agent({ id: "gpu0", name: "box-gpu0" }), agent({ id: "gpu1", name: "box-gpu1" })];
+    h.snapshot.agent = h.snapshot.agents[0]!;
+  };
+
+  it("keeps every agent, the first as `agent`; agent events update theirs, an agents event replaces the list", async () => {
+    const { host, store } = setup(several);
+    await settle();
+    expect(store.getState().agents.map((a) => a.id)).toEqual(["gpu0", "gpu1"]);
+    expect(store.getState().agent?.id).toBe("gpu0");
+    host.emit({ type: "agent", agent: agent({ id: "gpu1", name: "box-gpu1", phase: "waiting-for-jobs" }) });
+    expect(store.getState().agents.map((a) => [a.id, a.phase])).toEqual([
+      ["gpu0", "idle"],
+      ["gpu1", "waiting-for-jobs"],
+    ]);
+    expect(store.getState().agent?.phase).toBe("idle");
+    host.emit({ type: "agents", agents: [agent({ id: "main", name: "box" })] });
+    expect(store.getState().agents.map((a) => a.id)).toEqual(["main"]);
+    expect(store.getState().agent?.id).toBe("main");
+    // An agent the list does not have yet joins it.
+    host.emit({ type: "agent", agent: agent({ id: "gpu2" }) });
+    expect(store.getState().agents.map((a) => a.id)).toEqual(["main", "gpu2"]);
+  });
+
+  it("a host from before several agents: the snapshot's agent is the list", async () => {
+    const { store } = setup((h) => {
+      delete (h.snapshot as Partial<HostSnapshot>).agents;
+    });
+    await settle();
+    expect(store.getState().agents.map((a) => a.id)).toEqual(["main"]);
+  });
+
+  it("follows the jobs of every agent: none is dropped while its agent runs it", async () => {
+    const { host, store } = setup(several);
+    await settle();
+    host.emit({ type: "job-started", job: detail("j0") });
+    host.emit({ type: "agent", agent: agent({ id: "gpu0", phase: "running-job", jobId: "j0" }) });
+    host.emit({ type: "job-started", job: detail("j1") });
+    host.emit({ type: "agent", agent: agent({ id: "gpu1", phase: "running-job", jobId: "j1" }) });
+    await settle();
+    expect(store.streamOf("j0")).toBeDefined();
+    expect(store.streamOf("j1")).toBeDefined();
+    store.getState().openJob("j0");
+    expect(store.getState().followRunningJob).toBe(true); // j0 runs too
+    host.emit({ type: "job-finished", job: summary("j0", { result: "passed" }) });
+    host.emit({ type: "agent", agent: agent({ id: "gpu0", phase: "waiting-for-jobs" }) });
+    store.getState().followRunning();
+    expect(store.getState().selectedJobId).toBe("j1");
+    await settle();
+    expect(store.streamOf("j0")).toBeUndefined();
+    expect(store.streamOf("j1")).toBeDefined();
+  });
+
+  it("the agent actions name the agent, or none for all; the answer updates that agent", async () => {
+    const { host, store } = setup((h) => {
+      several(h);
+      h.answers.pause = (p: { agentId?: string }) => agent({ id: p.agentId ?? "gpu0", lending: { ...agent().lending, pausedByHand: true } });
+      h.answers.resume = () => agent({ id: "gpu0" });
+      h.answers.snooze = () => agent({ id: "gpu0" });
+      h.answers.retryNow = (p: { agentId?: string }) => agent({ id: p.agentId ?? "gpu0" });
+      h.answers.startAgent = (p: { agentId?: string }) => agent({ id: p.agentId ?? "gpu0", phase: "registering" });
+      h.answers.stopAgent = (p: { agentId?: string }) => agent({ id: p.agentId ?? "gpu0", stopping: true });
+    });
+    await settle();
+    await store.getState().startAgent("gpu1");
+    await store.getState().stopAgent("after-job", "gpu1");
+    await store.getState().pause("now", "gpu1");
+    expect(store.getState().agents.map((a) => a.lending.pausedByHand)).toEqual([false, true]);
+    await store.getState().resume("gpu1");
+    await store.getState().snooze(99, "gpu1");
+    await store.getState().retryNow("gpu1");
+    await store.getState().pause("after-job");
+    await store.getState().startAgent();
+    const params = (method: string) => host.calls.filter((c) => c.method === method).map((c) => c.params);
+    expect(params("startAgent")).toEqual([{ agentId: "gpu1" }, {}]);
+    expect(params("stopAgent")).toEqual([{ when: "after-job", agentId: "gpu1" }]);
+    expect(params("pause")).toEqual([{ when: "now", agentId: "gpu1" }, { when: "after-job" }]);
+    expect(params("resume")).toEqual([{ agentId: "gpu1" }]);
+    expect(params("snooze")).toEqual([{ until: 99, agentId: "gpu1" }]);
+    expect(params("retryNow")).toEqual([{ agentId: "gpu1" }]);
+    expect(Object.keys(params("startAgent")[1] as object)).toEqual([]);
+    const s = store.getState();
+    expect(s.agents.map((a) => a.id)).toEqual(["gpu0", "gpu1"]);
+    expect(s.agent?.phase).toBe("registering");
+  });
+
+  it("reads the GPUs with the snapshot; ticks add to their series (10 minutes kept), a gpus event replaces them", async () => {
+    const { host, store } = setup((h) => {
+      h.answers.getGpus = () => gpus([gpuView(0), gpuView(1)]);
+    });
+    await settle();
+    expect(host.calls.some((c) => c.method === "getGpus")).toBe(true);
+    expect(store.getState().gpus?.gpus.map((g) => g.uuid)).toEqual([UUID(0), UUID(1)]);
+    const tick = (at: number): GpuTick => ({
+      at,
+      machine: { at, cpuPercent: 12, memoryUsedBytes: 1, memoryTotalBytes: 2 },
+      gpus: [{ uuid: UUID(0), utilization: 50, memoryUsedMiB: 200, temperatureC: 60, powerW: 300 }],
+    });
+    host.emit({ type: "gpu-tick", tick: tick(2_000) });
+    host.emit({ type: "gpu-tick", tick: tick(2_000) }); // a repeat is skipped
+    expect(store.getState().gpus?.gpus[0]?.series).toEqual({ at: [1_000, 2_000], utilization: [5, 50], memoryUsedMiB: [100, 200], temperatureC: [40, 60], powerW: [90, 300] });
+    expect(store.getState().gpus?.gpus[1]?.series.at).toEqual([1_000]);
+    expect(store.getState().gpus?.machine?.cpuPercent).toBe(12);
+    host.emit({ type: "gpu-tick", tick: tick(1_000 + GPU_HISTORY_MS + 1) });
+    expect(store.getState().gpus?.gpus[0]?.series.at).toEqual([2_000, 1_000 + GPU_HISTORY_MS + 1]);
+    host.emit({ type: "gpus", gpus: gpus([gpuView(1, { lent: false, agentId: null })]) });
+    expect(store.getState().gpus?.gpus.map((g) => [g.uuid, g.lent])).toEqual([[UUID(1), false]]);
+  });
+
+  it("lends a GPU or keeps it, showing the host's answer or its refusal", async () => {
+    let refuse = false;
+    const { host, store } = setup((h) => {
+      h.answers.getGpus = () => gpus([gpuView(0)]);
+      h.answers.setGpuLent = (p: { uuid: string; lent: boolean }) => {
+        if (refuse) throw new HostCallError("invalid-request", "setGpuLent: params.uuid: no such GPU");
+        return gpus([gpuView(0, { lent: p.lent, agentId: p.lent ? "gpu0" : null })]);
+      };
+    });
+    await settle();
+    await store.getState().setGpuLent(UUID(0), false);
+    expect(host.calls.find((c) => c.method === "setGpuLent")?.params).toEqual({ uuid: UUID(0), lent: false });
+    expect(store.getState().gpus?.gpus[0]?.lent).toBe(false);
+    expect(store.getState().busy.gpu).toBeNull();
+    refuse = true;
+    await store.getState().setGpuLent(UUID(0), true);
+    expect(store.getState().error).toEqual({ scope: "gpus", message: "setGpuLent: params.uuid: no such GPU" });
+    expect(store.getState().gpus?.gpus[0]?.lent).toBe(false);
+  });
+
+  it("a host without GPU support: the panel says why, and ticks before any snapshot are ignored", async () => {
+    const { host, store } = setup();
+    await settle();
+    expect(store.getState().gpus).toBeNull();
+    expect(store.getState().gpusError).toMatch(/getGpus/);
+    host.emit({ type: "gpu-tick", tick: { at: 1, gpus: [], machine: null } });
+    expect(store.getState().gpus).toBeNull();
+  });
+
+  it("filters the history by agent at the host", async () => {
+    const { host, store } = setup((h) => {
+      several(h);
+      h.answers.listJobs = (p: { agentId?: string }) => [summary("a", { agentId: p.agentId ?? null })];
+    });
+    await settle();
+    await store.getState().setHistoryQuery({ agentId: "gpu1" });
+    expect(host.calls.find((c) => c.method === "listJobs")?.params).toEqual({ agentId: "gpu1", limit: 200 });
+    expect(store.getState().filteredHistory?.map((j) => j.agentId)).toEqual(["gpu1"]);
+    await store.getState().setHistoryQuery({ agentId: null });
     expect(store.getState().filteredHistory).toBeNull();
   });
 });

@@ -1,0 +1,40 @@
+// The Settings form's building blocks: a labelled field, a field's error text, and what each section gets.
+import type { ReactNode } from "react";
+import type { SettingsDraft } from "./settings-draft.js";
+import { AlertIcon } from "./icons.js";
+
+/** Errors grouped by field, in the order they came. */
+export type ErrorMap = Map<string, string[]>;
+
+export function ErrorText({ field, messages }: { field: string; messages: readonly string[] | undefined }) {
+  if (messages === undefined || messages.length === 0) return null;
+  return (
+    <div className="field-error" data-testid={`field-error-${field}`} role="alert">
+      <AlertIcon size={13} style={{ flex: "none", marginTop: 2 }} />
+      <span>{messages.join("; ")}</span>
+    </div>
+  );
+}
+
+export function Field({ label, configKey, help, children, error }: { label: string; configKey?: string; help?: ReactNode; children: ReactNode; error?: ReactNode }) {
+  return (
+    <div className="field">
+      <div className="field-label">
+        {label}
+        {configKey !== undefined ? <span className="key">{configKey}</span> : null}
+      </div>
+      <div>
+        {children}
+        {error}
+        {help !== undefined ? <div className="field-help">{help}</div> : null}
+      </div>
+    </div>
+  );
+}
+
+export interface SectionProps {
+  draft: SettingsDraft;
+  set: <K extends keyof SettingsDraft>(key: K, value: SettingsDraft[K]) => void;
+  errors: ErrorMap;
+  errorFor: (field: string) => ReactNode;
+}
