@@ -176,15 +176,19 @@ export function formatCelsius(celsius: number | null): string {
 /** Energy: "0.4 Wh", "12 Wh", "1.25 kWh", "312 kWh". */
 export function formatEnergy(wh: number | null): string {
   if (wh === null || !Number.isFinite(wh) || wh < 0) return DASH;
+  // A short job draws a fraction of a Wh: shown as such, never as "0 Wh".
+  if (wh > 0 && wh < 0.01) return "< 0.01 Wh";
+  if (wh < 1) return `${fixed(wh, 2)} Wh`;
   if (wh < 10) return `${fixed(wh, 1)} Wh`;
   if (wh < 1000) return `${Math.round(wh)} Wh`;
   const kwh = wh / 1000;
   return `${kwh < 10 ? kwh.toFixed(2) : kwh < 100 ? kwh.toFixed(1) : Math.round(kwh)} kWh`;
 }
 
-/** CPU time of a job's processes: "0.4 s", "42 s", "3 min 4 s", "2 h 5 min". */
+/** CPU time of a job's processes: "40 ms", "1.4 s", "42 s", "3 min 4 s", "2 h 5 min". */
 export function formatCpuTime(ms: number | null): string {
   if (ms === null || !Number.isFinite(ms) || ms < 0) return DASH;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 10_000) return `${fixed(ms / 1000, 1)} s`;
   const s = Math.round(ms / 1000);
   if (s < 60) return `${s} s`;

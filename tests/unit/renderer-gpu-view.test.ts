@@ -176,7 +176,10 @@ describe("units", () => {
     expect(formatWatts(null)).toBe("—");
     expect(formatCelsius(71.4)).toBe("71 °C");
     expect(formatCelsius(null)).toBe("—");
-    expect(formatEnergy(0.44)).toBe("0.4 Wh");
+    expect(formatEnergy(0.44)).toBe("0.44 Wh");
+    expect(formatEnergy(0.04)).toBe("0.04 Wh");
+    expect(formatEnergy(0.004)).toBe("< 0.01 Wh");
+    expect(formatEnergy(0)).toBe("0 Wh");
     expect(formatEnergy(3)).toBe("3 Wh");
     expect(formatEnergy(512.4)).toBe("512 Wh");
     expect(formatEnergy(1_250)).toBe("1.25 kWh");
@@ -186,7 +189,8 @@ describe("units", () => {
   });
 
   it("CPU time and resident memory", () => {
-    expect(formatCpuTime(420)).toBe("0.4 s");
+    expect(formatCpuTime(420)).toBe("420 ms");
+    expect(formatCpuTime(1420)).toBe("1.4 s");
     expect(formatCpuTime(4_000)).toBe("4 s");
     expect(formatCpuTime(42_000)).toBe("42 s");
     expect(formatCpuTime(184_000)).toBe("3 min 4 s");
