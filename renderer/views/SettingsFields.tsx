@@ -38,3 +38,20 @@ export interface SectionProps {
   errors: ErrorMap;
   errorFor: (field: string) => ReactNode;
 }
+
+/** The draft fields that are a number typed as text. */
+type NumberField = { [K in keyof SettingsDraft]: SettingsDraft[K] extends string ? K : never }[keyof SettingsDraft];
+
+/** A short numeric input of a section (limits, minutes, counts), marked invalid when its field has an error. */
+export function NumberInput({ field, testid, label, draft, set, errors }: Pick<SectionProps, "draft" | "set" | "errors"> & { field: NumberField; testid: string; label: string }) {
+  return (
+    <input
+      className={`input narrow${errors.has(field) ? " invalid" : ""}`}
+      data-testid={testid}
+      aria-label={label}
+      inputMode="numeric"
+      value={draft[field]}
+      onChange={(e) => set(field, e.target.value as SettingsDraft[typeof field])}
+    />
+  );
+}

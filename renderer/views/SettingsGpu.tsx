@@ -4,7 +4,7 @@ import type { ReactNode } from "react";
 import type { GpuView } from "../../agent-core/host/contract.js";
 import { gpuLabel } from "../gpu-view.js";
 import { assignGroup, groupsFromAssignment, type SettingsDraft } from "./settings-draft.js";
-import { Field, type SectionProps } from "./SettingsFields.js";
+import { Field, type SectionProps, NumberInput } from "./SettingsFields.js";
 import { useApp } from "./store-context.js";
 
 const MODES: readonly { mode: SettingsDraft["gpuAgents"]; title: string; help: string }[] = [
@@ -64,16 +64,7 @@ export function GpuAgents({ draft, set, errors, errorFor, listErrors }: SectionP
   const missing = new Set([...draft.gpuNotLent, ...Object.keys(draft.gpuGroupOf)].filter((u) => !knownIds.has(u)));
   const assigned = Math.max(0, ...Object.values(draft.gpuGroupOf));
   const groups = Math.max(known.length, assigned, 2);
-  const number = (field: "gpuMaxTemperatureC" | "gpuMaxPowerW", testid: string, label: string) => (
-    <input
-      className={`input narrow${errors.has(field) ? " invalid" : ""}`}
-      data-testid={testid}
-      aria-label={label}
-      inputMode="numeric"
-      value={draft[field]}
-      onChange={(e) => set(field, e.target.value)}
-    />
-  );
+  const number = (field: "gpuMaxTemperatureC" | "gpuMaxPowerW", testid: string, label: string) => <NumberInput field={field} testid={testid} label={label} draft={draft} set={set} errors={errors} />;
   const first = known[0]?.index ?? 0;
   const groupsNow = groupsFromAssignment(draft.gpuGroupOf);
   return (

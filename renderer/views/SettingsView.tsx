@@ -13,7 +13,7 @@ import { useApp, useAppStore } from "./store-context.js";
 import { ToolboxCard } from "./ToolboxCard.js";
 import { ScheduleGrid } from "./ScheduleGrid.js";
 import { GpuAgents } from "./SettingsGpu.js";
-import { ErrorText, Field, type ErrorMap, type SectionProps } from "./SettingsFields.js";
+import { ErrorText, Field, type ErrorMap, type SectionProps, NumberInput } from "./SettingsFields.js";
 import { hoursOn, presetGrid, scheduleSummary, type SchedulePreset } from "../schedule-grid.js";
 
 const SIMPLE_FIELDS = new Set([
@@ -768,16 +768,7 @@ function NotifyAndStart({ draft, set }: SectionProps) {
 
 function WhenToLend({ draft, set, errors, errorFor }: SectionProps) {
   const note = useApp((s) => s.agent?.lending.note ?? null);
-  const number = (field: "lendIdleMinutes" | "lendOwnerCpuPercent" | "breakerJobs", testid: string, label: string) => (
-    <input
-      className={`input narrow${errors.has(field) ? " invalid" : ""}`}
-      data-testid={testid}
-      aria-label={label}
-      inputMode="numeric"
-      value={draft[field]}
-      onChange={(e) => set(field, e.target.value)}
-    />
-  );
+  const number = (field: "lendIdleMinutes" | "lendOwnerCpuPercent" | "breakerJobs", testid: string, label: string) => <NumberInput field={field} testid={testid} label={label} draft={draft} set={set} errors={errors} />;
   const empty = draft.lendScheduleEnabled && hoursOn(draft.lendSchedule) === 0;
   return (
     <section className="card form-section" data-testid="settings-lending">

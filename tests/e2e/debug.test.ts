@@ -102,9 +102,7 @@ beforeAll(async () => {
   page = browser.page;
   // Configure and start the agent through the console's own API (the UI path is tests/e2e/console.test.ts).
   const rpc = await Rpc.open(con);
-  const settings = (await rpc.call("getSettings")).result as Record<string, unknown>;
-  const { tokenSet: _t, tokenStorage: _s, configured: _c, ...input } = settings;
-  expect(await rpc.call("saveSettings", { settings: { ...input, endpoint: hub.endpoint, noHttps: true, token: hub.token } })).toMatchObject({ ok: true });
+  expect(await rpc.saveSettingsWith({ endpoint: hub.endpoint, noHttps: true, token: hub.token })).toMatchObject({ ok: true, result: { ok: true } });
   expect(await rpc.call("startAgent")).toMatchObject({ ok: true });
   rpc.close();
   await hub.api.waitForAgent((agents) => agents.some((a) => a.state === "waiting-for-jobs"));

@@ -53,6 +53,13 @@ export class ConsoleRpc {
     });
   }
 
+  /** Saves the console's settings with `patch` over the current ones (the UI's path: tests/e2e/console.test.ts); the answer. */
+  async saveSettingsWith(patch: Record<string, unknown>): Promise<{ ok: boolean; result?: unknown; error?: { code: string; message: string } }> {
+    const settings = (await this.call("getSettings")).result as Record<string, unknown>;
+    const { tokenSet: _t, tokenStorage: _s, configured: _c, ...input } = settings;
+    return await this.call("saveSettings", { settings: { ...input, ...patch } });
+  }
+
   call(method: string, params: unknown = {}): Promise<{ ok: boolean; result?: unknown; error?: { code: string; message: string } }> {
     const id = this.nextId++;
     return new Promise((resolve) => {

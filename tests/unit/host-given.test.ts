@@ -3,25 +3,10 @@
 import { describe, expect, it } from "vitest";
 import type { JobSummary } from "../../agent-core/host/contract.js";
 import { givenFrom } from "../../agent-core/host/lending.js";
+import { jobSummary } from "../helpers/fixtures.js";
 
 const H = 3_600_000;
-const job = (id: string, patch: Partial<JobSummary>): JobSummary => ({
-  id,
-  mode: "semaphore",
-  result: "passed",
-  startedAt: 1_000,
-  finishedAt: 1_000 + H,
-  durationMs: H,
-  events: 3,
-  bytes: 10,
-  identity: null,
-  problem: null,
-  stoppedBy: null,
-  agentId: null,
-  agentName: null,
-  usage: null,
-  ...patch,
-});
+const job = (id: string, patch: Partial<JobSummary>): JobSummary => jobSummary(id, { startedAt: 1_000, finishedAt: 1_000 + H, durationMs: H, events: 3, bytes: 10, ...patch });
 const project = (projectName: string) => ({ projectName }) as unknown as JobSummary["identity"];
 
 describe("givenFrom", () => {

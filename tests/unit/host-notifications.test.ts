@@ -2,25 +2,10 @@
 import { describe, expect, it } from "vitest";
 import { idleAgentSnapshot, type AgentSnapshot, type HostEvent, type JobSummary } from "../../agent-core/host/contract.js";
 import { NotificationWatcher, type NotificationSettings } from "../../agent-core/host/notifications.js";
+import { jobSummary } from "../helpers/fixtures.js";
 
 const ALL: NotificationSettings = { notifyJobs: true, notifyConnection: true, notifyPauses: true };
-const summary = (patch: Partial<JobSummary>): JobSummary => ({
-  id: "job-1",
-  mode: "semaphore",
-  result: "passed",
-  startedAt: 1,
-  finishedAt: 2,
-  durationMs: 1,
-  events: 1,
-  bytes: 1,
-  identity: null,
-  problem: null,
-  stoppedBy: null,
-  agentId: null,
-  agentName: null,
-  usage: null,
-  ...patch,
-});
+const summary = (patch: Partial<JobSummary>): JobSummary => jobSummary("job-1", patch);
 const agentEvent = (patch: Partial<AgentSnapshot>): HostEvent => ({ type: "agent", agent: idleAgentSnapshot({ phase: "waiting-for-jobs", ...patch }) });
 
 describe("NotificationWatcher", () => {

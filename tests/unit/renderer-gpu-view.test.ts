@@ -28,26 +28,11 @@ import { allAgentsControls, lendingControls, lendingLead } from "../../renderer/
 import { agentsSummary, agentStatus } from "../../renderer/view-model.js";
 import { assignGroup, draftFrom, groupAssignment, groupsFromAssignment, sameDraft, toSettingsInput } from "../../renderer/views/settings-draft.js";
 import { settingsView } from "../helpers/settings-view.js";
+import { gpuSnapshot, gpuUuid, gpuView, jobSummary } from "../helpers/fixtures.js";
 
-const UUID = (i: number) => `GPU-5c3f0000-1b2c-4d5e-8f90-aaaaaaaaaaa${i}`;
-
-const gpu = (index: number, patch: Partial<GpuView> = {}): GpuView => ({
-  uuid: UUID(index),
-  index,
-  name: "NVIDIA H200",
-  busId: `00000000:0${index + 1}:00.0`,
-  vendor: "nvidia",
-  memoryTotalMiB: 143_771,
-  powerLimitW: 700,
-  lent: true,
-  agentId: `gpu${index}`,
-  guard: null,
-  series: emptySeries(),
-  processes: [],
-  ...patch,
-});
-
-const snapshot = (gpus: GpuView[], patch: Partial<GpuSnapshot> = {}): GpuSnapshot => ({ available: true, vendor: "nvidia", reason: null, install: null, gpus, machine: null, ...patch });
+const UUID = gpuUuid;
+const gpu = gpuView;
+const snapshot = gpuSnapshot;
 
 const sample = (uuid: string, value: number) => ({ uuid, utilization: value, memoryUsedMiB: value * 100, temperatureC: 40 + value, powerW: value * 2 });
 
@@ -55,23 +40,7 @@ const tick = (at: number, gpus: GpuTick["gpus"], machine: GpuTick["machine"] = n
 
 const agent = (patch: Partial<AgentSnapshot> = {}): AgentSnapshot => idleAgentSnapshot(patch);
 
-const job = (id: string, patch: Partial<JobSummary> = {}): JobSummary => ({
-  id,
-  mode: "semaphore",
-  result: "passed",
-  startedAt: 1,
-  finishedAt: 2,
-  durationMs: 1,
-  events: 1,
-  bytes: 1,
-  identity: null,
-  problem: null,
-  stoppedBy: null,
-  agentId: null,
-  agentName: null,
-  usage: null,
-  ...patch,
-});
+const job = jobSummary;
 
 describe("a GPU's series", () => {
   it("appends each tick's sample to its GPU, column-wise, and the machine's reading", () => {

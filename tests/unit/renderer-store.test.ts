@@ -1,5 +1,6 @@
 // The renderer's store against a stand-in for the transport: a Bridge whose HostApi answers from
 // in-memory job logs, paged like the host's readJobLog. Everything above the bridge is the real code.
+import { gpuSnapshot, gpuUuid, gpuView as fixtureGpu } from "../helpers/fixtures.js";
 import { describe, expect, it } from "vitest";
 import { GPU_HISTORY_MS, idleAgentSnapshot } from "../../agent-core/host/contract.js";
 import type {
@@ -613,23 +614,10 @@ describe("renderer store: actions", () => {
 });
 
 describe("renderer store: several agents and the GPUs", () => {
-  const UUID = (i: number) => `GPU-5c3f0000-1b2c-4d5e-8f90-aaaaaaaaaaa${i}`;
-  const gpuView = (index: number, patch: Partial<GpuView> = {}): GpuView => ({
-    uuid: UUID(index),
-    index,
-    name: "NVIDIA H200",
-    busId: null,
-    vendor: "nvidia",
-    memoryTotalMiB: 143_771,
-    powerLimitW: 700,
-    lent: true,
-    agentId: `gpu${index}`,
-    guard: null,
-    series: { at: [1_000], utilization: [5], memoryUsedMiB: [100], temperatureC: [40], powerW: [90] },
-    processes: [],
-    ...patch,
-  });
-  const gpus = (list: GpuView[]): GpuSnapshot => ({ available: true, vendor: "nvidia", reason: null, install: null, gpus: list, machine: null });
+  const UUID = gpuUuid;
+  const gpuView = (index: number, patch: Partial<GpuView> = {}): GpuView =>
+    fixtureGpu(index, { busId: null, series: { at: [1_000], utilization: [5], memoryUsedMiB: [100], temperatureC: [40], powerW: [90] }, ...patch });
+  const gpus = (list: GpuView[]): GpuSnapshot => gpuSnapshot(list);
   const several = (h: FakeHost) => {
     h.snapshot.agents = [agent({ id: "gpu0", name: "box-gpu0" }), agent({ id: "gpu1", name: "box-gpu1" })];
     h.snapshot.agent = h.snapshot.agents[0]!;
