@@ -4,8 +4,6 @@ import { Agent } from "./agent/agent.js";
 import { loadAgentConfig } from "./config/load.js";
 import { ConfigError } from "./config/errors.js";
 import { formatAgentEvent, parseLogLevel } from "./cli/printer.js";
-import { runHubCommand } from "./cli/hub-command.js";
-import { runJobFileCommand } from "./cli/run-command.js";
 import { timingsFromEnv, type AgentTimings } from "./timings.js";
 import { HeadlessLending, lendingConfigured } from "./policy/headless.js";
 import { checkDisk, type DiskGuardSettings } from "./disk/disk-guard.js";
@@ -17,6 +15,7 @@ import { terminalLine } from "./util/terminal-text.js";
 import { AGENT_VERSION } from "./version.js";
 import { discoverGpus, headlessPlans, takeGpusFlag } from "./cli/gpus-flag.js";
 import { nvidiaMinorOf } from "./gpu/plan.js";
+import { compactWhenIdle } from "./util/memory.js";
 
 const USAGE = `semaphore-agent ${AGENT_VERSION} — a Semaphore CI self-hosted agent
 
@@ -57,10 +56,11 @@ export async function main(argv: string[]): Promise<number> {
     case "console":
       // Loaded on demand: the host (settings, history, demo hub) is not needed by the other commands.
       return await (await import("./cli/console-command.js")).runConsoleCommand(rest);
+    // Loaded on demand, as the console is: the headless agent does not carry the hub in its memory.
     case "hub":
-      return await runHubCommand(rest);
+      return await (await import("./cli/hub-command.js")).runHubCommand(rest);
     case "run":
-      return await runJobFileCommand(rest);
+      return await (await import("./cli/run-command.js")).runJobFileCommand(rest);
     case "toolbox":
       return await (await import("./cli/toolbox-command.js")).runToolboxCommand(rest);
     case "version":
@@ -208,6 +208,8 @@ async function runHeadlessAgent(r: HeadlessRun): Promise<number> {
     const unsubscribe = current.on((event) => {
       const formatted = formatAgentEvent(event, r.level);
       if (formatted) write(terminalLine(formatted, current.secrets));
+      // Idle again (registered, or a job over): what start-up or the job left goes back to the system.
+      if (event.type === "phase" && event.phase === "waiting-for-jobs") compactWhenIdle();
     });
     let exit;
     try {

@@ -138,3 +138,4 @@ export async function memoryPerAgent(): Promise<Record<string, number>> {
     rmSync(base, { recursive: true, force: true });
   }
 }
+

@@ -6,7 +6,6 @@
 import { readFileSync } from "node:fs";
 import { parse, YAMLParseError } from "yaml";
 import { z } from "zod";
-import { describeZodError } from "../protocol/types.js";
 
 const CommandEntry = z.union(
   [z.string(), z.strictObject({ directive: z.string(), alias: z.string().optional() })],
@@ -124,4 +123,24 @@ export function readJobDefinition(path: string): JobDefinition {
     throw new JobFileError(`${path}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`);
   }
   return parseJobDefinition(text, path);
+}
+
+const EXPECTED_IN_WORDS: Record<string, string> = {
+  string: "a string",
+  number: "a number",
+  int: "an integer",
+  boolean: "a boolean",
+  array: "an array",
+  object: "an object",
+};
+
+/** One line that names each offending field of the job file, e.g. `commands[1].directive: expected a string`. */
+function describeZodError(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const path = issue.path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("");
+      const words = issue.code === "invalid_type" ? EXPECTED_IN_WORDS[issue.expected] : undefined;
+      return `${path || "(root)"}: ${words ? `expected ${words}` : issue.message}`;
+    })
+    .join("; ");
 }

@@ -8,7 +8,18 @@
 // stands at the level it was given on: `--token-file` like `--token`, the variable like
 // SEMAPHORE_AGENT_TOKEN. Giving both on one level is an error.
 import { readFileSync } from "node:fs";
-import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document } from "yaml";
+import { createRequire } from "node:module";
+import type { Document } from "yaml";
+
+// The YAML parser is loaded only when there is a config file to read: an agent configured by flags
+// and environment variables does not carry it (about 9 MB of its memory).
+type YamlModule = typeof import("yaml");
+let yamlModule: YamlModule | null = null;
+const yaml = (): YamlModule => (yamlModule ??= createRequire(import.meta.url)("yaml") as YamlModule);
+const isAlias = ((node) => yaml().isAlias(node)) as YamlModule["isAlias"];
+const isMap = ((node: unknown) => yaml().isMap(node)) as YamlModule["isMap"];
+const isScalar = ((node: unknown) => yaml().isScalar(node)) as YamlModule["isScalar"];
+const isSeq = ((node: unknown) => yaml().isSeq(node)) as YamlModule["isSeq"];
 import { ConfigError, type ConfigSource } from "./errors.js";
 import {
   CONFIG_KEYS,
@@ -20,6 +31,7 @@ import {
   type RawValue,
 } from "./keys.js";
 import { resolveAgentName } from "./name.js";
+import { suggestConfigKey } from "./suggest.js";
 import type { AgentConfig, EnvVarSetting } from "./types.js";
 import { keepEntryProblem } from "../sandbox/job-home.js";
 import { scheduleEntryProblem } from "../policy/schedule.js";
@@ -364,7 +376,7 @@ function readEnv(env: NodeJS.ProcessEnv): Map<string, Sourced> {
 // YAML file
 
 function parseConfigFile(text: string, file: string): Map<string, Sourced> {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const doc = yaml().parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const err = doc.errors[0];
   if (err) {
     const pos = err.linePos?.[0];
@@ -385,7 +397,10 @@ function parseConfigFile(text: string, file: string): Map<string, Sourced> {
   // Unknown keys first, so a typo is reported even when another key also has a bad value.
   for (const pair of contents.items) {
     const key = keyOf(pair.key);
-    if (!findConfigKey(key)) throw new ConfigError(key, `${file}: Unrecognized option '${key}'`, "file");
+    if (!findConfigKey(key)) {
+      const near = suggestConfigKey(key);
+      throw new ConfigError(key, `${file}: Unrecognized option '${key}'${near !== null ? ` (did you mean '${near}'?)` : ""}`, "file");
+    }
   }
 
   const origin: Origin = { source: "file", file };

@@ -1,13 +1,13 @@
 // Decoding and construction checks of a job request (spec §3.5, §4, P-23, P-24). A request that
 // fails here is reported `failed` without any log events, so every message names the field.
-import { JobRequestSchema, describeZodError, type JobRequest } from "../protocol/types.js";
+import { JobRequestSchema, decodeWith, type JobRequest } from "../protocol/types.js";
 
 export type DecodeJobRequestResult = { ok: true; request: JobRequest } | { ok: false; error: string };
 
 export function decodeJobRequest(raw: unknown): DecodeJobRequestResult {
-  const parsed = JobRequestSchema.safeParse(raw);
-  if (!parsed.success) return { ok: false, error: describeZodError(parsed.error) };
-  const request = parsed.data;
+  const parsed = decodeWith(JobRequestSchema, raw);
+  if (!parsed.ok) return { ok: false, error: parsed.error };
+  const request = parsed.value;
 
   const executorError = checkExecutor(request.executor);
   if (executorError) return { ok: false, error: executorError };

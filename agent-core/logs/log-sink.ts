@@ -63,8 +63,11 @@ export interface OpenJobLogOptions {
   onError?: (message: string) => void;
 }
 
-/** How long a log worker with no job stays alive before it is ended. */
-export const WORKER_IDLE_MS = 30_000;
+/**
+ * How long a log worker with no job stays alive before it is ended: a worker thread holds tens of
+ * MB, which an idle agent must give back soon after its job; a next job within a second reuses it.
+ */
+export const WORKER_IDLE_MS = 1_000;
 
 export class LogWorker {
   private worker: Worker | null = null;

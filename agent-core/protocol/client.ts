@@ -1,14 +1,14 @@
 // The self-hosted agent API client (spec §1–§3, §7.2): one HTTP attempt per call; the retry
 // policies of §1.4 live with the callers, which know what a failure means for them.
-import { Agent as UndiciAgent, EnvHttpProxyAgent, interceptors, request, type Dispatcher } from "undici";
-import type { z } from "zod";
+import { directTransport, proxyTransport, type ProxySettings, type Transport } from "./transport.js";
+import type { GenericSchema, InferOutput } from "valibot";
 import { redactSecrets } from "../util/redact.js";
 import { USER_AGENT } from "../version.js";
 import {
   RefreshResponseSchema,
   RegisterResponseSchema,
   SyncResponseSchema,
-  describeZodError,
+  decodeWith,
   type RegisterRequest,
   type RegisterResponse,
   type SyncRequest,
@@ -53,11 +53,7 @@ export interface AgentConnection {
 }
 
 /** HTTP_PROXY / HTTPS_PROXY / NO_PROXY (either case), as Go's ProxyFromEnvironment reads them. */
-export interface ProxySettings {
-  httpProxy: string;
-  httpsProxy: string;
-  noProxy: string;
-}
+export type { ProxySettings };
 
 /** The proxy the environment asks for, or null when it names none. */
 export function proxySettingsFromEnv(env: NodeJS.ProcessEnv): ProxySettings | null {
@@ -76,19 +72,15 @@ export function apiBaseUrl(endpoint: string, noHttps: boolean): string {
 export class ApiClient {
   readonly baseUrl: string;
   private accessToken = "";
-  private readonly dispatcher: Dispatcher;
+  private readonly transport: Transport;
 
   constructor(private readonly options: ApiClientOptions) {
     this.baseUrl = apiBaseUrl(options.endpoint, options.noHttps);
     this.accessToken = options.accessToken ?? "";
-    // Redirects are followed like Go's default client does (spec §1.1).
-    // Happy eyeballs: `localhost` may resolve to ::1 first while a server (like the reference hub on
-    // 0.0.0.0) listens on IPv4 only; try every address instead of failing on the first.
-    const agentOptions = { keepAliveTimeout: 10_000, connect: { autoSelectFamily: true } };
-    // Only the proxy given here: never one that undici would read from this process's own environment.
+    // Redirects are followed like Go's default client does (spec §1.1). Only the proxy given here:
+    // never one read from this process's own environment.
     const proxy = options.proxy ?? null;
-    const base: Dispatcher = proxy === null ? new UndiciAgent(agentOptions) : new EnvHttpProxyAgent({ ...agentOptions, ...proxy });
-    this.dispatcher = base.compose(interceptors.redirect({ maxRedirections: 10 }));
+    this.transport = proxy === null ? directTransport() : proxyTransport(proxy);
   }
 
   /** A client that uses a known access token, for calls made after registration (no register). */
@@ -160,7 +152,7 @@ export class ApiClient {
    * would hold the agent's exit for up to the 30 s request timeout.
    */
   async close(): Promise<void> {
-    await this.dispatcher.destroy().catch(() => undefined);
+    await this.transport.close();
   }
 
   private async send(
@@ -179,13 +171,12 @@ export class ApiClient {
     if (contentType) headers["content-type"] = contentType;
     const signal = AbortSignal.timeout(this.options.timeoutMs);
     try {
-      const res = await request(url, { method, headers, body: body ?? undefined, signal, dispatcher: this.dispatcher });
-      const text = await res.body.text();
+      const res = await this.transport.send(method, url, headers, body, signal);
       // An error body is only shown, never decoded. One that echoes the credential it was sent
       // (the Authorization header) must not carry it into messages, where the snippet's cut could
       // also leave a part of it that no later redaction recognises.
-      const failed = res.statusCode < 200 || res.statusCode > 299;
-      return { status: res.statusCode, body: failed && token !== "" ? redactSecrets(text, [token]) : text };
+      const failed = res.status < 200 || res.status > 299;
+      return { status: res.status, body: failed && token !== "" ? redactSecrets(res.body, [token]) : res.body };
     } catch (error) {
       if (signal.aborted) {
         throw new ApiError(`${method} ${redactUrl(url)}: no answer within ${this.options.timeoutMs / 1000} s`, null, "timeout");
@@ -197,7 +188,7 @@ export class ApiClient {
   }
 }
 
-/** undici wraps the socket's error (`fetch failed`-style) in `cause`; the code is on the innermost one. */
+/** A transport may wrap the socket's error (`fetch failed`-style) in `cause`; the code is on the innermost one. */
 function networkCause(error: unknown): NodeJS.ErrnoException {
   let err = error as NodeJS.ErrnoException & { cause?: unknown };
   for (let depth = 0; depth < 4 && !err.code && err.cause instanceof Error; depth++) err = err.cause as NodeJS.ErrnoException & { cause?: unknown };
@@ -209,7 +200,7 @@ function statusError(call: string, res: { status: number; body: string }): ApiEr
   return new ApiError(`${call}: HTTP ${res.status}${text ? `: ${snippet(text)}` : ""}`, res.status, "status");
 }
 
-function decodeJson<S extends z.ZodTypeAny>(call: string, body: string, schema: S): z.infer<S> {
+function decodeJson<S extends GenericSchema>(call: string, body: string, schema: S): InferOutput<S> {
   let raw: unknown;
   try {
     raw = JSON.parse(body);
@@ -217,9 +208,9 @@ function decodeJson<S extends z.ZodTypeAny>(call: string, body: string, schema: 
     throw new ApiError(`${call}: response is not JSON: ${snippet(body)}`, 200, "decode");
   }
   // Go decodes `null` into a zero value; treat it like an empty object.
-  const parsed = schema.safeParse(raw === null ? {} : raw);
-  if (!parsed.success) throw new ApiError(`${call}: unexpected response: ${describeZodError(parsed.error)}`, 200, "decode");
-  return parsed.data as z.infer<S>;
+  const parsed = decodeWith(schema, raw === null ? {} : raw);
+  if (!parsed.ok) throw new ApiError(`${call}: unexpected response: ${parsed.error}`, 200, "decode");
+  return parsed.value;
 }
 
 function snippet(text: string): string {

@@ -8,22 +8,23 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
-import { z } from "zod";
+import * as v from "valibot";
 import { writeFileAtomic } from "../host/atomic-file.js";
 import { killMarkedProcesses, processStartTime } from "../shell/kill.js";
 
-const RecordSchema = z.object({
-  pid: z.number().int().positive(),
+const pid = v.pipe(v.number(), v.integer(), v.minValue(1));
+const RecordSchema = v.object({
+  pid,
   /** processStartTime of the agent process: a reused pid is not mistaken for it. */
-  start: z.string(),
-  workDir: z.string(),
-  envFiles: z.array(z.string()),
+  start: v.string(),
+  workDir: v.string(),
+  envFiles: v.array(v.string()),
   /** `NAME=value` entries of the job shells' marker variable. */
-  markers: z.array(z.string()),
+  markers: v.array(v.string()),
   /** Shell sessions (bash pid + start time): what is left of them is the job's. */
-  sessions: z.array(z.object({ pid: z.number().int().positive(), start: z.string() })),
+  sessions: v.array(v.object({ pid, start: v.string() })),
 });
-type RunRecord = z.infer<typeof RecordSchema>;
+type RunRecord = v.InferOutput<typeof RecordSchema>;
 
 /** What a start-up clean-up found and removed. */
 export interface CrashCleanup {
@@ -126,7 +127,7 @@ export async function cleanUpCrashedRuns(dir: string): Promise<CrashCleanup> {
     const file = join(dir, name);
     let record: RunRecord;
     try {
-      record = RecordSchema.parse(JSON.parse(readFileSync(file, "utf8")));
+      record = v.parse(RecordSchema, JSON.parse(readFileSync(file, "utf8")));
     } catch {
       rmSync(file, { force: true });
       continue;

@@ -4,7 +4,7 @@
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
+import * as v from "valibot";
 
 /** The folder name, inside a HOME, of the toolbox (fixed by the toolbox's own scripts). */
 export const TOOLBOX_DIR_NAME = ".toolbox";
@@ -33,35 +33,35 @@ export function toolboxBinDir(home: string): string {
   return join(home, TOOLBOX_DIR_NAME, TOOLBOX_BIN_DIR_NAME);
 }
 
-const ChecksumCheckSchema = z.object({
-  verified: z.boolean(),
-  detail: z.string(),
-  checksumsSource: z.string().nullable(),
+const ChecksumCheckSchema = v.object({
+  verified: v.boolean(),
+  detail: v.string(),
+  checksumsSource: v.nullable(v.string()),
 });
 
-const ToolboxMetadataSchema = z.object({
-  installedBy: z.literal("semaphore-agent"),
-  agentVersion: z.string(),
-  version: z.string().nullable(),
-  asset: z.string(),
-  source: z.string(),
-  sha256: z.string(),
-  sizeBytes: z.number(),
+const ToolboxMetadataSchema = v.object({
+  installedBy: v.literal("semaphore-agent"),
+  agentVersion: v.string(),
+  version: v.nullable(v.string()),
+  asset: v.string(),
+  source: v.string(),
+  sha256: v.string(),
+  sizeBytes: v.number(),
   checksum: ChecksumCheckSchema,
-  installedAt: z.string(),
-  commands: z.array(z.string()),
+  installedAt: v.string(),
+  commands: v.array(v.string()),
 });
 
 /** How the tarball's sha256 was checked. */
-export type ChecksumCheck = z.infer<typeof ChecksumCheckSchema>;
+export type ChecksumCheck = v.InferOutput<typeof ChecksumCheckSchema>;
 /** The content of `.toolbox/.semaphore-agent.json`. */
-export type ToolboxMetadata = z.infer<typeof ToolboxMetadataSchema>;
+export type ToolboxMetadata = v.InferOutput<typeof ToolboxMetadataSchema>;
 
 /** The metadata of the install in `<dir>` (a toolbox folder), or null if absent or unreadable. */
 export async function readToolboxMetadata(dir: string): Promise<ToolboxMetadata | null> {
   try {
-    const parsed = ToolboxMetadataSchema.safeParse(JSON.parse(await readFile(join(dir, TOOLBOX_METADATA_FILE), "utf8")));
-    return parsed.success ? parsed.data : null;
+    const parsed = v.safeParse(ToolboxMetadataSchema, JSON.parse(await readFile(join(dir, TOOLBOX_METADATA_FILE), "utf8")));
+    return parsed.success ? parsed.output : null;
   } catch {
     return null;
   }

@@ -1,6 +1,7 @@
 // JobRunner against a real `bash --login` in a PTY: the event sequences of spec §5.11 (A–G) and the
 // stop/dead-shell paths of §5.8–§5.9. Output chunking is not part of the contract, so consecutive
 // cmd_output texts are joined before comparing.
+import { parse } from "valibot";
 import { access, chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -107,7 +108,7 @@ afterEach(async () => {
 });
 
 function request(fields: Record<string, unknown>): JobRequest {
-  return JobRequestSchema.parse({
+  return parse(JobRequestSchema, {
     job_id: "job-1",
     executor: "shell",
     logger: { method: "push", url: "http://127.0.0.1:1/api/v1/logs/job-1", token: "t" },

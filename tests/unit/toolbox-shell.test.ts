@@ -3,6 +3,7 @@
 // on PATH (a real checkout of a local git repository, a real `artifact push`), and its event log has
 // exactly the shape of the same job without the toolbox: loading it is silent, even for a toolbox
 // that prints. The debug terminal's start-up (bash and zsh) loads it too.
+import { parse } from "valibot";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -48,7 +49,7 @@ async function runJob(
   envVars: Record<string, string> = {},
 ): Promise<{ result: JobResult; events: JobLogEvent[] }> {
   const events: JobLogEvent[] = [];
-  const request = JobRequestSchema.parse({
+  const request = parse(JobRequestSchema, {
     job_id: "job-1",
     executor: "shell",
     logger: { method: "push", url: "http://127.0.0.1:1/api/v1/logs/job-1", token: "t" },
