@@ -1,6 +1,19 @@
 // Turns a job's log events into terminal text and into the structured list of its commands. Pure:
-// no DOM, no store; the formatter carries only "is the cursor at the start of a line".
-import type { JobLogEvent, JobResult } from "../agent-core/host/contract.js";
+// no DOM, no store. With the job's plan (JobDetail.plan) it says which commands are epilogues (always,
+// on pass, on fail) and which were skipped; it names the agent's own steps from the log alone; with
+// the job's stop (JobDetail.stop) the command the stop ended says who stopped it instead of "exit 1".
+import {
+  CHECK_RESULT_DIRECTIVE,
+  ENV_STEP_DIRECTIVE,
+  FILES_STEP_DIRECTIVE,
+  POST_JOB_HOOK_ALIAS,
+  PRE_JOB_HOOK_ALIAS,
+  sameDirective,
+  type JobLogEvent,
+  type JobPlan,
+  type JobResult,
+  type JobStop,
+} from "../agent-core/host/contract.js";
 
 const RESET = "\x1b[0m";
 const BOLD = "\x1b[1m";
@@ -8,6 +21,7 @@ const DIM = "\x1b[2m";
 const GREEN = "\x1b[32m";
 const RED = "\x1b[31m";
 const YELLOW = "\x1b[33m";
+const CYAN = "\x1b[36m";
 
 /** "0 s" reads as "did not run"; sub-second commands are common, so say so. Timestamps are whole seconds. */
 export function formatSeconds(seconds: number): string {
@@ -30,11 +44,206 @@ export function resultWord(result: JobResult): string {
   return result === "passed" ? "passed" : result === "failed" ? "failed" : "stopped";
 }
 
+// ---------------------------------------------------------------------------------------------
+// Sections: what each command of the log is (the job's own, an epilogue, one of the agent's steps).
+
+export type SectionKind =
+  | "job-env"
+  | "files"
+  | "pre-hook"
+  | "command"
+  | "check-result"
+  | "result-env"
+  | "epilogue-always"
+  | "epilogue-on-pass"
+  | "epilogue-on-fail"
+  /** An epilogue of a job without a plan: which kind is not known. */
+  | "epilogue"
+  | "post-hook";
+
+export interface Section {
+  kind: SectionKind;
+  /** Words shown beside the directive ("agent step · the job's variables", "epilogue · always"); null for the job's own commands. */
+  tag: string | null;
+}
+
+const SECTION_TAGS: Record<SectionKind, string | null> = {
+  "job-env": "agent step · the job's variables",
+  files: "agent step · the job's files",
+  "pre-hook": "agent hook",
+  command: null,
+  "check-result": "agent step · after exit 130",
+  "result-env": "agent step · SEMAPHORE_JOB_RESULT",
+  "epilogue-always": "epilogue · always",
+  "epilogue-on-pass": "epilogue · on pass",
+  "epilogue-on-fail": "epilogue · on fail",
+  epilogue: "epilogue",
+  "post-hook": "agent hook",
+};
+
+function section(kind: SectionKind): Section {
+  return { kind, tag: SECTION_TAGS[kind] };
+}
+
+export function isEpilogue(kind: SectionKind): boolean {
+  return kind === "epilogue-always" || kind === "epilogue-on-pass" || kind === "epilogue-on-fail" || kind === "epilogue";
+}
+
+/** Where a skipped command belongs among the commands that ran. */
+export type SkippedGroup = "commands" | "always" | "branch";
+
+export interface SkippedCommand {
+  directive: string;
+  section: Section;
+  group: SkippedGroup;
+}
+
+/**
+ * Follows a job's commands in the order the runner logs them (agent-core/job/runner.ts): the job's
+ * env export, files, the pre-job hook, the job's commands (until the first failure or a stop), the
+ * SEMAPHORE_JOB_RESULT export, the always epilogues, then the on-pass or on-fail ones, the post-job
+ * hook. The agent's steps are told by their directives; epilogues and skipped commands need the plan.
+ */
+export class SectionTracker {
+  private phase: "setup" | "commands" | "epilogues" | "done" = "setup";
+  private envSeen = false;
+  private setupFailed = false;
+  private commandsStarted = 0;
+  private commandFailed = false;
+  private resultExported = false;
+  private alwaysStarted = 0;
+  private alwaysDone = false;
+  private branch: "epilogue-on-pass" | "epilogue-on-fail" | null = null;
+  private branchStarted = 0;
+  private current: Section | null = null;
+
+  constructor(private readonly plan: JobPlan | null) {}
+
+  start(directive: string): Section {
+    const plan = this.plan;
+    let kind: SectionKind;
+    if (directive === POST_JOB_HOOK_ALIAS) {
+      kind = "post-hook";
+      this.phase = "done";
+    } else if (this.phase === "setup" && directive === ENV_STEP_DIRECTIVE && !this.envSeen) {
+      kind = "job-env";
+      this.envSeen = true;
+    } else if ((this.phase === "setup" || this.phase === "commands") && directive === ENV_STEP_DIRECTIVE) {
+      kind = "result-env";
+      this.resultExported = true;
+      this.phase = "epilogues";
+    } else if (this.phase === "setup" && directive === FILES_STEP_DIRECTIVE) {
+      kind = "files";
+    } else if (this.phase === "setup" && directive === PRE_JOB_HOOK_ALIAS) {
+      kind = "pre-hook";
+    } else if ((this.phase === "setup" || this.phase === "commands") && directive === CHECK_RESULT_DIRECTIVE) {
+      kind = "check-result";
+    } else if (this.phase === "epilogues" || this.phase === "done") {
+      kind = plan === null ? "epilogue" : this.epilogueKind(plan, directive);
+    } else {
+      kind = "command";
+      this.phase = "commands";
+      this.commandsStarted++;
+    }
+    this.current = section(kind);
+    return this.current;
+  }
+
+  finish(exitCode: number): void {
+    const kind = this.current?.kind;
+    this.current = null;
+    if (exitCode === 0 || kind === undefined) return;
+    if (kind === "job-env" || kind === "files") this.setupFailed = true;
+    else if (kind === "command") this.commandFailed = true;
+    else if (kind === "epilogue-always") this.alwaysDone = true;
+  }
+
+  /** The commands of the plan that never ran, once the job has ended with `result`. Empty without a plan. */
+  skipped(result: JobResult): SkippedCommand[] {
+    const plan = this.plan;
+    if (plan === null) return [];
+    const out: SkippedCommand[] = [];
+    for (const directive of plan.commands.slice(this.commandsStarted)) out.push({ directive, section: section("command"), group: "commands" });
+    for (const directive of plan.epilogueAlways.slice(this.alwaysStarted)) out.push({ directive, section: section("epilogue-always"), group: "always" });
+    // Epilogues run only after the SEMAPHORE_JOB_RESULT export; without it (a stop, exit 130) the
+    // result says which of on-pass and on-fail would have run, and a stop runs neither.
+    const branch = this.resultExported ? (this.branch ?? (this.regularPassed() ? "epilogue-on-pass" : "epilogue-on-fail")) : result === "passed" ? "epilogue-on-pass" : result === "failed" ? "epilogue-on-fail" : null;
+    if (branch !== null) {
+      const list = branch === "epilogue-on-pass" ? plan.epilogueOnPass : plan.epilogueOnFail;
+      for (const directive of list.slice(this.branch === branch ? this.branchStarted : 0)) out.push({ directive, section: section(branch), group: "branch" });
+    }
+    return out;
+  }
+
+  /** The result the regular phase gave, as far as the log tells it (it decides which epilogues run). */
+  private regularPassed(): boolean {
+    if (this.setupFailed || this.commandFailed) return false;
+    return this.plan === null || this.commandsStarted >= this.plan.commands.length;
+  }
+
+  private epilogueKind(plan: JobPlan, directive: string): SectionKind {
+    if (this.branch === null && !this.alwaysDone && sameDirective(directive, plan.epilogueAlways[this.alwaysStarted])) {
+      this.alwaysStarted++;
+      if (this.alwaysStarted >= plan.epilogueAlways.length) this.alwaysDone = true;
+      return "epilogue-always";
+    }
+    this.alwaysDone = true;
+    if (this.branch === null) {
+      const pass = sameDirective(directive, plan.epilogueOnPass[0]);
+      const fail = sameDirective(directive, plan.epilogueOnFail[0]);
+      this.branch = pass && !fail ? "epilogue-on-pass" : fail && !pass ? "epilogue-on-fail" : this.regularPassed() ? "epilogue-on-pass" : "epilogue-on-fail";
+    }
+    this.branchStarted++;
+    return this.branch;
+  }
+}
+
+/** "Stopped by you" -> "stopped by you", for the middle of a line. */
+export function stopWords(by: string): string {
+  return by.replace(/^Stopped\b/, "stopped");
+}
+
+/** The names of skipped commands in one line, bounded. */
+export function skippedLine(skipped: readonly SkippedCommand[], stopped: boolean, max = 12): string {
+  const names = skipped.slice(0, max).map((c) => {
+    const name = c.directive.length > 80 ? `${c.directive.slice(0, 79)}…` : c.directive;
+    return c.section.tag !== null ? `${name} (${c.section.tag})` : name;
+  });
+  const more = skipped.length > max ? `, and ${skipped.length - max} more` : "";
+  return `Skipped after the ${stopped ? "stop" : "failure"}: ${names.join(", ")}${more}`;
+}
+
+/** What the formatter knows of the job besides its events: its plan and its stop (JobDetail). */
+export interface FormatContext {
+  plan: JobPlan | null;
+  stop: JobStop | null;
+}
+
 /** Formats one job's events in order. Make a new one for each terminal that shows the job from its start. */
 export class JobLogFormatter {
   private atLineStart = true;
   /** Characters of output shown by preview() that the next cmd_output events repeat. */
   private ahead = 0;
+  /** Events formatted so far: the number of the next one. */
+  private count = 0;
+  private context: FormatContext;
+  private tracker: SectionTracker;
+  /** The running command: its event number and cmd_started timestamp. */
+  private open: { event: number; startedAt: number } | null = null;
+
+  constructor(context: Partial<FormatContext> = {}) {
+    this.context = { plan: context.plan ?? null, stop: context.stop ?? null };
+    this.tracker = new SectionTracker(this.context.plan);
+  }
+
+  /**
+   * What is known of the job now. The plan is read before the first event (a plan that comes later
+   * is used from the next job on: the feed waits for it); a stop is used from the next event on.
+   */
+  setContext(context: Partial<FormatContext>): void {
+    this.context = { ...this.context, ...context };
+    if (this.count === 0) this.tracker = new SectionTracker(this.context.plan);
+  }
 
   /**
    * Output shown ahead of the events that will carry it (the host's `preview`): returned to be
@@ -49,12 +258,17 @@ export class JobLogFormatter {
 
   format(event: JobLogEvent): string {
     if (event.event !== "cmd_output") this.ahead = 0; // a preview never outlives its command
+    const index = this.count++;
     switch (event.event) {
       case "job_started":
         this.atLineStart = true;
         return `${this.lineBreak()}${DIM}Job started${RESET}\r\n`;
       case "cmd_started": {
-        const text = `${this.lineBreak()}${RESET}${BOLD}▶ ${printable(event.directive)}${RESET}\r\n`;
+        const { kind, tag } = this.tracker.start(event.directive);
+        this.open = { event: index, startedAt: event.timestamp };
+        const colour = isEpilogue(kind) ? CYAN : DIM;
+        const label = tag === null ? "" : `  ${colour}${tag}${RESET}`;
+        const text = `${this.lineBreak()}${RESET}${BOLD}▶ ${printable(event.directive)}${RESET}${label}\r\n`;
         this.atLineStart = true;
         return text;
       }
@@ -68,14 +282,32 @@ export class JobLogFormatter {
       case "cmd_finished": {
         const seconds = formatSeconds(event.finished_at - event.started_at);
         const ok = event.exit_code === 0;
-        const text = `${this.lineBreak()}${RESET}${ok ? GREEN : RED}${ok ? "✔" : "✘"} exit ${event.exit_code} · ${seconds}${RESET}\r\n`;
+        const state = ok ? "ok" : stopState(this.context.stop, this.open?.event ?? null, index);
+        this.open = null;
+        this.tracker.finish(event.exit_code);
+        const line =
+          state === "stopped"
+            ? `${YELLOW}■ ${printable(stopWords(this.context.stop!.by))} · ${seconds}`
+            : state === "after-stop"
+              ? `${YELLOW}■ not run: the job was stopped (exit ${event.exit_code})`
+              : `${ok ? GREEN : RED}${ok ? "✔" : "✘"} exit ${event.exit_code} · ${seconds}`;
+        const text = `${this.lineBreak()}${RESET}${line}${RESET}\r\n`;
         this.atLineStart = true;
         return text;
       }
       case "job_finished": {
+        let text = this.lineBreak();
+        if (this.open !== null) {
+          text += `${RESET}${YELLOW}■ did not finish · ${formatSeconds(event.timestamp - this.open.startedAt)}${RESET}\r\n`;
+          this.open = null;
+        }
+        const stop = event.result === "stopped" ? this.context.stop : null;
+        const skipped = this.tracker.skipped(event.result);
+        if (skipped.length > 0) text += `${RESET}${DIM}⊘ ${printable(skippedLine(skipped, event.result === "stopped" || this.context.stop !== null))}${RESET}\r\n`;
         const colour = event.result === "passed" ? GREEN : event.result === "failed" ? RED : YELLOW;
         const mark = event.result === "passed" ? "✔" : event.result === "failed" ? "✘" : "■";
-        const text = `${this.lineBreak()}\r\n${RESET}${BOLD}${colour}${mark} Job ${resultWord(event.result)}${RESET}\r\n`;
+        const words = stop !== null ? printable(stopWords(stop.by)) : resultWord(event.result);
+        text += `\r\n${RESET}${BOLD}${colour}${mark} Job ${words}${RESET}\r\n`;
         this.atLineStart = true;
         return text;
       }
@@ -94,6 +326,17 @@ export class JobLogFormatter {
   }
 }
 
+/**
+ * How a command that did not exit 0 ended, given the job's stop: "stopped" for the command that was
+ * running when the stop was asked, "after-stop" for one started after it (in a dead shell: never
+ * run), "failed" otherwise.
+ */
+export function stopState(stop: JobStop | null, startEvent: number | null, endEvent: number | null): "stopped" | "after-stop" | "failed" {
+  if (stop === null || startEvent === null) return "failed";
+  if (startEvent >= stop.atEvent) return "after-stop";
+  return endEvent === null || endEvent >= stop.atEvent ? "stopped" : "failed";
+}
+
 /** One command of a job as the UI lists it. */
 export interface CommandEntry {
   /** Position in the job (0 = first cmd_started). */
@@ -105,6 +348,9 @@ export interface CommandEntry {
   exitCode: number | null;
   /** Whole seconds; null while it runs. */
   durationS: number | null;
+  /** Numbers of its cmd_started and cmd_finished events in the job's log, when the outline was told them. */
+  startEvent?: number;
+  endEvent?: number;
 }
 
 /** The structured view of a job's log: its commands and, once known, its result. */
@@ -125,11 +371,13 @@ export function emptyOutline(): JobOutline {
  * Applies one event to an outline. Returns the same object when nothing the UI shows changed
  * (cmd_output, job_started), a new one otherwise, so callers can tell whether to publish.
  */
-export function applyToOutline(outline: JobOutline, event: JobLogEvent, max = MAX_OUTLINE_COMMANDS): JobOutline {
+export function applyToOutline(outline: JobOutline, event: JobLogEvent, max = MAX_OUTLINE_COMMANDS, eventIndex?: number): JobOutline {
   switch (event.event) {
     case "cmd_started": {
       const index = outline.omittedCommands + outline.commands.length;
-      let commands = [...outline.commands, { index, directive: event.directive, startedAt: event.timestamp, exitCode: null, durationS: null }];
+      const entry: CommandEntry = { index, directive: event.directive, startedAt: event.timestamp, exitCode: null, durationS: null };
+      if (eventIndex !== undefined) entry.startEvent = eventIndex;
+      let commands = [...outline.commands, entry];
       let omitted = outline.omittedCommands;
       if (commands.length > max) {
         omitted += commands.length - max;
@@ -146,6 +394,9 @@ export function applyToOutline(outline: JobOutline, event: JobLogEvent, max = MA
         exitCode: event.exit_code,
         durationS: Math.max(0, event.finished_at - event.started_at),
       };
+      const startEvent = at >= 0 ? outline.commands[at]!.startEvent : undefined;
+      if (startEvent !== undefined) done.startEvent = startEvent;
+      if (eventIndex !== undefined) done.endEvent = eventIndex;
       const commands = at >= 0 ? outline.commands.map((c, i) => (i === at ? done : c)) : [...outline.commands, done];
       return { ...outline, commands };
     }
@@ -161,4 +412,58 @@ export function applyToOutline(outline: JobOutline, event: JobLogEvent, max = MA
 function findOpenCommand(commands: readonly CommandEntry[]): number {
   const last = commands.length - 1;
   return last >= 0 && commands[last]!.exitCode === null ? last : -1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The side list: the commands that ran, what each is, how it ended, and those skipped.
+
+export type CommandRowState = "running" | "passed" | "failed" | "stopped" | "after-stop" | "skipped" | "unfinished";
+
+export interface CommandRow {
+  key: string;
+  directive: string;
+  section: Section;
+  state: CommandRowState;
+  /** The command that ran (null for a skipped one). */
+  entry: CommandEntry | null;
+}
+
+/**
+ * The rows of the Job view's command list. `ended`: the job is over (finished or lost), so a command
+ * without an exit code did not finish and the plan's commands that never started were skipped.
+ * Without the plan (older jobs), or once the front of a long list was dropped, no epilogue kinds and
+ * no skipped rows: the list is the log's.
+ */
+export function commandRows(outline: JobOutline, context: FormatContext, ended: boolean, result: JobResult | null): CommandRow[] {
+  const plan = outline.omittedCommands > 0 ? null : context.plan;
+  const tracker = new SectionTracker(plan);
+  const rows: CommandRow[] = outline.commands.map((entry) => {
+    const sec = tracker.start(entry.directive);
+    if (entry.exitCode !== null) tracker.finish(entry.exitCode);
+    let state: CommandRowState;
+    if (entry.exitCode === null) state = ended ? "unfinished" : "running";
+    else if (entry.exitCode === 0) state = "passed";
+    else state = stopState(context.stop, entry.startEvent ?? null, entry.endEvent ?? null);
+    return { key: `c${entry.index}`, directive: entry.directive, section: sec, state, entry };
+  });
+  if (!ended || result === null || plan === null) return rows;
+  const skipped = tracker.skipped(result);
+  if (skipped.length === 0) return rows;
+  const later = (kinds: SectionKind[]) => {
+    const at = rows.findIndex((r) => kinds.includes(r.section.kind));
+    return at < 0 ? rows.length : at;
+  };
+  const lastOf = (kinds: SectionKind[]) => rows.reduce((found, r, i) => (kinds.includes(r.section.kind) ? i + 1 : found), -1);
+  const atCommands = later(["result-env", "epilogue-always", "epilogue-on-pass", "epilogue-on-fail", "epilogue", "post-hook"]);
+  const lastAlways = lastOf(["epilogue-always"]);
+  const resultEnv = lastOf(["result-env"]);
+  const atAlways = lastAlways >= 0 ? lastAlways : resultEnv >= 0 ? resultEnv : atCommands;
+  const lastBranch = lastOf(["epilogue-on-pass", "epilogue-on-fail"]);
+  const atBranch = lastBranch >= 0 ? lastBranch : atAlways;
+  const toRow = (c: SkippedCommand, i: number): CommandRow => ({ key: `s${c.group}${i}`, directive: c.directive, section: c.section, state: "skipped", entry: null });
+  const of = (group: SkippedGroup) => skipped.filter((c) => c.group === group).map(toRow);
+  rows.splice(atBranch, 0, ...of("branch"));
+  rows.splice(atAlways, 0, ...of("always"));
+  rows.splice(atCommands, 0, ...of("commands"));
+  return rows;
 }

@@ -1,7 +1,7 @@
 // The owner's terms in the renderer's words: the snooze countdown and its presets, which controls the
 // Agent view offers, the pending notice, and "This machine has given". Pure (tested without a DOM).
 import { jobTitle, type AgentSnapshot, type GivenSummary, type LendingState } from "../agent-core/host/contract.js";
-import { formatTime } from "./view-model.js";
+import { formatClock, formatDateTime, formatDay, formatWeekday } from "../agent-core/util/date-format.js";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -38,12 +38,10 @@ function daysApart(at: number, now: number): number {
 
 /** A clock time as the countdown says it: "18:00" today, "Sat 08:00" within the week (as the host's lending line says it), else with its date. */
 export function clockWords(at: number, now: number): string {
-  const time = formatTime(at).slice(0, 5);
   const days = daysApart(at, now);
-  if (days === 0) return time;
-  const d = new Date(at);
-  if (days > 0 && days < 7) return `${d.toLocaleDateString("en-GB", { weekday: "short" })} ${time}`;
-  return `${d.toLocaleDateString(undefined, { day: "numeric", month: "short", year: d.getFullYear() === new Date(now).getFullYear() ? undefined : "numeric" })} ${time}`;
+  if (days === 0) return formatClock(at);
+  if (days > 0 && days < 7) return `${formatWeekday(at)} ${formatClock(at)}`;
+  return formatDateTime(at);
 }
 
 /** "Snoozed until 18:00 · 2 h 59 min left". */
@@ -176,7 +174,7 @@ export function givenTop(given: GivenSummary, count = 5): { shown: GivenSummary[
 
 /** The Given card's "since": the day of the oldest job counted. */
 export function sinceWords(since: number): string {
-  return new Date(since).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
+  return formatDay(since);
 }
 
 /** "12 jobs", "1 job". */

@@ -1,5 +1,7 @@
 // What the views say about the host's state, in words. Pure, so the wording is tested without a DOM.
 import { isAgentIdle, type AgentSnapshot, type HistoryResult, type JobResult } from "../agent-core/host/contract.js";
+import type { ConnectionState } from "./bridge/types.js";
+import { formatClock, formatDateTime } from "../agent-core/util/date-format.js";
 import { formatSeconds } from "./job-format.js";
 
 export type Tone = "idle" | "ok" | "running" | "busy" | "warn" | "error";
@@ -83,6 +85,57 @@ export function agentsSummary(agents: readonly AgentSnapshot[]): { words: string
   return { words: parts.join(" · "), short: parts[0]!, tone };
 }
 
+/**
+ * What every state indicator says while the page has lost the agent host (the web console only): the
+ * last snapshot is no longer the truth, so no indicator goes on saying "Waiting for jobs". Null while
+ * connected (or still connecting for the first time, when nothing is shown yet).
+ */
+export function connectionLost(connection: ConnectionState): { words: string; short: string; detail: string; tone: Tone } | null {
+  if (connection.status === "reconnecting") {
+    return {
+      words: "Connection lost",
+      short: "Connection lost",
+      detail: "This page lost its connection to the agent host: what the agent does now is not known here. The page reconnects by itself.",
+      tone: "warn",
+    };
+  }
+  if (connection.status === "unauthorised") {
+    return {
+      words: "Not authorised",
+      short: "Not authorised",
+      detail: "The console refused this page: it was restarted (every run has a new token), or the token is wrong. Open the URL it printed.",
+      tone: "error",
+    };
+  }
+  return null;
+}
+
+/**
+ * Whether the agent's snapshot still speaks of the local demo: only while the demo's agent runs. After
+ * the demo stopped, its name, hub and job counts are the demo's, not this machine's agent's: the Agent
+ * view does not show them as the agent's (nor "Local demo").
+ */
+export function demoRunning(agent: AgentSnapshot | null): boolean {
+  return agent !== null && agent.mode === "demo" && !agentIdle(agent);
+}
+
+/** The agent is stopped and its last run was the local demo: what it says is the demo's, not the agent's. */
+export function demoLeftover(agent: AgentSnapshot | null): boolean {
+  return agent !== null && agent.mode === "demo" && agentIdle(agent);
+}
+
+/**
+ * Variables the agent itself adds to a job's shell (spec: none of the job's own): markers that let the
+ * agent find its processes. Never listed as the job's. JOB_MARKER_VAR of agent-core/shell/session.ts,
+ * DEBUG_MARKER_VAR of agent-core/host/debug-terminals.ts (tests/unit/renderer-view-model.test.ts checks).
+ */
+export const INTERNAL_ENV_NAMES: readonly string[] = ["SEMAPHORE_AGENT_JOB_MARKER", "SEMAPHORE_AGENT_DEBUG_MARKER"];
+
+/** A job's environment variable names as the Job view lists them: the agent's own markers left out. */
+export function shownEnvNames(names: readonly string[]): string[] {
+  return names.filter((n) => !INTERNAL_ENV_NAMES.includes(n));
+}
+
 /** The error the Agent view shows: the server's message and when the agent tries again. */
 export function agentErrorText(agent: AgentSnapshot | null, now: number): string | null {
   if (agent === null) return null;
@@ -98,7 +151,7 @@ export function retryText(retryAt: number, now: number): string {
   const seconds = Math.ceil((retryAt - now) / 1000);
   if (seconds <= 0) return "retrying now";
   if (seconds < 60) return `retrying in ${seconds} s`;
-  return `next try at ${formatTime(retryAt).slice(0, 5)} (in ${formatSeconds(seconds)})`;
+  return `next try at ${formatClock(retryAt)} (in ${formatSeconds(seconds)})`;
 }
 
 export function countsText(counts: AgentSnapshot["counts"]): string {
@@ -145,20 +198,8 @@ export function formatAgo(at: number | null, now: number): string {
   return formatDateTime(at);
 }
 
-export function formatTime(at: number): string {
-  return new Date(at).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
-}
-
-export function formatDateTime(at: number): string {
-  const d = new Date(at);
-  return `${d.toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" })} ${formatTime(at)}`;
-}
-
-/** A time today as "14:03", an older one with its date. */
-export function formatStarted(at: number, now: number): string {
-  const day = (t: number) => new Date(t).toDateString();
-  return day(at) === day(now) ? formatTime(at).slice(0, 5) : formatDateTime(at);
-}
+// Moments are written by date-format.ts, the same in every view.
+export { formatDateTime, formatStarted, formatTime } from "../agent-core/util/date-format.js";
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;

@@ -8,6 +8,7 @@ import type { AgentConfig } from "../config/types.js";
 import { resolveAgentName } from "../config/name.js";
 import { unixSeconds, type JobResult } from "../job/events.js";
 import { jobIdentityOf } from "../job/identity.js";
+import { jobPlanOf } from "../job/plan.js";
 import { isShellVariableName } from "../job/envfile.js";
 import { decodeBase64Strict, decodeJobRequest } from "../job/request.js";
 import { JobRunner } from "../job/runner.js";
@@ -455,6 +456,7 @@ export class Agent {
     }
     if (jobId && jobId !== job.id) this.log("warn", `stop-job names ${jobId} but the active job is ${job.id}; stopping the active job`);
     if (job.stopRequested) return;
+    this.emit({ type: "job-stopped-by-server", at: Date.now(), jobId: job.id });
     job.stopRequested = true;
     this.state = "stopping-job";
     this.setPhase("stopping-job");
@@ -570,6 +572,7 @@ export class Agent {
           jobId: job.id,
           envVarNames: decoded.request.env_vars.map((v) => v.name),
           identity: jobIdentityOf(decodedJobEnv(decoded.request)),
+          plan: jobPlanOf(decoded.request),
         });
         this.rememberLoggerToken(decoded.request.logger.token);
         return { ok: true, request: decoded.request };

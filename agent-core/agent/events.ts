@@ -1,6 +1,7 @@
 // The agent's observable stream: everything the CLI prints and the desktop app shows comes from here.
 import type { JobLogEvent, JobResult } from "../job/events.js";
 import type { JobIdentity } from "../job/identity.js";
+import type { JobPlan } from "../job/plan.js";
 import type { AgentState, SyncRequest, SyncResponse } from "../protocol/types.js";
 import type { DiskVerdict } from "../disk/disk-guard.js";
 
@@ -26,9 +27,10 @@ export type AgentEvent =
   | { type: "job-assigned"; at: number; jobId: string }
   /**
    * The job request was fetched and decoded. Names only: values may be secrets and never leave the
-   * agent, except the identity variables (project, branch, commit, author; job/identity.ts).
+   * agent, except the identity variables (project, branch, commit, author; job/identity.ts). `plan`:
+   * the directives of its commands and epilogues (null when a list is too long to keep), for the UI.
    */
-  | { type: "job-request"; at: number; jobId: string; envVarNames: string[]; identity: JobIdentity | null }
+  | { type: "job-request"; at: number; jobId: string; envVarNames: string[]; identity: JobIdentity | null; plan: JobPlan | null }
   | { type: "job-log"; at: number; jobId: string; index: number; event: JobLogEvent }
   /** Output read from the PTY but still held by the chunking (spec §5.4): the next job-log outputs repeat it. For live views. */
   | { type: "job-output-preview"; at: number; jobId: string; text: string }
@@ -51,6 +53,8 @@ export type AgentEvent =
   | { type: "job-shell"; at: number; jobId: string; pid: number }
   /** The agent itself stopped its job (the disk guard), saying why; the job ends `stopped`. */
   | { type: "job-stopped-by-agent"; at: number; jobId: string; reason: string }
+  /** The server's sync said stop-job for the running job (and no stop of the agent's own came first). */
+  | { type: "job-stopped-by-server"; at: number; jobId: string }
   | {
       type: "error";
       at: number;

@@ -109,6 +109,8 @@ export function formatAgentEvent(event: AgentEvent, level: LogLevel): string | n
       return atLeast(level, "debug") ? `${at}  job ${event.jobId}: shell pid ${event.pid}` : null;
     case "job-stopped-by-agent":
       return atLeast(level, "warn") ? `${at}  job ${event.jobId}: ${event.reason}` : null;
+    case "job-stopped-by-server":
+      return null; // the phase line says stopping-job
     case "job-rejected":
       // The only word of what was wrong: Semaphore's log for the job stays empty (spec §3.5).
       return atLeast(level, "error") ? `${at}  job ${event.jobId} rejected, not run: ${event.reason}` : null;

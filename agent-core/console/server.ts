@@ -6,7 +6,8 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import { CONSOLE_WS_PATH, type HostEvent, type HostHub } from "../host/contract.js";
 import { authenticate, isAllowedHostHeader, isAllowedOrigin, newConsoleToken, setCookieHeader } from "./auth.js";
-import { lookupStaticFile, SECURITY_HEADERS, sendText } from "./static-files.js";
+import { lookupStaticFile, SECURITY_HEADERS, sendHtml, sendText } from "./static-files.js";
+import { unauthorizedHtml, unauthorizedText } from "./unauthorized-page.js";
 import { ConsoleClient, DEFAULT_CONSOLE_LIMITS, type ConsoleLimits } from "./ws-client.js";
 
 /** What the console needs of the host: its events, and one client (owning its terminals) per tab. */
@@ -33,9 +34,6 @@ export interface ConsoleServer {
   close(): Promise<void>;
 }
 
-const UNAUTHORIZED =
-  "401 Unauthorized\n\nThis is the Semaphore Agent Desktop web console. Open the URL that `semaphore-agent console` " +
-  "printed (http://127.0.0.1:PORT/?token=...): the token in it lets this browser in.";
 const NOT_BUILT = "The console's UI is not built. Run `npm run build:renderer` (or `npm run build`) and reload.";
 
 export async function startConsoleServer(options: ConsoleServerOptions): Promise<ConsoleServer> {
@@ -88,7 +86,9 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     }
     const auth = authenticate(req, url, port, token);
     if (auth === "missing" || auth === "wrong") {
-      sendText(res, 401, UNAUTHORIZED.replace("PORT", String(port)));
+      // A browser gets a page in the app's colours that says what to do; anything else, the same in words.
+      if (wantsHtml(req)) sendHtml(res, 401, unauthorizedHtml(port, auth));
+      else sendText(res, 401, unauthorizedText(port, auth));
       return;
     }
     if (auth === "query" && url.pathname === "/") {
@@ -237,6 +237,12 @@ function requestUrl(req: IncomingMessage, port: number): URL | null {
   } catch {
     return null;
   }
+}
+
+/** A browser's navigation asks for HTML (Accept: text/html,...); fetch(), curl and scripts do not. */
+function wantsHtml(req: IncomingMessage): boolean {
+  const accept = headerValue(req.headers.accept) ?? "";
+  return /\btext\/html\b/i.test(accept);
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

@@ -102,3 +102,15 @@ export function sendText(res: ServerResponse, status: number, text: string, head
   });
   res.end(res.req.method === "HEAD" ? undefined : body);
 }
+
+/** Sends a small HTML page of our own (the 401 page) with the security headers: no script, styles inline. */
+export function sendHtml(res: ServerResponse, status: number, html: string): void {
+  const body = Buffer.from(html, "utf8");
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    "Content-Type": "text/html; charset=utf-8",
+    "Content-Length": body.length,
+    "Cache-Control": "no-store",
+  });
+  res.end(res.req.method === "HEAD" ? undefined : body);
+}

@@ -6,8 +6,19 @@ import { z } from "zod";
 import type { AgentPhase, ErrorScope, ShutdownReason } from "../agent/events.js";
 import type { JobLogEvent, JobResult } from "../job/events.js";
 import type { JobIdentity } from "../job/identity.js";
+import type { JobPlan } from "../job/plan.js";
+import { characterLimitProblem, tooLongMessage } from "../config/text.js";
 
-export type { AgentPhase, ErrorScope, ShutdownReason, JobLogEvent, JobResult, JobIdentity };
+export type { AgentPhase, ErrorScope, ShutdownReason, JobLogEvent, JobResult, JobIdentity, JobPlan };
+// The agent's own steps as its log names them, and how a planned directive matches a logged one.
+export {
+  CHECK_RESULT_DIRECTIVE,
+  ENV_STEP_DIRECTIVE,
+  FILES_STEP_DIRECTIVE,
+  POST_JOB_HOOK_ALIAS,
+  PRE_JOB_HOOK_ALIAS,
+  sameDirective,
+} from "../job/plan.js";
 // Pure helpers the UI shares with the host: how a job's identity reads, its Semaphore link.
 export { commitText, IDENTITY_VARIABLES, jobOrigin, jobTitle, semaphoreJobUrl } from "../job/identity.js";
 
@@ -55,7 +66,7 @@ export interface AgentSnapshot {
   error: { scope: ErrorScope; message: string; at: number; retryAt: number | null } | null;
   /** How the last run of the agent ended, or null when it never ran or still runs. */
   lastExit: { reason: ShutdownReason; exitCode: number; at: number; message: string } | null;
-  /** Jobs finished since the app started, by result. */
+  /** Jobs finished in the agent's current (or last) run, by result: since the owner's Start, or the demo's. */
   counts: { passed: number; failed: number; stopped: number };
   /** Where and how the running agent's jobs run; null when no agent runs. */
   sandbox: SandboxStatus | null;
@@ -206,7 +217,10 @@ export interface JobSummary {
    * the field; such a job has no log events (spec §3.5). Null otherwise.
    */
   problem: string | null;
-  /** The agent itself stopped the job while it ran (the disk guard's hard floor), and why; null otherwise. */
+  /**
+   * Who stopped the job while it ran, in words (JobStop.by): Semaphore, the owner, a lending
+   * condition, the disk guard; set once the stop is asked. Null otherwise (older entries: only the agent's own stops).
+   */
   stoppedBy: string | null;
   /** Which of the host's agents ran it (AgentSnapshot.id) and under what name; null in entries older than the field. */
   agentId: string | null;
@@ -317,6 +331,25 @@ export interface JobDetail {
   summary: JobSummary;
   /** Names of the job's environment variables (spec §4): values are never sent to the UI. */
   envVarNames: string[];
+  /**
+   * What the job was asked to run: the directives of its commands and epilogues (never an env value
+   * or a file). Null for a job recorded before plans were kept, one whose request was never read, or
+   * one with too many commands to keep.
+   */
+  plan: JobPlan | null;
+  /** The stop of the job while it ran (who, and where in its log); null when nobody stopped it. */
+  stop: JobStop | null;
+}
+
+/** A stop of a running job: who asked for it, and how far the job's log was then. */
+export interface JobStop {
+  /**
+   * In words, as JobSummary.stoppedBy: "Stopped by Semaphore", "Stopped by you", "Stopped by you:
+   * paused", "Stopped: <a lending condition>", "Stopped by the disk guard: <why>".
+   */
+  by: string;
+  /** Number of the job's log events logged when the stop was asked: the command running then is the one it ended. */
+  atEvent: number;
 }
 
 /** One page of a job's stored log. `events[i]` is event number `from + i`. */
@@ -554,7 +587,18 @@ export type SaveSettingsResult = { ok: true; settings: SettingsView } | { ok: fa
 // Requests: every command the UI can send, with its parameters' schema.
 
 const jobId = z.string().min(1).max(200);
-const shortText = z.string().max(4096);
+/**
+ * Text of at most `max` characters as a person counts them (agent-core/config/text.ts: "é" or an emoji
+ * is one), and its message says so. zod's own .max() counts UTF-16 code units; it stays only as a
+ * bound on the size (8 per character) so that a huge string is refused before it is counted.
+ * Declared free of side effects, so that the preload's bundle (which uses no schema) drops its calls.
+ */
+const characters = /* @__NO_SIDE_EFFECTS__ */ (max: number) =>
+  z
+    .string()
+    .max(8 * max, tooLongMessage(max))
+    .refine((text) => characterLimitProblem(text, max) === null, { error: (issue) => characterLimitProblem(String(issue.input), max) ?? tooLongMessage(max) });
+const shortText = characters(4096);
 const seconds = z.number().int().min(0).max(10 * 365 * 24 * 3600);
 
 const gpuUuid = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{2,99}$/, "expected a GPU UUID like GPU-5c3f0000-1b2c-4d5e-8f90-aaaaaaaaaaa0");
@@ -562,10 +606,10 @@ const gpuUuid = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{2,99}$/, "expected
 export const SettingsInputSchema = z.strictObject({
   endpoint: shortText,
   /** New registration token; omit (or "") to keep the stored one. */
-  token: z.string().max(4096).optional(),
+  token: z.optional(characters(4096)),
   name: shortText,
   noHttps: z.boolean(),
-  envVars: z.array(z.strictObject({ name: shortText, value: z.string().max(65536) })).max(1000),
+  envVars: z.array(z.strictObject({ name: shortText, value: characters(65536) })).max(1000),
   files: z.array(shortText).max(1000),
   preJobHookPath: shortText,
   postJobHookPath: shortText,
@@ -784,6 +828,8 @@ export type HostEvent =
        */
       preview?: string;
     }
+  /** A stop of the running job was asked (by Semaphore, the owner, a lending condition, the disk guard): its detail now carries `stop`. */
+  | { type: "job-stopping"; job: JobDetail }
   | { type: "job-finished"; job: JobSummary }
   /** The history index changed otherwise (retention removed jobs). */
   | { type: "history"; history: JobSummary[] }

@@ -67,7 +67,7 @@ export interface DebugTerminalsOptions {
 const EXIT_WATCH_MS = 20;
 
 /** The marker variable each debug shell's processes inherit, for the whole-tree kill. */
-const DEBUG_MARKER_VAR = "SEMAPHORE_AGENT_DEBUG_MARKER";
+export const DEBUG_MARKER_VAR = "SEMAPHORE_AGENT_DEBUG_MARKER";
 
 class DebugTerminal {
   readonly id = randomBytes(16).toString("hex");

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import type { JobLogEvent } from "../job/events.js";
 import { IDENTITY_VARIABLES, identityMatches, type JobIdentity } from "../job/identity.js";
+import { MAX_PLAN_COMMANDS, MAX_PLAN_DIRECTIVE_CHARS, type JobPlan } from "../job/plan.js";
 import {
   HISTORY_RESULTS,
   HostError,
@@ -17,6 +18,7 @@ import {
   type HistoryResult,
   type JobDetail,
   type JobLogPage,
+  type JobStop,
   type JobSummary,
   type JobUsage,
 } from "./contract.js";
@@ -63,6 +65,9 @@ const UsageSchema = z.object({
     .max(64),
 });
 
+const planList = z.array(z.string().max(MAX_PLAN_DIRECTIVE_CHARS)).max(MAX_PLAN_COMMANDS);
+const PlanSchema = z.object({ commands: planList, epilogueAlways: planList, epilogueOnPass: planList, epilogueOnFail: planList });
+
 const IndexRecordSchema = z.discriminatedUnion("op", [
   z.object({
     op: z.literal("start"),
@@ -76,6 +81,8 @@ const IndexRecordSchema = z.discriminatedUnion("op", [
     /** Which of the host's agents ran it (records before several agents have none). */
     agentId: z.string().max(100).nullable().optional().catch(null),
     agentName: z.string().max(500).nullable().optional().catch(null),
+    /** The directives of its commands and epilogues (records before plans were kept have none; a malformed one is dropped). */
+    plan: PlanSchema.nullable().optional().catch(null),
   }),
   z.object({
     op: z.literal("finish"),
@@ -86,6 +93,8 @@ const IndexRecordSchema = z.discriminatedUnion("op", [
     bytes: z.number().int().min(0),
     problem: z.string().nullable().optional(),
     stoppedBy: z.string().nullable().optional(),
+    /** Where in the log the stop was asked (JobStop.atEvent); records before it was kept have none. */
+    stoppedAtEvent: z.number().int().min(0).nullable().optional().catch(null),
     /** What the job used; a malformed value is dropped, never the record. */
     usage: UsageSchema.nullable().optional().catch(null),
   }),
@@ -102,8 +111,11 @@ interface JobRecord {
   identity: JobIdentity | null;
   /** Why the job could not run at all (a payload the agent rejected), for the UI; null otherwise. */
   problem: string | null;
-  /** The agent itself stopped the job (the disk guard), and why; null otherwise. */
+  /** Who stopped the job while it ran, in words; null otherwise. */
   stoppedBy: string | null;
+  /** JobStop.atEvent of that stop; null when unknown (older records) or not stopped. */
+  stoppedAtEvent: number | null;
+  plan: JobPlan | null;
   agentId: string | null;
   agentName: string | null;
   usage: JobUsage | null;
@@ -130,11 +142,13 @@ function runningRecord(start: Extract<IndexRecord, { op: "start" }>): JobRecord 
     startedAt: start.startedAt,
     envVarNames: start.envVarNames,
     identity: start.identity ?? null,
+    plan: start.plan ?? null,
     agentId: start.agentId ?? null,
     agentName: start.agentName ?? null,
     usage: null,
     problem: null,
     stoppedBy: null,
+    stoppedAtEvent: null,
     result: "running",
     finishedAt: null,
     events: 0,
@@ -155,6 +169,8 @@ export interface StartJob {
   /** Which of the host's agents runs it. */
   agentId?: string | null;
   agentName?: string | null;
+  /** The directives of its commands and epilogues; none for a job whose request was not read. */
+  plan?: JobPlan | null;
 }
 
 export interface FinishOutcome {
@@ -203,6 +219,7 @@ export class HistoryStore {
       identity: job.identity ?? null,
       agentId: job.agentId ?? null,
       agentName: job.agentName ?? null,
+      plan: job.plan ?? null,
     });
     const record = runningRecord(start);
     record.writer = new JobLogWriter(this.pathOf(record), this.onError);
@@ -215,6 +232,20 @@ export class HistoryStore {
   /** Appends the job's next event (line N = event N, so events must come in order). */
   append(id: string, event: JobLogEvent): void {
     this.records.get(id)?.writer?.append(event);
+  }
+
+  /**
+   * A stop of the running job was asked: who, and at which event. Kept with the job (the index has it
+   * with the finish record); the first stop counts. Null when the job is not running here.
+   */
+  markStopped(id: string, stop: JobStop): JobDetail | null {
+    const record = this.records.get(id);
+    if (!record || record.result !== "running") return null;
+    if (record.stoppedBy === null) {
+      record.stoppedBy = stop.by;
+      record.stoppedAtEvent = Math.max(0, Math.floor(stop.atEvent));
+    }
+    return detailOf(record);
   }
 
   isRunning(id: string): boolean {
@@ -240,7 +271,10 @@ export class HistoryStore {
     record.result = result;
     record.finishedAt = finishedAt;
     record.problem = problem;
-    record.stoppedBy = stoppedBy;
+    if (stoppedBy !== record.stoppedBy) {
+      record.stoppedBy = stoppedBy;
+      record.stoppedAtEvent = null;
+    }
     record.usage = usage;
     record.events = writer.count;
     record.bytes = writer.bytes;
@@ -267,7 +301,7 @@ export class HistoryStore {
 
   get(id: string): JobDetail | null {
     const record = this.records.get(id);
-    return record ? { summary: summaryOf(record), envVarNames: [...record.envVarNames] } : null;
+    return record ? detailOf(record) : null;
   }
 
   /** A page of a job's log: everything appended before the call is included (running jobs are flushed first). */
@@ -400,6 +434,7 @@ export class HistoryStore {
         record.bytes = entry.bytes;
         record.problem = entry.problem ?? null;
         record.stoppedBy = entry.stoppedBy ?? null;
+        record.stoppedAtEvent = record.stoppedBy === null ? null : (entry.stoppedAtEvent ?? null);
         record.usage = entry.usage ?? null;
         record.finishIndexed = true;
         break;
@@ -496,8 +531,8 @@ function fileNameFor(id: string, startedAt: number): string {
 }
 
 /** The start line of the index; a job without identity leaves the key out, as older records do. */
-function startRecordOf(r: Pick<JobRecord, "id" | "file" | "mode" | "startedAt" | "envVarNames" | "identity" | "agentId" | "agentName">): Extract<IndexRecord, { op: "start" }> {
-  const { id, file, mode, startedAt, envVarNames, identity, agentId, agentName } = r;
+function startRecordOf(r: Pick<JobRecord, "id" | "file" | "mode" | "startedAt" | "envVarNames" | "identity" | "agentId" | "agentName" | "plan">): Extract<IndexRecord, { op: "start" }> {
+  const { id, file, mode, startedAt, envVarNames, identity, agentId, agentName, plan } = r;
   return {
     op: "start",
     id,
@@ -508,11 +543,12 @@ function startRecordOf(r: Pick<JobRecord, "id" | "file" | "mode" | "startedAt" |
     ...(identity === null ? {} : { identity }),
     ...(agentId === null ? {} : { agentId }),
     ...(agentName === null ? {} : { agentName }),
+    ...(plan === null ? {} : { plan }),
   };
 }
 
 function finishRecordOf(r: JobRecord): Extract<IndexRecord, { op: "finish" }> {
-  const { id, result, finishedAt, events, bytes, problem, stoppedBy, usage } = r;
+  const { id, result, finishedAt, events, bytes, problem, stoppedBy, stoppedAtEvent, usage } = r;
   return {
     op: "finish",
     id,
@@ -522,6 +558,7 @@ function finishRecordOf(r: JobRecord): Extract<IndexRecord, { op: "finish" }> {
     bytes,
     ...(problem === null ? {} : { problem }),
     ...(stoppedBy === null ? {} : { stoppedBy }),
+    ...(stoppedBy === null || stoppedAtEvent === null ? {} : { stoppedAtEvent }),
     ...(usage === null ? {} : { usage }),
   };
 }
@@ -532,6 +569,11 @@ function matchesQuery(r: JobRecord, q: HistoryQuery): boolean {
   if (q.project !== undefined && r.identity?.projectName !== q.project) return false;
   if (q.branch !== undefined && r.identity?.branch !== q.branch) return false;
   return q.search === undefined || identityMatches(r.identity, r.id, q.search);
+}
+
+function detailOf(r: JobRecord): JobDetail {
+  const stop: JobStop | null = r.stoppedBy !== null && r.stoppedAtEvent !== null ? { by: r.stoppedBy, atEvent: r.stoppedAtEvent } : null;
+  return { summary: summaryOf(r), envVarNames: [...r.envVarNames], plan: r.plan === null ? null : structuredClone(r.plan), stop };
 }
 
 function summaryOf(r: JobRecord): JobSummary {

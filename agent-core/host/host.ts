@@ -18,6 +18,7 @@ import { jobOrigin, jobTitle, type JobIdentity } from "../job/identity.js";
 import { explainCallProblem } from "../protocol/explain.js";
 import { installToolbox, toolboxStatus, type ToolboxInstallProgress, type ToolboxStatus } from "../toolbox/index.js";
 import { redactSecrets } from "../util/redact.js";
+import { formatDateTime } from "../util/date-format.js";
 import { DEFAULT_TIMINGS, type AgentTimings } from "../timings.js";
 import { AGENT_VERSION } from "../version.js";
 import {
@@ -62,6 +63,7 @@ import type { JobPlacement, JobSpace } from "../sandbox/placement.js";
 import type { SandboxView } from "../sandbox/bwrap.js";
 import { checkDisk, type DiskVerdict } from "../disk/disk-guard.js";
 import { CHECK_RESULT_DIRECTIVE, ENV_STEP_DIRECTIVE, FILES_STEP_DIRECTIVE, POST_JOB_HOOK_ALIAS, PRE_JOB_HOOK_ALIAS } from "../job/runner.js";
+import type { JobPlan } from "../job/plan.js";
 import type { PolicyVerdict } from "../policy/engine.js";
 import { defaultSignalSource, type LendingSignalSource } from "../policy/signals.js";
 import type { GivenSummary, PauseKind } from "./contract.js";
@@ -177,8 +179,10 @@ interface CurrentJob {
   identity: JobIdentity | null;
   /** Why the agent would not run it (job-rejected), for the history. */
   problem: string | null;
-  /** Why the agent itself stopped it (the disk guard), for the history. */
+  /** Who stopped it while it ran (Semaphore, the owner, a lending condition, the disk guard), for the history. */
   stoppedBy: string | null;
+  /** What its request asked to run (directives only), from the job-request event. */
+  plan: JobPlan | null;
   /** cmd_finished events of the job's own commands (not the agent's steps or hooks): the circuit breaker's test. */
   ownCommandsFinished: number;
 }
@@ -402,6 +406,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     const readings = await this.signals.read(this.settings.current);
     for (const slot of startable) {
       if (this.startProblem(slot) !== null) continue; // a second start raced this one's await
+      slot.snapshot.counts = newRunCounts(); // the owner's Start begins a run: its jobs count from 0
       await this.startSlot(slot, readings);
     }
     return this.answer(slots);
@@ -717,6 +722,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       const demoGit = this.demo.gitRoot;
       const placement = await this.openPlacement(slot, demoGit === null ? [] : [demoGit]);
       this.assertOpen();
+      slot.snapshot.counts = newRunCounts(); // the demo's run counts its own jobs, never the real agent's
       this.launch(slot, config, "demo", hub.url, placement);
     } catch (error) {
       await this.demo.stop().catch(() => undefined);
@@ -978,7 +984,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     const target = await this.debugTarget(params.jobId);
     const info = target.info;
     if (!info.available || info.source === null) throw new HostError("invalid-state", info.reason ?? `No environment of job ${params.jobId} to debug.`);
-    const from = info.source === "running" ? "the running job's env files" : `the env files kept on ${new Date(info.keptAt ?? 0).toLocaleString()}`;
+    const from = info.source === "running" ? "the running job's env files" : `the env files kept on ${formatDateTime(info.keptAt ?? 0)}`;
     const count = info.envFiles.length;
     let sandbox: OpenTerminalRequest["sandbox"] = null;
     const placement = target.placement;
@@ -1071,7 +1077,8 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     slot.job = null;
     slot.relaunch = false;
     if (config.token.length >= 6) this.secrets.add(config.token);
-    // A fresh run: everything but the session's job counts starts over.
+    // A fresh launch: everything but the run's job counts starts over (a relaunch after lost contact
+    // or a hold is the same run; the owner's Start and the demo reset the counts).
     slot.snapshot = idleAgentSnapshot({
       id: slot.plan.id,
       gpus: slot.plan.gpus.map((g) => ({ ...g })),
@@ -1175,7 +1182,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
         this.agentChanged(slot);
         break;
       case "job-assigned":
-        slot.job = { id: event.jobId, assignedAt: event.at, started: false, loggedResult: null, nextIndex: 0, identity: null, problem: null, stoppedBy: null, ownCommandsFinished: 0 };
+        slot.job = { id: event.jobId, assignedAt: event.at, started: false, loggedResult: null, nextIndex: 0, identity: null, problem: null, stoppedBy: null, plan: null, ownCommandsFinished: 0 };
         s.jobId = event.jobId;
         this.activity("info", `Job ${event.jobId} assigned${this.slots.length > 1 ? ` to ${s.name || slot.plan.id}` : ""}.`);
         this.agentChanged(slot);
@@ -1185,6 +1192,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
           slot.job.identity = event.identity;
           s.jobIdentity = event.identity;
           if (event.identity !== null) this.activity("info", `Job ${event.jobId} is ${describeJob(event.identity, event.jobId)}.`);
+          slot.job.plan = event.plan;
           this.startJob(slot, run, slot.job, event.envVarNames);
           this.agentChanged(slot);
         }
@@ -1269,7 +1277,10 @@ export class Host implements Omit<HostApi, TerminalMethod> {
         void this.showDisk(slot, event.verdict);
         break;
       case "job-stopped-by-agent":
-        if (slot.job?.id === event.jobId) slot.job.stoppedBy = event.reason;
+        if (slot.job?.id === event.jobId) this.jobStopped(slot.job, event.reason);
+        break;
+      case "job-stopped-by-server":
+        if (slot.job?.id === event.jobId) this.jobStopped(slot.job, this.serverStopWords(slot, run));
         break;
       case "shutdown":
         // The agent ends a job it shuts down under without a job-finished event of its own.
@@ -1448,12 +1459,32 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     }
   }
 
+  /**
+   * Who stopped the running job, kept for the history and told to the UI at once: the command
+   * running now is the one the stop ends (its log says exit 1, the UI says who). The first stop counts.
+   */
+  private jobStopped(job: CurrentJob, by: string): void {
+    if (job.stoppedBy !== null) return;
+    job.stoppedBy = by;
+    if (!job.started) return; // its request was not read yet: the history gets it with the finish
+    const detail = this.history.markStopped(job.id, { by, atEvent: job.nextIndex });
+    if (detail !== null) this.batcher.pass({ type: "job-stopping", job: detail });
+  }
+
+  /** A stop-job from the server: Semaphore's (its UI, its API, a newer pipeline), or the one it sends after the owner interrupted the agent. */
+  private serverStopWords(slot: AgentSlot, run: AgentRun): string {
+    const server = run.mode === "demo" ? "the local demo's hub" : "Semaphore";
+    return run.stopAsked || slot.snapshot.stopping ? `Stopped by ${server}: you stopped the agent` : `Stopped by ${server}`;
+  }
+
   private startJob(slot: AgentSlot, run: AgentRun, job: CurrentJob, envVarNames: string[]): void {
     if (job.started) return;
     job.started = true;
     const agentName = slot.snapshot.name || run.config.name || null;
-    const summary = this.history.start(job.id, { mode: run.mode, startedAt: job.assignedAt, envVarNames, identity: job.identity, agentId: slot.plan.id, agentName });
-    this.batcher.pass({ type: "job-started", job: { summary, envVarNames: [...envVarNames] } });
+    const summary = this.history.start(job.id, { mode: run.mode, startedAt: job.assignedAt, envVarNames, identity: job.identity, agentId: slot.plan.id, agentName, plan: job.plan });
+    // A stop that came before the request was read ends the job before its first command.
+    const stopped = job.stoppedBy !== null ? this.history.markStopped(job.id, { by: job.stoppedBy, atEvent: 0 }) : null;
+    this.batcher.pass({ type: "job-started", job: stopped ?? { summary, envVarNames: [...envVarNames], plan: job.plan === null ? null : structuredClone(job.plan), stop: null } });
     // Awake while a job runs, never on battery.
     void this.signals.onBattery().then((battery) => {
       if (battery !== true && slot.job === job) this.keepAwake.start();
@@ -1746,6 +1777,11 @@ export function reconnectDelay(failures: number, timings: AgentTimings): number 
 }
 
 /** "api-server · Unit tests (branch main @ 1a2b3c4 by Alice · workflow #42, triggered by push)". */
+/** The job counts of a run that begins. */
+function newRunCounts(): AgentSnapshot["counts"] {
+  return { passed: 0, failed: 0, stopped: 0 };
+}
+
 function describeJob(identity: JobIdentity, jobId: string): string {
   const origin = jobOrigin(identity);
   return origin === null ? jobTitle(identity, jobId) : `${jobTitle(identity, jobId)} (${origin})`;

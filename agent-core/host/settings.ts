@@ -7,8 +7,10 @@ import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { ConfigError, loadAgentConfig } from "../config/load.js";
-import { AGENT_CONFIG_KEYS, defaultAgentConfig } from "../config/keys.js";
-import { agentNameProblem } from "../config/name.js";
+import { AGENT_CONFIG_KEYS, defaultAgentConfig, findConfigKey } from "../config/keys.js";
+import { agentNameProblem, MAX_NAME_BYTES, MIN_NAME_BYTES } from "../config/name.js";
+import { suggestConfigKey } from "../config/suggest.js";
+import { characterCount } from "../config/text.js";
 import type { AgentConfig } from "../config/types.js";
 import { renderConfigYaml } from "../config/yaml.js";
 import { HostError, SettingsInputSchema, type FieldError, type SaveSettingsResult, type SettingsInput, type SettingsView } from "./contract.js";
@@ -138,6 +140,8 @@ const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
 const TOKEN_PLACEHOLDER = "settings-validation-placeholder";
 /** The name the rendered settings go by in the agent loader's messages (stripped before showing them). */
 const VALIDATION_FILE = "settings";
+/** The file the loader is told it reads when importing (its messages start with it). */
+const IMPORT_FILE = "config.yaml";
 
 export class SettingsStore {
   private settings: StoredSettings;
@@ -228,14 +232,16 @@ export class SettingsStore {
    * Replaces the settings with an official config.yaml's, read by the agent's own loader. A file
    * without a token keeps the stored one (an exported file has none). Retention is not part of
    * config.yaml and stays as it is. Errors name the SettingsInput key where there is one, else the
-   * file's key (an unknown `endpiont`), or `yaml` for a file that is not YAML at all.
+   * file's key (an unknown `endpiont`), or `yaml` for a file that is not YAML at all. Like every
+   * FieldError, a message does not repeat what its field says (no "config.yaml: 'key'" before it):
+   * the UI puts the field's name in front once.
    */
   importConfig(yaml: string): SaveSettingsResult {
     const raw = safeParseYaml(yaml);
     const present = (key: string) => isRecord(raw) && raw[key] !== undefined && raw[key] !== null && String(raw[key]) !== "";
     const hasEndpoint = present("endpoint");
     const hasToken = present("token");
-    const argv = ["--config-file", "config.yaml"];
+    const argv = ["--config-file", IMPORT_FILE];
     // Flags override the file: placeholders let the loader check everything else when these are missing.
     if (!hasEndpoint) argv.push("--endpoint", "endpoint.invalid");
     if (!hasToken) argv.push("--token", TOKEN_PLACEHOLDER);
@@ -244,14 +250,14 @@ export class SettingsStore {
       config = loadAgentConfig({ argv, env: {}, readFile: () => yaml }).config;
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
-      return { ok: false, errors: [{ field: importField(error.field), message: error.message }] };
+      return { ok: false, errors: [importError(error)] };
     }
     const defaults = defaultAgentConfig();
     const unsupported: FieldError[] = [];
     for (const prop of UNSUPPORTED_PROPS) {
       if (JSON.stringify(config[prop]) === JSON.stringify(defaults[prop])) continue;
       const key = officialKeyOf(prop);
-      unsupported.push({ field: key, message: `config.yaml: '${key}' is not supported by the desktop app; remove it from the file` });
+      unsupported.push({ field: key, message: "is not supported by the desktop app: remove it from the file" });
     }
     if (unsupported.length > 0) return { ok: false, errors: unsupported };
     // Our own keys (sandbox, job home, disk guard) that the file does not set keep their values:
@@ -451,6 +457,41 @@ function importField(officialKey: string): string {
   return settingsKeyOf(officialKey) ?? officialKey;
 }
 
+/**
+ * A loader error of an imported file as a FieldError whose message does not say again what the
+ * field says: `config.yaml: 'interruption-grace-period' must be …` is `must be …` under
+ * interruptionGracePeriod; an unknown key suggests the nearest official one; a YAML syntax error
+ * says where, in words.
+ */
+export function importError(error: ConfigError): FieldError {
+  const field = importField(error.field);
+  if (error.field === "config-file") {
+    const syntax = /^config\.yaml:(\d+):(\d+): invalid YAML: (.*)$/s.exec(error.message);
+    const message = syntax !== null ? `is not valid YAML at line ${syntax[1]}, column ${syntax[2]}: ${syntax[3]}` : error.message.replace(/^config\.yaml: /, "");
+    return { field, message };
+  }
+  if (findConfigKey(error.field) === undefined) {
+    const near = suggestConfigKey(error.field);
+    return { field, message: near !== null ? `is not a config.yaml option: did you mean \`${near}\`?` : "is not a config.yaml option" };
+  }
+  const own = `${IMPORT_FILE}: '${error.field}' `;
+  const message = error.message.startsWith(own) ? error.message.slice(own.length) : error.message.replace(/^config\.yaml: /, "");
+  return { field, message };
+}
+
+/**
+ * The agent name's rule (spec §2.2: 8 to 80 bytes) in the words of the settings form: characters for
+ * a name of plain ASCII, where both are the same; otherwise why its bytes count.
+ */
+function nameProblem(name: string): string | null {
+  if (agentNameProblem(name) === null) return null;
+  const characters = characterCount(name);
+  const bytes = Buffer.byteLength(name, "utf8");
+  const random = "leave it empty for a random name";
+  if (bytes === characters) return `must be ${MIN_NAME_BYTES} to ${MAX_NAME_BYTES} characters long (it has ${characters}); ${random}`;
+  return `must be ${MIN_NAME_BYTES} to ${MAX_NAME_BYTES} bytes long, and letters such as “é” and emoji take 2 to 4 bytes each (it has ${characters} characters, ${bytes} bytes); ${random}`;
+}
+
 function fieldPath(path: readonly PropertyKey[]): string {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("") || "settings";
 }
@@ -508,8 +549,8 @@ function ownChecks(s: SettingsInput & AgentSettingFields, tokenStored: boolean):
   else if (/\s/.test(token)) add("token", "must be a single word, without spaces or line breaks");
 
   if (s.name !== "") {
-    const problem = agentNameProblem(s.name);
-    if (problem) add("name", `${problem}; leave it empty for a random name`);
+    const problem = nameProblem(s.name);
+    if (problem) add("name", problem);
   }
 
   const firstByName = new Map<string, number>();

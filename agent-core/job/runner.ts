@@ -26,13 +26,11 @@ import {
   type JobEnvironment,
 } from "./envfile.js";
 import { injectFiles } from "./files.js";
+import { CHECK_RESULT_DIRECTIVE, ENV_STEP_DIRECTIVE, FILES_STEP_DIRECTIVE, POST_JOB_HOOK_ALIAS, PRE_JOB_HOOK_ALIAS } from "./plan.js";
 import type { JobEnvFiles, JobRunnerOptions } from "./types.js";
 
-export const ENV_STEP_DIRECTIVE = "Exporting environment variables";
-export const FILES_STEP_DIRECTIVE = "Injecting Files";
-export const CHECK_RESULT_DIRECTIVE = "Checking job result";
-export const PRE_JOB_HOOK_ALIAS = "Running the pre-job hook configured in the agent";
-export const POST_JOB_HOOK_ALIAS = "Running the post-job hook configured in the agent";
+// The agent's own steps' directives live in plan.ts (pure: the UI names these steps too).
+export { CHECK_RESULT_DIRECTIVE, ENV_STEP_DIRECTIVE, FILES_STEP_DIRECTIVE, POST_JOB_HOOK_ALIAS, PRE_JOB_HOOK_ALIAS };
 const PRE_JOB_HOOK_WARNING_FAIL = "The agent is configured to fail the job if the pre-job hook fails.";
 const PRE_JOB_HOOK_WARNING_PROCEED = "The agent is configured to proceed with the job even if the pre-job hook fails.";
 

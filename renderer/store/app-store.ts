@@ -11,6 +11,8 @@ import type {
   HostEvent,
   HostSnapshot,
   JobDetail,
+  JobPlan,
+  JobStop,
   JobSummary,
   SandboxStatus,
   SaveSettingsResult,
@@ -22,6 +24,7 @@ import { errorCode, type ConnectionState, type RendererBridge } from "../bridge/
 import { appendTick, trimSnapshot } from "../gpu-view.js";
 import { emptyOutline, type JobOutline } from "../job-format.js";
 import { JobStream, type JobStreamOptions, type JobStreamStatus } from "./job-stream.js";
+import { createSettingsDraftSlice, rebaseDraft, type SettingsDraftSlice } from "./settings-draft-store.js";
 import type { TerminalFeed } from "./terminal-feed.js";
 
 export type ViewName = "agent" | "gpus" | "job" | "history" | "settings" | "demo";
@@ -54,8 +57,12 @@ export interface HistoryQueryState {
 export interface JobPanel {
   jobId: string;
   summary: JobSummary | null;
-  /** Names only; null until known. */
+  /** Names only; null until known (until then, the job's detail is not known). */
   envVarNames: string[] | null;
+  /** The directives of its commands and epilogues (JobDetail.plan): null when unknown or not kept. */
+  plan: JobPlan | null;
+  /** Who stopped it while it ran, and where in its log (JobDetail.stop); null when nobody did, or not known yet. */
+  stop: JobStop | null;
   outline: JobOutline;
   log: JobStreamStatus;
 }
@@ -67,7 +74,8 @@ export interface ActionError {
   message: string;
 }
 
-export interface AppState {
+/** The Settings form's draft and the config.yaml dialog are SettingsDraftSlice (settings-draft-store.ts). */
+export interface AppState extends SettingsDraftSlice {
   connection: ConnectionState;
   /** A snapshot has arrived since the page loaded. */
   loaded: boolean;
@@ -135,7 +143,6 @@ export interface AppState {
   installToolbox(): Promise<void>;
   setHistoryQuery(patch: Partial<HistoryQueryState>): Promise<void>;
   saveSettings(input: SettingsInput): Promise<boolean>;
-  importConfig(yaml: string): Promise<boolean>;
   exportConfig(): Promise<string | null>;
   setHistoryFilter(filter: HistoryFilter): Promise<void>;
   /** Shows a job in the Job view. */
@@ -284,6 +291,7 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
     }
 
     return {
+      ...createSettingsDraftSlice(set, get, api, options.now),
       connection: bridge.connection(),
       loaded: false,
       version: "",
@@ -422,10 +430,6 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
         return settingsAction(() => api.saveSettings({ settings: input }), "saveSettings");
       },
 
-      importConfig(yaml) {
-        return settingsAction(() => api.importConfig({ yaml }), "importConfig");
-      },
-
       async exportConfig() {
         try {
           return (await api.exportConfig({})).yaml;
@@ -492,6 +496,13 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
     };
   });
 
+  // The Settings form's draft follows the settings the host sends, keeping unsaved edits.
+  store.subscribe((s, before) => {
+    if (s.settings !== before.settings && s.settings !== null && s.settingsDraft?.baseline !== s.settings) {
+      store.setState({ settingsDraft: rebaseDraft(s.settingsDraft, s.settings) });
+    }
+  });
+
   // -------------------------------------------------------------------------------------------
   // Jobs: one stream per job the UI follows (the running one, the one shown).
 
@@ -521,11 +532,18 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
         jobId,
         summary,
         envVarNames: detail?.envVarNames ?? existing?.envVarNames ?? null,
+        // A host from before plans were kept sends none.
+        plan: detail !== null ? (detail.plan ?? null) : (existing?.plan ?? null),
+        stop: detail?.stop ?? existing?.stop ?? null,
         outline: existing?.outline ?? emptyOutline(),
         log: existing?.log ?? idleLog(),
       };
       return { jobs: { ...s.jobs, [jobId]: panel } };
     });
+    if (detail !== null) {
+      const panel = store.getState().jobs[jobId];
+      streams.get(jobId)?.feed.setContext({ plan: panel?.plan ?? null, stop: panel?.stop ?? null });
+    }
   }
 
   /** Starts following a job; `fresh` when it just started, so all its events will come live. */
@@ -533,17 +551,23 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
     let stream = streams.get(jobId);
     if (stream === undefined) {
       if (store.getState().jobs[jobId] === undefined) addPanel(jobId, null);
-      stream = new JobStream(jobId, streamHost, fresh, options.stream);
+      const panel = store.getState().jobs[jobId];
+      // The log's headers say which commands are epilogues: without the job's detail, it waits for its plan.
+      const known = panel !== undefined && panel.envVarNames !== null;
+      stream = new JobStream(jobId, streamHost, fresh, options.stream, !known);
       streams.set(jobId, stream);
+      if (known) stream.feed.setContext({ plan: panel.plan, stop: panel.stop });
+      else void loadDetail(jobId);
     }
     return stream;
   }
 
   /** The Job view shows this job: its stream, and its details if not known yet. */
   function ensureJob(jobId: string): void {
-    const known = store.getState().jobs[jobId];
+    const existed = streams.has(jobId);
     ensureStream(jobId, false);
-    if (known === undefined || known.envVarNames === null) void loadDetail(jobId);
+    const known = store.getState().jobs[jobId];
+    if (existed && (known === undefined || known.envVarNames === null)) void loadDetail(jobId);
   }
 
   async function loadDetail(jobId: string): Promise<void> {
@@ -552,6 +576,10 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
       if (streams.has(jobId)) addPanel(jobId, detail);
     } catch {
       // Not in the history yet (a scheduled example) or gone: the stream's status says which.
+    } finally {
+      // Whatever the answer, the terminal waits no longer (without a plan it shows the log as it is).
+      const panel = store.getState().jobs[jobId];
+      streams.get(jobId)?.feed.setContext({ plan: panel?.plan ?? null, stop: panel?.stop ?? null });
     }
   }
 
@@ -714,6 +742,12 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
       case "job-output": {
         const stream = streams.get(event.jobId) ?? ensureStream(event.jobId, event.from === 0);
         stream.live(event.from, event.events, event.preview);
+        return;
+      }
+      case "job-stopping": {
+        const summary = event.job.summary;
+        store.setState((s) => ({ history: upsertSummary(s.history, summary) }));
+        if (streams.has(summary.id)) addPanel(summary.id, event.job);
         return;
       }
       case "job-finished": {

@@ -6,7 +6,7 @@
 // room or no terminal, catches up from the history the same way. The whole output is never held here.
 import type { HostParams, JobLogEvent, JobLogPage } from "../../agent-core/host/contract.js";
 import { errorCode } from "../bridge/types.js";
-import { applyToOutline, emptyOutline, type JobOutline } from "../job-format.js";
+import { applyToOutline, emptyOutline, MAX_OUTLINE_COMMANDS, type JobOutline } from "../job-format.js";
 import { TerminalFeed, type TerminalFeedLimits } from "./terminal-feed.js";
 
 export interface JobStreamStatus {
@@ -80,17 +80,21 @@ export class JobStream {
   /**
    * @param fresh true when the job just started here, so its events will all arrive live from 0;
    *   false when it is opened from the history or mid-way, so the stored log is read first.
+   * @param awaitContext the job's plan is on its way: nothing is read until the feed has it
+   *   (feed.setContext), so that the log is read once and its first header already knows it.
    */
   constructor(
     readonly jobId: string,
     private readonly host: JobStreamHost,
     fresh: boolean,
     options: Partial<JobStreamOptions> = {},
+    awaitContext = false,
   ) {
     this.options = { ...DEFAULT_STREAM_OPTIONS, ...options };
     this.syncPending = !fresh;
     this.feed = new TerminalFeed(this.options.feed);
     this.feed.onWantsData = () => this.pump();
+    if (awaitContext) this.feed.awaitContext();
     if (!fresh) this.pump();
   }
 
@@ -155,7 +159,7 @@ export class JobStream {
       let outline = this.outline;
       for (let i = this.applied - from; i < events.length; i++) {
         const event = events[i]!;
-        outline = applyToOutline(outline, event);
+        outline = applyToOutline(outline, event, MAX_OUTLINE_COMMANDS, from + i);
         this.applied++;
         if (event.event === "job_finished") this.end = this.applied;
       }
@@ -189,6 +193,8 @@ export class JobStream {
 
   /** Where the next history read starts, or null when nobody needs one. */
   private readPosition(): number | null {
+    // The terminal waits for the job's plan (a moment: the detail is being read); so do the reads.
+    if (this.feed.awaiting) return null;
     let position: number | null = this.outlineBehind() ? this.applied : null;
     if (this.feed.wantsData && this.feed.next < (this.end ?? this.seen)) {
       position = position === null ? this.feed.next : Math.min(position, this.feed.next);

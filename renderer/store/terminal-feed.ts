@@ -4,7 +4,7 @@
 // asks its owner for more, which reads what it skipped from the local history. So nothing is dropped
 // and memory stays bounded however fast the job prints. DOM-free: the view passes a TerminalWriter.
 import type { JobLogEvent } from "../../agent-core/host/contract.js";
-import { JobLogFormatter } from "../job-format.js";
+import { JobLogFormatter, type FormatContext } from "../job-format.js";
 
 /** What the view gives the feed: xterm's write(data, callback) in practice. */
 export interface TerminalWriter {
@@ -44,6 +44,9 @@ export interface TerminalFeedStats {
 
 export class TerminalFeed {
   private nextIndex = 0;
+  private context: FormatContext = { plan: null, stop: null };
+  /** The job's plan is on its way (its detail is being read): no event is formatted before it is here. */
+  private awaitingContext = false;
   private formatter = new JobLogFormatter();
   private queue: string[] = [];
   private queueHead = 0;
@@ -85,7 +88,32 @@ export class TerminalFeed {
 
   /** True when the feed would read from history now: it has a terminal and room for a page. */
   get wantsData(): boolean {
-    return this.writer !== null && this.pendingChars <= this.limits.lowWatermark;
+    return this.writer !== null && !this.awaitingContext && this.pendingChars <= this.limits.lowWatermark;
+  }
+
+  /**
+   * The job's plan will come (JobDetail is being read): take no events until setContext(), so that
+   * the first command header already knows it. Only before anything was formatted.
+   */
+  awaitContext(): void {
+    if (this.nextIndex === 0) this.awaitingContext = true;
+  }
+
+  /**
+   * What the formatter knows of the job (JobDetail's plan and stop). The plan counts from the job's
+   * first event (it is set before it, or the feed waits for it); a stop from the next event on.
+   */
+  setContext(context: Partial<FormatContext>): void {
+    this.context = { ...this.context, ...context };
+    this.formatter.setContext(this.context);
+    if (!this.awaitingContext) return;
+    this.awaitingContext = false;
+    this.onWantsData();
+  }
+
+  /** Waiting for setContext(): its owner reads nothing meanwhile (it would read the same pages twice). */
+  get awaiting(): boolean {
+    return this.awaitingContext;
   }
 
   stats(): TerminalFeedStats {
@@ -149,10 +177,11 @@ export class TerminalFeed {
     this.inFlight = 0;
     this.inFlightChars = 0;
     this.nextIndex = 0;
-    this.formatter = new JobLogFormatter();
+    this.formatter = new JobLogFormatter(this.context);
   }
 
   private hasRoom(): boolean {
+    if (this.awaitingContext) return false;
     if (this.writer !== null) return this.pendingChars < this.limits.highWatermark;
     return !this.refusing;
   }

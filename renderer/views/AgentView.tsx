@@ -1,7 +1,7 @@
 // The agent at a glance: its state in words, Start/Stop, where it is connected, and what it did.
 import type { AgentSnapshot } from "../../agent-core/host/contract.js";
 import { diskCallout, formatDiskBytes, sandboxDowngraded, shownSandbox, spaceLow, spaceWords } from "../sandbox-view.js";
-import { agentErrorText, agentIdle, agentStatus, agentsSummary, countsText, formatAgo, formatDuration, formatTime } from "../view-model.js";
+import { agentErrorText, agentIdle, agentStatus, agentsSummary, connectionLost, countsText, demoLeftover, demoRunning, formatAgo, formatDuration, formatStarted, formatTime } from "../view-model.js";
 import { AgentsList } from "./AgentsList.js";
 import { AlertIcon, DiskIcon, PlayIcon, RefreshIcon, StopIcon } from "./icons.js";
 import { JobIdentityText, OpenInSemaphore } from "./JobIdentity.js";
@@ -14,7 +14,8 @@ import { useApp, useAppStore, useNow } from "./store-context.js";
 function StartStop() {
   const store = useAppStore();
   const agents = useApp((s) => s.agents);
-  const busy = useApp((s) => s.busy.agent);
+  // Without the host a click would only fail: the buttons wait for the connection.
+  const busy = useApp((s) => s.busy.agent || s.connection.status !== "connected");
   const several = agents.length > 1;
   const up = agents.filter((a) => agentStatus(a).running);
   if (up.length === 0) {
@@ -78,7 +79,7 @@ function heroSubline(agent: AgentSnapshot | null, configured: boolean): string {
     }
   }
   const idle = agentIdle(agent);
-  const where = agent.mode === "demo" ? "the local demo hub" : agent.endpoint || "Semaphore";
+  const where = demoRunning(agent) ? "the local demo hub" : agent.endpoint || "Semaphore";
   if (idle) {
     if (!configured) return "Set up the connection to your Semaphore organisation to lend this machine to CI.";
     return "Press Start to lend this machine to Semaphore CI.";
@@ -113,8 +114,10 @@ function Hero() {
   const agents = useApp((s) => s.agents);
   const several = agents.length > 1;
   const configured = useApp((s) => s.settings?.configured === true);
+  const lost = connectionLost(useApp((s) => s.connection));
   const now = useNow();
-  const status = several ? agentsSummary(agents) : agentStatus(agent);
+  // Without the host the last snapshot is not the truth: the headline says the connection is lost.
+  const status = lost !== null ? { words: lost.words, tone: lost.tone } : several ? agentsSummary(agents) : agentStatus(agent);
   // With several agents each row says its own error and pending pause.
   const error = several ? null : agentErrorText(agent, now);
   const lastExit = several ? null : (agent?.lastExit ?? null);
@@ -128,21 +131,26 @@ function Hero() {
       <div className="hero">
         <div className="hero-state">
           <div className="hero-label">
-            {several ? `${agents.length} agents` : "Agent"} {agent?.mode === "demo" ? <span className="badge demo" style={{ marginLeft: 6 }}>Local demo</span> : null}
+            {several ? `${agents.length} agents` : "Agent"}{" "}
+            {lost === null && demoRunning(agent) ? (
+              <span className="badge demo" data-testid="agent-demo-badge" style={{ marginLeft: 6 }}>
+                Local demo
+              </span>
+            ) : null}
           </div>
-          <div className="hero-words">
+          <div className="hero-words" data-testid="agent-headline" data-tone={status.tone} data-lost={lost !== null ? "true" : "false"}>
             <span className={`dot ${status.tone}`} />
             <StateWords words={status.words} />
           </div>
           <div className="hero-sub">
-            {several && !idle ? severalSubline(agents.length) : heroSubline(agent, configured)}
-            {!several && agent?.jobId != null ? (
+            {lost !== null ? lost.detail : several && !idle ? severalSubline(agents.length) : heroSubline(agent, configured)}
+            {lost === null && !several && agent?.jobId != null ? (
               <button type="button" className="btn small" style={{ marginLeft: 10 }} onClick={() => store.getState().openJob(agent.jobId!)}>
                 View live log
               </button>
             ) : null}
           </div>
-          {!several && agent?.jobId != null && agent.jobIdentity !== null ? (
+          {lost === null && !several && agent?.jobId != null && agent.jobIdentity !== null ? (
             <div className="hero-job" data-testid="agent-job">
               <JobIdentityText identity={agent.jobIdentity} jobId={agent.jobId} testId="agent-job" />
               <OpenInSemaphore identity={agent.jobIdentity} />
@@ -176,8 +184,8 @@ function Hero() {
           </div>
         </div>
       ) : idle && lastExit !== null ? (
-        <div style={{ padding: "0 26px 20px" }} className="hint">
-          Last run ended at {formatTime(lastExit.at)}: {lastExit.message || lastExit.reason}
+        <div style={{ padding: "0 26px 20px" }} className="hint" data-testid="agent-last-exit">
+          {demoLeftover(agent) ? "The local demo ended" : "Last run ended"} at {formatStarted(lastExit.at, now)}: {lastExit.message || lastExit.reason}
         </div>
       ) : null}
     </section>
@@ -264,23 +272,37 @@ function Details() {
   if (agents.length > 1) return <SeveralDetails agents={agents} configuredEndpoint={configuredEndpoint} now={now} />;
   const agent = agents[0]!;
   const running = !agentIdle(agent);
+  // After the local demo stopped its name, hub, sync and counts are the demo's: never shown as this
+  // machine's agent's (next to the real server). The demo's own run is named as such.
+  const leftover = demoLeftover(agent);
+  const demo = demoRunning(agent);
   return (
     <section className="card">
-      <div className="card-head">Details</div>
+      <div className="card-head">
+        Details
+        {demo ? (
+          <>
+            <span className="spacer" />
+            <span className="badge demo">Local demo</span>
+          </>
+        ) : null}
+      </div>
       <div className="card-body">
         <dl className="facts">
           <dt>Name</dt>
-          <dd data-testid="agent-name">{agent.name || (running ? "Assigned at registration" : "—")}</dd>
+          <dd data-testid="agent-name">{leftover ? "—" : agent.name || (running ? "Assigned at registration" : "—")}</dd>
           <dt>Server</dt>
           <dd data-testid="agent-endpoint" className="mono">
-            {agent.endpoint || configuredEndpoint || "Not configured"}
+            {demo ? `${agent.endpoint} (local demo hub)` : (leftover ? "" : agent.endpoint) || configuredEndpoint || "Not configured"}
           </dd>
           <dt>Uptime</dt>
           <dd data-testid="agent-uptime">{agent.startedAt !== null ? formatDuration(Math.max(0, now - agent.startedAt)) : "Not running"}</dd>
           <dt>Last sync</dt>
-          <dd data-testid="agent-last-sync">{formatAgo(agent.lastSyncAt, now)}</dd>
-          <dt>Jobs</dt>
-          <dd data-testid="agent-counts">{countsText(agent.counts)}</dd>
+          <dd data-testid="agent-last-sync">{leftover ? "—" : formatAgo(agent.lastSyncAt, now)}</dd>
+          <dt>{running ? "Jobs this run" : agent.lastExit !== null ? "Jobs last run" : "Jobs"}</dt>
+          <dd data-testid="agent-counts" data-demo={demo || leftover ? "true" : "false"}>
+            {leftover ? "— (the last run was the local demo’s)" : `${countsText(agent.counts)}${demo ? " (demo)" : ""}`}
+          </dd>
         </dl>
       </div>
     </section>

@@ -4,14 +4,14 @@
 import { jobTitle, type AgentSnapshot } from "../../agent-core/host/contract.js";
 import { gpuLabel } from "../gpu-view.js";
 import { lendingControls, lendingTone, pendingNotice } from "../lending-view.js";
-import { agentErrorText, agentStatus } from "../view-model.js";
+import { agentErrorText, agentStatus, connectionLost } from "../view-model.js";
 import { PauseControl } from "./Lending.js";
 import { PlayIcon, RefreshIcon, StopIcon } from "./icons.js";
 import { useApp, useAppStore, useNow } from "./store-context.js";
 
 function AgentControls({ agent }: { agent: AgentSnapshot }) {
   const store = useAppStore();
-  const busy = useApp((s) => s.busy.agent);
+  const busy = useApp((s) => s.busy.agent || s.connection.status !== "connected");
   const status = agentStatus(agent);
   const id = agent.id;
   const tid = `agent-row-${id}`;
@@ -54,7 +54,8 @@ function AgentControls({ agent }: { agent: AgentSnapshot }) {
 function AgentRow({ agent }: { agent: AgentSnapshot }) {
   const store = useAppStore();
   const now = useNow();
-  const status = agentStatus(agent);
+  const lost = connectionLost(useApp((s) => s.connection));
+  const status = lost !== null ? { ...agentStatus(agent), words: lost.words, tone: lost.tone } : agentStatus(agent);
   const error = agentErrorText(agent, now);
   const pending = pendingNotice(agent);
   const tid = `agent-row-${agent.id}`;

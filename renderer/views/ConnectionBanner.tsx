@@ -13,7 +13,7 @@ export function ConnectionBanner() {
     return (
       <div className="banner error" role="alert" data-testid="connection-banner">
         <span>
-          Not authorised: open the URL printed by <code>semaphore-agent console</code> (it contains the token)
+          Not authorised: open the URL that <code>npm start</code> or <code>semaphore-agent console</code> printed (it contains the token), or restart the console and open the new one
         </span>
       </div>
     );
@@ -22,7 +22,7 @@ export function ConnectionBanner() {
     return (
       <div className="banner warn" role="status" data-testid="connection-banner">
         <span className="spin" />
-        <span>Connection to the agent host lost — reconnecting…</span>
+        <span>Connection to the agent host lost — reconnecting… What the agent does now is not known here.</span>
         <RetryCountdown retryAt={connection.retryAt} />
       </div>
     );

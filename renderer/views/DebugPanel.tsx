@@ -1,14 +1,14 @@
 // Debug terminals in the Job view: the "Open debug terminal" button, the panel beside the log (tabs of
 // the shells of the job on screen — never another job's — the shown one's xterm, which job's
-// environment and sandbox it has, the manual equivalent), and the Job view's side section for people
-// who prefer their own terminal.
+// environment and sandbox it has), and the Job view's side section: whether a shell can be opened, and
+// — once in the view — the manual equivalent for one's own terminal and "Forget kept env files".
 import { useEffect, useRef, useState } from "react";
 import { MAX_TERMINALS_PER_CLIENT, type DebugInfo } from "../../agent-core/host/contract.js";
 import { canOpenAnother, panelTerminalsFor, type DebugTerminal } from "../store/debug-terminals.js";
 import { debugPanelTitle, sandboxLevelWords } from "../sandbox-view.js";
 import { formatDateTime } from "../view-model.js";
 import { CopyButton } from "./CopyButton.js";
-import { debugXtermOf, IS_MAC, mountDebugXterm, type DebugXterm } from "./debug-terminal.js";
+import { DEBUG_ESCAPE_HINT_ID, debugXtermOf, IS_MAC, mountDebugXterm, type DebugXterm } from "./debug-terminal.js";
 import { AlertIcon, TerminalIcon, XIcon } from "./icons.js";
 import { useApp, useAppStore, useDebug, useDebugStore } from "./store-context.js";
 
@@ -46,9 +46,12 @@ export function DebugOpenButton({ jobId }: { jobId: string }) {
   const hidden = useDebug((s) => s.panelHidden);
   const error = useDebug((s) => (s.error?.scope === "open" && s.error.jobId === jobId ? s.error.message : null));
 
+  const lost = useApp((s) => s.connection.status !== "connected");
   const available = info?.available === true;
-  const enabled = available && !full && !opening;
-  const title = !available
+  const enabled = available && !full && !opening && !lost;
+  const title = lost
+    ? "Not connected to the agent host: a shell can be opened once the page reconnects"
+    : !available
     ? (info?.reason ?? "Checking whether this job’s environment can be opened…")
     : full
       ? `At most ${MAX_TERMINALS_PER_CLIENT} debug terminals can be open at once: close one first.`
@@ -85,7 +88,7 @@ export function DebugOpenButton({ jobId }: { jobId: string }) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Pieces shared by the panel and the side section.
+// The side section's pieces.
 
 /** The manual equivalent: the user the agent runs as and the commands, for one's own terminal. */
 function ManualBlock({ info, testid, open = false }: { info: DebugInfo | undefined; testid: string; open?: boolean }) {
@@ -186,8 +189,9 @@ export function DebugJobSection({ jobId }: { jobId: string }) {
           {elsewhere === 1 ? "1 debug terminal of another job is" : `${elsewhere} debug terminals of other jobs are`} open: shown in that job’s view.
         </div>
       ) : null}
-      {info !== undefined && info.manual.length > 0 ? <ManualBlock info={info} testid="job-debug-manual" /> : null}
-      {info?.source === "kept" && info.available ? <ForgetKept jobId={jobId} testid="job-debug-forget" /> : null}
+      {/* The one "Do it by hand" and the one "Forget kept env files" of the view (the panel has neither). */}
+      {info !== undefined ? <ManualBlock info={info} testid="debug-manual" /> : null}
+      {info?.source === "kept" && info.available ? <ForgetKept jobId={jobId} testid="debug-forget" /> : null}
     </section>
   );
 }
@@ -314,7 +318,7 @@ export function DebugPanel({ jobId, jobTitle }: { jobId: string; jobTitle: strin
   const when = active.keptAt ?? info?.keptAt ?? keptAt;
 
   return (
-    <section className="debug-panel" data-testid="debug-panel" aria-label="Debug terminals">
+    <section className="debug-panel" id="debug-panel" data-testid="debug-panel" aria-label="Debug terminals">
       <div className="debug-live">
         <span className="dot error" />
         <div className="debug-live-text">
@@ -324,7 +328,7 @@ export function DebugPanel({ jobId, jobTitle }: { jobId: string; jobTitle: strin
             <span className="debug-panel-job">{jobTitle}</span>
             <span>{` · ${sandboxLevelWords(active.sandbox)}`}</span>
           </strong>
-          <span className="hint">
+          <span className="hint debug-live-hint" title={`Live shell on this machine${user !== "" ? ` as ${user}` : ""}`}>
             Live shell on this machine
             {user !== "" ? (
               <>
@@ -343,7 +347,12 @@ export function DebugPanel({ jobId, jobTitle }: { jobId: string; jobTitle: strin
           <Tab key={t.terminalId} terminal={t} active={t.terminalId === active.terminalId} />
         ))}
       </div>
-      <div className="debug-env" data-testid="debug-env-indicator" data-source={active.source} title={active.envFiles.length > 0 ? `Sources:\n${active.envFiles.join("\n")}` : undefined}>
+      <div
+        className="debug-env"
+        data-testid="debug-env-indicator"
+        data-source={active.source}
+        title={`Environment of job ${active.jobId} — ${sourceWords(active.source, when)} · ${active.shell} in ${active.home}${active.envFiles.length > 0 ? `\nSources:\n${active.envFiles.join("\n")}` : ""}`}
+      >
         Environment of job <span className="mono">{active.jobId}</span> — {sourceWords(active.source, when)}
         <span className="debug-shell">
           {" "}
@@ -360,11 +369,11 @@ export function DebugPanel({ jobId, jobTitle }: { jobId: string; jobTitle: strin
       </div>
       <div className="debug-foot">
         <CopyButton testid="debug-copy" text={() => xterm?.copyText() ?? ""} />
-        <span className="hint">{notice ?? inputError ?? (IS_MAC ? "⌘C copy · ⌘V paste" : "Ctrl+Shift+C copy · Ctrl+Shift+V paste")}</span>
-      </div>
-      <div className="debug-extra">
-        <ManualBlock info={info} testid="debug-manual" />
-        {info?.source === "kept" && info.available ? <ForgetKept jobId={active.jobId} testid="debug-forget" /> : null}
+        {/* The shell takes Tab (completion): this is how the keyboard leaves it. */}
+        <span className="hint debug-escape-hint" id={DEBUG_ESCAPE_HINT_ID} data-testid="debug-escape-hint">
+          <kbd>Esc</kbd> then <kbd>Tab</kbd> leaves the shell
+        </span>
+        <span className="hint debug-keys-hint">{notice ?? inputError ?? (IS_MAC ? "⌘C copy · ⌘V paste" : "Ctrl+Shift+C copy · Ctrl+Shift+V paste")}</span>
       </div>
     </section>
   );

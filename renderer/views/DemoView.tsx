@@ -1,6 +1,7 @@
 // The local demo: an embedded stand-in for Semaphore on this machine, and example jobs to run on it.
-import { agentIdle } from "../view-model.js";
+import { agentIdle, connectionLost } from "../view-model.js";
 import { DemoIcon, PlayIcon, StopIcon } from "./icons.js";
+import { Prose } from "./Prose.js";
 import { useApp, useAppStore } from "./store-context.js";
 
 export function DemoView() {
@@ -11,13 +12,26 @@ export function DemoView() {
   const agentMode = useApp((s) => s.agent?.mode);
   const agentRunning = useApp((s) => !agentIdle(s.agent));
   const running = demo?.running === true;
+  const lost = connectionLost(useApp((s) => s.connection));
   const blockedByAgent = !running && agentRunning && agentMode === "semaphore";
 
   return (
     <div className="page" data-testid="view-demo">
       <div className="page-head">
         <h1>Local demo</h1>
-        {running ? <span className="badge passed">Running</span> : <span className="badge">Stopped</span>}
+        {lost !== null ? (
+          <span className="badge stale" data-testid="demo-state" data-lost="true" title={lost.detail}>
+            {lost.short}
+          </span>
+        ) : running ? (
+          <span className="badge passed" data-testid="demo-state">
+            Running
+          </span>
+        ) : (
+          <span className="badge" data-testid="demo-state">
+            Stopped
+          </span>
+        )}
       </div>
       <section className="card">
         <div className="setup-card" style={{ alignItems: "flex-start" }}>
@@ -41,12 +55,12 @@ export function DemoView() {
             ) : null}
           </div>
           {running ? (
-            <button type="button" className="btn danger" data-testid="demo-stop" disabled={busy} onClick={() => void store.getState().stopDemo()}>
+            <button type="button" className="btn danger" data-testid="demo-stop" disabled={busy || lost !== null} onClick={() => void store.getState().stopDemo()}>
               <StopIcon size={13} />
               {busy ? "Stopping…" : "Stop demo"}
             </button>
           ) : (
-            <button type="button" className="btn primary" data-testid="demo-start" disabled={busy} onClick={() => void store.getState().startDemo()}>
+            <button type="button" className="btn primary" data-testid="demo-start" disabled={busy || lost !== null} onClick={() => void store.getState().startDemo()}>
               <PlayIcon size={13} />
               {busy ? "Starting…" : "Start demo"}
             </button>
@@ -61,7 +75,9 @@ export function DemoView() {
         {(demo?.examples ?? []).map((example) => (
           <section key={example.id} className="card example">
             <h3>{example.title}</h3>
-            <p>{example.description}</p>
+            <p data-testid={`demo-description-${example.id}`}>
+              <Prose text={example.description} />
+            </p>
             <button
               type="button"
               className="btn small"

@@ -4,7 +4,8 @@ import { useMemo } from "react";
 import { HISTORY_FILTERS, historyFiltered, type HistoryFilter } from "../store/app-store.js";
 import { jobOrigin, jobTitle } from "../../agent-core/host/contract.js";
 import { historyAgents, usageLine } from "../gpu-view.js";
-import { formatBytes, formatDateTime, formatDuration, resultWords } from "../view-model.js";
+import { formatBytes, formatDateTime, formatDuration } from "../view-model.js";
+import { DemoMark, ResultBadge } from "./ResultBadge.js";
 import { useDebuggableJobs, useOpenDebugFor } from "./DebugPanel.js";
 import { HistoryIcon, SearchIcon, TerminalIcon } from "./icons.js";
 import { useApp, useAppStore, useNow } from "./store-context.js";
@@ -47,7 +48,7 @@ export function HistoryView() {
 
   return (
     <div className="page" data-testid="view-history">
-      <div className="page-head">
+      <div className="page-head history-head">
         <h1>History</h1>
         <span className="hint">{rows !== null ? `${rows.length} job${rows.length === 1 ? "" : "s"}` : ""}</span>
         <span className="spacer" />
@@ -74,24 +75,26 @@ export function HistoryView() {
         ) : null}
         <IdentityPicker testId="history-project" label="Project" all="All projects" options={projects} value={query.project} onPick={(project) => void store.getState().setHistoryQuery({ project })} />
         <IdentityPicker testId="history-branch" label="Branch" all="All branches" options={branches} value={query.branch} onPick={(branch) => void store.getState().setHistoryQuery({ branch })} />
-        <label className="hint" htmlFor="history-filter">
-          Show
-        </label>
-        <select
-          id="history-filter"
-          className="select"
-          data-testid="history-filter"
-          value={filter}
-          onChange={(e) => void store.getState().setHistoryFilter(e.target.value as HistoryFilter)}
-        >
-          {HISTORY_FILTERS.map((f) => (
-            <option key={f} value={f}>
-              {FILTER_LABELS[f]}
-            </option>
-          ))}
-        </select>
+        <span className="history-show">
+          <label className="hint" htmlFor="history-filter">
+            Show
+          </label>
+          <select
+            id="history-filter"
+            className="select"
+            data-testid="history-filter"
+            value={filter}
+            onChange={(e) => void store.getState().setHistoryFilter(e.target.value as HistoryFilter)}
+          >
+            {HISTORY_FILTERS.map((f) => (
+              <option key={f} value={f}>
+                {FILTER_LABELS[f]}
+              </option>
+            ))}
+          </select>
+        </span>
       </div>
-      <section className="card">
+      <section className="card history-card">
         {rows === null ? (
           <div className="feed-empty">Loading…</div>
         ) : rows.length === 0 ? (
@@ -105,10 +108,10 @@ export function HistoryView() {
             </div>
           </div>
         ) : (
-          <table className="table">
+          <table className="table history-table">
             <thead>
               <tr>
-                <th style={{ width: 120 }}>Result</th>
+                <th className="history-result">Result</th>
                 <th>Job</th>
                 <th>Started</th>
                 <th className="num">Duration</th>
@@ -130,28 +133,22 @@ export function HistoryView() {
                     data-testid="history-row"
                     data-job-id={job.id}
                     data-result={job.result}
+                    data-mode={job.mode}
                     tabIndex={0}
                     role="button"
                     aria-label={`Open job ${jobTitle(job.identity, job.id)}`}
                     onClick={() => open(job.id)}
                     onKeyDown={(e) => onKey(e, job.id)}
                   >
-                    <td>
-                      <span className={`badge ${job.result}`}>
-                        {job.result === "running" ? <span className="dot running" /> : null}
-                        {resultWords(job.result)}
-                      </span>
+                    <td className="history-result">
+                      <ResultBadge result={job.result} />
                     </td>
-                    <td className="idcell" title={job.id}>
+                    <td className="idcell history-job-cell" title={job.id}>
                       <div className="history-job">
                         <span className={job.identity?.projectName || job.identity?.jobName ? "history-job-title" : "history-job-title mono"} data-testid="history-job-title">
                           {jobTitle(job.identity, job.id)}
                         </span>
-                        {job.mode === "demo" ? (
-                          <span className="badge demo" style={{ marginLeft: 8, height: 18, fontSize: 10.5 }}>
-                            demo
-                          </span>
-                        ) : null}
+                        {job.mode === "demo" ? <DemoMark testId="history-demo" /> : null}
                       </div>
                       {origin !== null ? (
                         <div className="history-job-origin sub" data-testid="history-job-origin">
@@ -176,9 +173,15 @@ export function HistoryView() {
                         </div>
                       ) : null}
                     </td>
-                    <td className="sub">{formatDateTime(job.startedAt)}</td>
-                    <td className="num">{duration !== null ? formatDuration(duration) : "—"}</td>
-                    <td className="num">{formatBytes(job.bytes)}</td>
+                    <td className="sub history-started" data-testid="history-started">
+                      {formatDateTime(job.startedAt)}
+                    </td>
+                    <td className="num history-duration" data-label="took" title="Duration">
+                      {duration !== null ? formatDuration(duration) : "—"}
+                    </td>
+                    <td className="num history-bytes" data-label="log" title="Size of its log">
+                      {formatBytes(job.bytes)}
+                    </td>
                     <td className="debug-col">
                       {debuggable(job.id) ? (
                         <button

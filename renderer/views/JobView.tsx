@@ -1,10 +1,11 @@
 // One job: header (id, result, duration), the live log in xterm with search, follow and copy, and a
 // side panel with its commands and the names of its environment variables.
-import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
-import { formatSeconds } from "../job-format.js";
+import { useEffect, useMemo, useRef, useState, type CSSProperties, type KeyboardEvent, type ReactNode } from "react";
+import { JobCommands } from "./JobCommands.js";
 import { agentRunning, runningJobIds, type JobPanel } from "../store/app-store.js";
 import { JobResources } from "./JobResources.js";
-import { effectiveResult, formatDateTime, formatDuration, formatStarted, resultWords } from "../view-model.js";
+import { effectiveResult, formatDateTime, formatDuration, formatStarted, shownEnvNames } from "../view-model.js";
+import { DemoMark, ResultBadge } from "./ResultBadge.js";
 import { ArrowDownIcon, CheckIcon, ChevronDownIcon, ChevronUpIcon, CopyIcon, LockIcon, PauseIcon, SearchIcon, StopIcon, TerminalIcon } from "./icons.js";
 import { copyToClipboard } from "./clipboard.js";
 import { DebugJobSection, DebugOpenButton, DebugPanel } from "./DebugPanel.js";
@@ -12,13 +13,14 @@ import { JobTerminal, type SearchResults } from "./job-terminal.js";
 import { useApp, useAppStore, useDebug, useDebugStore, useNow } from "./store-context.js";
 import { jobOrigin, jobTitle } from "../../agent-core/host/contract.js";
 import { OpenInSemaphore } from "./JobIdentity.js";
+import { SplitDivider, useMediaQuery, useSplitShare } from "./SplitDivider.js";
 
 /** "Stop this job", with an inline confirm, for the job the agent runs now (the agent goes on taking jobs). */
 function StopJob({ panel, result }: { panel: JobPanel; result: string | null }) {
   const store = useAppStore();
   const runs = useApp((s) => agentRunning(s.agents, panel.jobId) !== undefined);
   const stopping = useApp((s) => agentRunning(s.agents, panel.jobId)?.phase === "stopping-job");
-  const busy = useApp((s) => s.busy.agent);
+  const busy = useApp((s) => s.busy.agent || s.connection.status !== "connected");
   const [confirm, setConfirm] = useState(false);
   if (result !== "running" || !runs) return null;
   if (stopping) {
@@ -31,7 +33,7 @@ function StopJob({ panel, result }: { panel: JobPanel; result: string | null }) 
   }
   if (!confirm) {
     return (
-      <button type="button" className="btn small" data-testid="job-stop" title="Stop it here, as a stop from Semaphore would; the agent goes on taking jobs" onClick={() => setConfirm(true)}>
+      <button type="button" className="btn small" data-testid="job-stop" disabled={busy} title="Stop it here, as a stop from Semaphore would; the agent goes on taking jobs" onClick={() => setConfirm(true)}>
         <StopIcon size={11} />
         Stop this job
       </button>
@@ -93,21 +95,18 @@ function JobHeader({ panel, terminal, follow, hasSelection, results }: { panel: 
           {panel.jobId}
         </span>
         {result !== null ? (
-          <span className={`badge ${result}`} data-testid="job-result">
-            {result === "running" ? <span className="dot running" /> : null}
-            {resultWords(result)}
-          </span>
+          <ResultBadge result={result} testId="job-result" />
         ) : (
           <span className="badge" data-testid="job-result">
             {panel.log.missing ? "Waiting" : "Loading"}
           </span>
         )}
+        {summary?.mode === "demo" ? <DemoMark testId="job-demo" /> : null}
       </div>
       <div className="job-meta" title={summary !== null ? `Started ${formatDateTime(summary.startedAt)}` : undefined}>
         {origin !== null ? <span data-testid="job-origin">{origin}</span> : null}
-        {summary?.mode === "demo" ? <span className="badge demo">Demo</span> : null}
         {duration !== null ? <span data-testid="job-duration">{formatDuration(duration)}</span> : null}
-        {summary !== null ? <span>started {formatStarted(summary.startedAt, now)}</span> : null}
+        {summary !== null ? <span data-testid="job-started">started {formatStarted(summary.startedAt, now)}</span> : null}
       </div>
       {summary?.problem ? (
         <div className="callout error job-problem" role="alert" data-testid="job-problem">
@@ -115,8 +114,8 @@ function JobHeader({ panel, terminal, follow, hasSelection, results }: { panel: 
         </div>
       ) : null}
       {summary?.stoppedBy ? (
-        // The owner's own stop is no fault; the agent's (the disk guard, a lending condition) is said louder.
-        <div className={`callout ${summary.stoppedBy.startsWith("Stopped by you") ? "info" : "error"} job-problem`} role="alert" data-testid="job-stopped-by">
+        // The owner's own stop and Semaphore's are no fault; the agent's (the disk guard, a lending condition) is said louder.
+        <div className={`callout ${/^Stopped by (you|Semaphore|the local demo's hub)\b/.test(summary.stoppedBy) ? "info" : "error"} job-problem`} role="alert" data-testid="job-stopped-by">
           {summary.stoppedBy}
         </div>
       ) : null}
@@ -150,16 +149,19 @@ function JobHeader({ panel, terminal, follow, hasSelection, results }: { panel: 
           className={`btn small toggle${follow ? " on" : ""}`}
           data-testid="job-follow"
           aria-pressed={follow}
+          aria-label={follow ? "Following" : "Paused"}
           title={follow ? "Following the output; scroll up or click to pause" : "Paused; click to follow the output"}
           onClick={() => terminal?.setFollow(!follow)}
         >
           {follow ? <ArrowDownIcon size={14} /> : <PauseIcon size={14} />}
-          {follow ? "Following" : "Paused"}
+          {/* A narrow window shows the icon alone (the name stays the button's). */}
+          <span className="tool-label">{follow ? "Following" : "Paused"}</span>
         </button>
         <button
           type="button"
           className="btn small"
           data-testid="job-copy"
+          aria-label={copied ? "Copied" : hasSelection ? "Copy selection" : "Copy log"}
           title={hasSelection ? "Copy the selected text" : "Copy the log"}
           disabled={terminal === null}
           onClick={() => {
@@ -171,49 +173,16 @@ function JobHeader({ panel, terminal, follow, hasSelection, results }: { panel: 
           }}
         >
           {copied ? <CheckIcon size={14} /> : <CopyIcon size={14} />}
-          {copied ? "Copied" : hasSelection ? "Copy selection" : "Copy log"}
+          <span className="tool-label">{copied ? "Copied" : hasSelection ? "Copy selection" : "Copy log"}</span>
         </button>
       </div>
     </header>
   );
 }
 
-function Commands({ panel }: { panel: JobPanel }) {
-  const { commands, omittedCommands } = panel.outline;
-  const total = omittedCommands + commands.length;
-  return (
-    <section className="side-section">
-      <div className="side-title">
-        Commands <span className="count">{total > 0 ? total : ""}</span>
-      </div>
-      {commands.length === 0 ? (
-        <div className="hint">{panel.log.loading ? "Loading…" : "No commands yet."}</div>
-      ) : (
-        <ol className="commands">
-          {omittedCommands > 0 ? <li className="hint">{omittedCommands} earlier commands not listed</li> : null}
-          {commands.map((c) => (
-            <li
-              key={c.index}
-              className="command"
-              data-testid="job-command"
-              data-exit-code={c.exitCode === null ? "" : String(c.exitCode)}
-              title={c.directive}
-            >
-              <span className={`mark ${c.exitCode === null ? "run" : c.exitCode === 0 ? "ok" : "fail"}`}>{c.exitCode === null ? "●" : c.exitCode === 0 ? "✔" : "✘"}</span>
-              <span className="directive">{c.directive}</span>
-              <span className="duration">
-                {c.durationS === null ? "running" : formatSeconds(c.durationS)}
-                {c.exitCode !== null && c.exitCode !== 0 ? ` · exit ${c.exitCode}` : ""}
-              </span>
-            </li>
-          ))}
-        </ol>
-      )}
-    </section>
-  );
-}
-
-function EnvNames({ names }: { names: string[] | null }) {
+function EnvNames({ names: all }: { names: string[] | null }) {
+  // The agent's own markers are no variable of the job's.
+  const names = all === null ? null : shownEnvNames(all);
   return (
     <section className="side-section">
       <div className="side-title">
@@ -275,11 +244,17 @@ function TerminalPane({ panel, follow, callbacks }: { panel: JobPanel; follow: b
   }, [store, jobId, callbacks]);
 
   const error = panel.log.error;
+  const lost = useApp((s) => s.connection.status === "reconnecting" || s.connection.status === "unauthorised");
   return (
-    <div className="terminal-wrap">
+    <div className="terminal-wrap" id="job-log">
       <div className="terminal" data-testid="job-terminal" ref={container} />
       {panel.log.missing ? <div className="terminal-overlay">Waiting for the agent to pick up this job…</div> : null}
       <div className="terminal-status">
+        {lost ? (
+          <span className="pill" data-testid="job-log-lost" role="status">
+            Connection lost: the log goes on once the page reconnects
+          </span>
+        ) : null}
         {error !== null ? (
           <button type="button" className="pill" style={{ color: "#ff9e98" }} onClick={() => store.getState().retryJobLog(jobId)}>
             Could not load the log: {error} — Retry
@@ -337,6 +312,26 @@ function NoJob() {
   );
 }
 
+/** The smallest log and shell along the split (the CSS min sizes of .terminal-wrap and .debug-panel say the same). */
+const SPLIT_STACKED = { stacked: true, minFirst: 72, minSecond: 190, thickness: 8 } as const;
+const SPLIT_SIDE = { stacked: false, minFirst: 240, minSecond: 320, thickness: 8 } as const;
+
+/** The log, and with a debug shell open the divider between them: side by side on a wide window, stacked below 1300 px. */
+function LogAndShell({ showDebug, children }: { showDebug: boolean; children: [ReactNode, ReactNode] }) {
+  const container = useRef<HTMLDivElement>(null);
+  const stacked = useMediaQuery("(max-width: 1300px)");
+  const options = stacked ? SPLIT_STACKED : SPLIT_SIDE;
+  const { share, bounds, setShare } = useSplitShare(container, options);
+  const [log, shell] = children;
+  return (
+    <div className={`job-main${showDebug ? " with-debug" : ""}`} ref={container} style={showDebug ? ({ "--log-share": share } as CSSProperties) : undefined}>
+      {log}
+      {showDebug ? <SplitDivider container={container} options={options} share={share} bounds={bounds} setShare={setShare} controls="job-log debug-panel" /> : null}
+      {shell}
+    </div>
+  );
+}
+
 export function JobView() {
   const selected = useApp((s) => s.selectedJobId);
   const panel = useApp((s) => (s.selectedJobId === null ? undefined : s.jobs[s.selectedJobId]));
@@ -370,13 +365,13 @@ export function JobView() {
       <JobHeader key={panel.jobId} panel={panel} terminal={terminal} follow={follow} hasSelection={hasSelection} results={searchResults} />
       <PinnedNotice panel={panel} />
       <div className="job-body">
-        <div className={`job-main${showDebug ? " with-debug" : ""}`}>
+        <LogAndShell showDebug={showDebug}>
           <TerminalPane key={panel.jobId} panel={panel} follow={follow} callbacks={callbacks} />
           {showDebug ? <DebugPanel jobId={panel.jobId} jobTitle={jobTitle(panel.summary?.identity ?? null, panel.jobId)} /> : null}
-        </div>
+        </LogAndShell>
         <aside className="job-side">
           <JobResources panel={panel} />
-          <Commands panel={panel} />
+          <JobCommands panel={panel} />
           <EnvNames names={panel.envVarNames} />
           <DebugJobSection jobId={panel.jobId} />
         </aside>

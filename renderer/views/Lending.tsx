@@ -161,7 +161,8 @@ export function PauseControl({ disabled, controls, agentId, testId = "lending-pa
 export function LendingBar() {
   const store = useAppStore();
   const agents = useApp((s) => s.agents);
-  const busy = useApp((s) => s.busy.agent);
+  // Without the host a click would only fail: the controls wait for the connection.
+  const busy = useApp((s) => s.busy.agent || s.connection.status !== "connected");
   const agent = lendingLead(agents);
   if (agent === null) return null;
   const several = agents.length > 1;

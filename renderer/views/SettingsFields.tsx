@@ -2,6 +2,7 @@
 import type { ReactNode } from "react";
 import type { SettingsDraft } from "./settings-draft.js";
 import { AlertIcon } from "./icons.js";
+import { Prose } from "./Prose.js";
 
 /** Errors grouped by field, in the order they came. */
 export type ErrorMap = Map<string, string[]>;
@@ -11,7 +12,14 @@ export function ErrorText({ field, messages }: { field: string; messages: readon
   return (
     <div className="field-error" data-testid={`field-error-${field}`} role="alert">
       <AlertIcon size={13} style={{ flex: "none", marginTop: 2 }} />
-      <span>{messages.join("; ")}</span>
+      <span>
+        {messages.map((m, i) => (
+          <span key={i}>
+            {i > 0 ? "; " : null}
+            <Prose text={m} />
+          </span>
+        ))}
+      </span>
     </div>
   );
 }

@@ -1,13 +1,17 @@
-// Settings and the first-run setup (the same form, with a welcome while nothing is configured).
-// Validation errors from the host are shown under the field they name.
-import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+// Settings and the first-run setup (the same form, with a welcome while nothing is configured). The
+// first run asks for the organisation and the token; everything else is under Advanced, closed then.
+// The draft is in the store (store/settings-draft-store.ts), so it outlives the page. Validation
+// errors from the host are shown under the field they name, and go as soon as that field is edited.
+import { useEffect, useRef, useState, type ReactNode } from "react";
 import { createPortal } from "react-dom";
 import type { FieldError, SettingsView } from "../../agent-core/host/contract.js";
 import { diskGuardSentence, SANDBOX_LEVEL_WORDS } from "../sandbox-view.js";
 import { agentIdle } from "../view-model.js";
 import { askBrowserNotifications, browserNotificationPermission, type BrowserPermission } from "../browser-notifications.js";
-import { draftFrom, lineOfListError, newEnvRow, sameDraft, sandboxSettingsOf, toSettingsInput, type DraftConversion, type LineListField, type SettingsDraft } from "./settings-draft.js";
-import { AlertIcon, CheckIcon, CopyIcon, DownloadIcon, PlusIcon, UploadIcon, XIcon } from "./icons.js";
+import { configLabelOf, errorSentence, lineOfListError, newEnvRow, sandboxSettingsOf, type LineListField, type SettingsDraft } from "./settings-draft.js";
+import type { SettingsDraftState } from "../store/settings-draft-store.js";
+import { Prose } from "./Prose.js";
+import { AlertIcon, CheckIcon, ChevronDownIcon, CopyIcon, DownloadIcon, PlusIcon, UploadIcon, XIcon } from "./icons.js";
 import { SandboxLevel, SandboxNotice } from "./SandboxNotice.js";
 import { useApp, useAppStore } from "./store-context.js";
 import { ToolboxCard } from "./ToolboxCard.js";
@@ -82,7 +86,7 @@ function Welcome({ startPending }: { startPending: boolean }) {
         </ol>
         <p className="hint" style={{ marginTop: 8 }}>
           No account?{" "}
-          <button type="button" className="btn small" style={{ marginLeft: 4 }} onClick={() => store.getState().selectView("demo")}>
+          <button type="button" className="btn small" style={{ marginLeft: 4 }} data-testid="settings-try-demo" onClick={() => store.getState().selectView("demo")}>
             Try the local demo
           </button>{" "}
           — it runs everything on this machine.
@@ -129,17 +133,26 @@ function downloadText(name: string, text: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-function ImportExport({ onImported }: { onImported: () => void }) {
+/** An error with the name of its field in front, once ("`endpiont` is not a config.yaml option: did you mean `endpoint`?"). */
+function ErrorSentence({ label, message }: { label: string | null; message: string }) {
+  if (label === null || label === "") return <Prose text={message} />;
+  const sentence = errorSentence(label, message);
+  return (
+    <>
+      <code>{sentence.label}</code>
+      {sentence.joiner}
+      <Prose text={sentence.message} />
+    </>
+  );
+}
+
+function ImportExport() {
   const store = useAppStore();
   const fileInput = useRef<HTMLInputElement>(null);
-  const [dialog, setDialog] = useState<null | { kind: "paste"; text: string } | { kind: "export"; text: string; copied: boolean }>(null);
+  const paste = useApp((s) => s.configPaste);
+  const [exported, setExported] = useState<null | { text: string; copied: boolean }>(null);
   const busy = useApp((s) => s.busy.settings);
-
-  const importYaml = async (yaml: string) => {
-    const ok = await store.getState().importConfig(yaml);
-    if (ok) onImported();
-    setDialog(null);
-  };
+  const close = () => store.getState().closeConfigPaste();
 
   return (
     <>
@@ -152,13 +165,14 @@ function ImportExport({ onImported }: { onImported: () => void }) {
         onChange={(e) => {
           const file = e.target.files?.[0];
           e.target.value = "";
-          if (file !== undefined) void file.text().then(importYaml);
+          // A file with a mistake opens in the dialog, with what is wrong, to be fixed there.
+          if (file !== undefined) void file.text().then((text) => store.getState().importConfig(text));
         }}
       />
       <button type="button" className="btn ghost small" disabled={busy} onClick={() => fileInput.current?.click()}>
         <UploadIcon size={14} /> Import config.yaml…
       </button>
-      <button type="button" className="btn ghost small" data-testid="settings-import-paste" disabled={busy} onClick={() => setDialog({ kind: "paste", text: "" })}>
+      <button type="button" className="btn ghost small" data-testid="settings-import-paste" disabled={busy} onClick={() => store.getState().openConfigPaste()}>
         Paste YAML…
       </button>
       <button
@@ -170,49 +184,69 @@ function ImportExport({ onImported }: { onImported: () => void }) {
             .getState()
             .exportConfig()
             .then((yaml) => {
-              if (yaml !== null) setDialog({ kind: "export", text: yaml, copied: false });
+              if (yaml !== null) setExported({ text: yaml, copied: false });
             })
         }
       >
         <DownloadIcon size={14} /> Export
       </button>
-      {dialog?.kind === "paste" ? (
-        <ConfigDialog title="Import an agent config.yaml" onClose={() => setDialog(null)}>
+      {paste !== null ? (
+        <ConfigDialog title="Import an agent config.yaml" onClose={close}>
           <div className="hint">Paste the official agent’s config.yaml. Its settings replace the ones here once they are valid.</div>
           <textarea
-            className="textarea"
+            className={`textarea${paste.errors.length > 0 ? " invalid" : ""}`}
             data-testid="config-yaml-input"
             spellCheck={false}
             autoFocus
+            aria-label="config.yaml"
             placeholder={'endpoint: "acme.semaphoreci.com"\ntoken: "…"\nenv-vars: []'}
-            value={dialog.text}
-            onChange={(e) => setDialog({ kind: "paste", text: e.target.value })}
+            value={paste.text}
+            onChange={(e) => store.getState().editConfigPaste(e.target.value)}
           />
+          {paste.errors.length > 0 ? (
+            <div className="callout error config-import-errors" role="alert" data-testid="config-import-errors">
+              <AlertIcon size={16} style={{ color: "var(--red)", flex: "none", marginTop: 2 }} />
+              <div className="grow">
+                <div className="callout-title">Nothing was imported: fix the file and import it again</div>
+                {paste.errors.map((e, i) => (
+                  <div key={`${e.field}-${i}`} data-testid="config-import-error" data-field={e.field}>
+                    <ErrorSentence label={e.field === "" ? null : configLabelOf(e.field)} message={e.message} />
+                  </div>
+                ))}
+              </div>
+            </div>
+          ) : null}
           <div className="dialog-actions">
-            <button type="button" className="btn" onClick={() => setDialog(null)}>
+            <button type="button" className="btn" onClick={close}>
               Cancel
             </button>
-            <button type="button" className="btn primary" data-testid="config-import-submit" disabled={busy || dialog.text.trim() === ""} onClick={() => void importYaml(dialog.text)}>
-              Import
+            <button
+              type="button"
+              className="btn primary"
+              data-testid="config-import-submit"
+              disabled={busy || paste.text.trim() === ""}
+              onClick={() => void store.getState().importConfig(paste.text)}
+            >
+              {busy ? "Importing…" : "Import"}
             </button>
           </div>
         </ConfigDialog>
       ) : null}
-      {dialog?.kind === "export" ? (
-        <ConfigDialog title="config.yaml" onClose={() => setDialog(null)}>
+      {exported !== null ? (
+        <ConfigDialog title="config.yaml" onClose={() => setExported(null)}>
           <div className="hint">The settings as the official agent’s config file. The registration token is left out.</div>
-          <textarea className="textarea" data-testid="config-export-text" readOnly spellCheck={false} value={dialog.text} />
+          <textarea className="textarea" data-testid="config-export-text" readOnly spellCheck={false} value={exported.text} />
           <div className="dialog-actions">
             <button
               type="button"
               className="btn"
               data-testid="config-export-copy"
-              onClick={() => void navigator.clipboard.writeText(dialog.text).then(() => setDialog({ ...dialog, copied: true }), () => undefined)}
+              onClick={() => void navigator.clipboard.writeText(exported.text).then(() => setExported({ ...exported, copied: true }), () => undefined)}
             >
-              {dialog.copied ? <CheckIcon size={14} /> : <CopyIcon size={14} />}
-              {dialog.copied ? "Copied" : "Copy"}
+              {exported.copied ? <CheckIcon size={14} /> : <CopyIcon size={14} />}
+              {exported.copied ? "Copied" : "Copy"}
             </button>
-            <button type="button" className="btn primary" data-testid="config-export-download" onClick={() => downloadText("config.yaml", dialog.text)}>
+            <button type="button" className="btn primary" data-testid="config-export-download" onClick={() => downloadText("config.yaml", exported.text)}>
               <DownloadIcon size={14} /> Download
             </button>
           </div>
@@ -222,7 +256,7 @@ function ImportExport({ onImported }: { onImported: () => void }) {
   );
 }
 
-function SettingsForm({ settings }: { settings: SettingsView }) {
+function SettingsForm({ settings, state }: { settings: SettingsView; state: SettingsDraftState }) {
   const store = useAppStore();
   const busy = useApp((s) => s.busy.settings);
   const hostErrors = useApp((s) => s.settingsErrors);
@@ -230,28 +264,18 @@ function SettingsForm({ settings }: { settings: SettingsView }) {
   const actionError = useApp((s) => (s.error?.scope === "settings" ? s.error.message : null));
   const startPending = useApp((s) => s.startAfterSetup);
   const idle = useApp((s) => agentIdle(s.agent));
-
-  const [baseline, setBaseline] = useState(settings);
-  const [draft, setDraft] = useState<SettingsDraft>(() => draftFrom(settings));
-  const [localErrors, setLocalErrors] = useState<FieldError[]>([]);
-  const [mapping, setMapping] = useState<Pick<DraftConversion, "envRowKeys" | "lines">>({
-    envRowKeys: [],
-    lines: { files: [], jobHomeKeep: [], sandboxReadOnlyPaths: [], sandboxReadWritePaths: [] },
-  });
-  const dirty = useMemo(() => !sameDraft(draft, draftFrom(baseline)), [draft, baseline]);
-
-  // The settings changed elsewhere (another window, an import): show them unless there are edits here.
-  useEffect(() => {
-    if (settings === baseline) return;
-    if (!dirty) setDraft(draftFrom(settings));
-    setBaseline(settings);
-  }, [settings, baseline, dirty]);
+  // The draft lives in the store (settings-draft-store.ts): leaving the page keeps it.
+  const { draft, localErrors, mapping, dirty, advancedOpen } = state;
 
   const shownErrors = localErrors.length > 0 ? localErrors : hostErrors;
   const errors = groupErrors(shownErrors);
-  // New errors: bring the first one into view (the form is longer than the window).
+  // New errors (not those left after an edit cleared some): bring the first one into view, the form is longer than the window.
+  const seen = useRef<ReadonlySet<string>>(new Set());
   useEffect(() => {
-    if (shownErrors.length > 0) document.querySelector(".field-error, .callout.error")?.scrollIntoView({ block: "center", behavior: "smooth" });
+    const fields = new Set(shownErrors.map((e) => e.field));
+    const fresh = [...fields].some((f) => !seen.current.has(f));
+    seen.current = fields;
+    if (fresh) document.querySelector(".field-error, .callout.error")?.scrollIntoView({ block: "center", behavior: "smooth" });
   }, [shownErrors]);
   const placed = new Set<string>();
   const errorFor = (field: string) => {
@@ -259,19 +283,11 @@ function SettingsForm({ settings }: { settings: SettingsView }) {
     return <ErrorText field={field} messages={errors.get(field)} />;
   };
 
-  const set = <K extends keyof SettingsDraft>(key: K, value: SettingsDraft[K]) => setDraft((d) => ({ ...d, [key]: value }));
+  // An edit clears that field's errors (and only that field's) in the store.
+  const set = <K extends keyof SettingsDraft>(key: K, value: SettingsDraft[K]) => store.getState().editSettings(key, value);
 
   const save = async () => {
-    const conversion = toSettingsInput(draft);
-    setMapping({ envRowKeys: conversion.envRowKeys, lines: conversion.lines });
-    setLocalErrors(conversion.errors);
-    if (conversion.input === null) return;
-    const ok = await store.getState().saveSettings(conversion.input);
-    const saved = store.getState().settings;
-    if (ok && saved !== null) {
-      setBaseline(saved);
-      setDraft(draftFrom(saved));
-    }
+    await store.getState().saveSettingsDraft();
   };
 
   // Env var rows: errors envVars[i](.name|.value) of the last save belong to the row sent as i.
@@ -315,10 +331,10 @@ function SettingsForm({ settings }: { settings: SettingsView }) {
     });
 
   const tokenPlaceholder = settings.tokenSet ? "•••••• (stored)" : "The agent type’s registration token";
-  const form = (
-    <>
-      <section className="card form-section">
-        <div className="card-head">Connection</div>
+  // What the first run asks for: where to connect, and the token. The rest is under Advanced.
+  const essentials = (
+    <section className="card form-section" data-testid="settings-connection">
+      <div className="card-head">{settings.configured ? "Connection" : "Connect to Semaphore"}</div>
         <Field label="Organisation" configKey="endpoint" help="Your Semaphore organisation’s host name, without https://." error={errorFor("endpoint")}>
           <input
             className={`input mono${errors.has("endpoint") ? " invalid" : ""}`}
@@ -349,6 +365,12 @@ function SettingsForm({ settings }: { settings: SettingsView }) {
             onChange={(e) => set("token", e.target.value)}
           />
         </Field>
+    </section>
+  );
+  const advanced = (
+    <>
+      <section className="card form-section" data-testid="settings-agent">
+        <div className="card-head">This agent</div>
         <Field label="Agent name" configKey="name" help="8 to 80 characters; a random name is chosen when empty." error={errorFor("name")}>
           <input className={`input${errors.has("name") ? " invalid" : ""}`} data-testid="settings-name" placeholder="Random" spellCheck={false} value={draft.name} onChange={(e) => set("name", e.target.value)} />
         </Field>
@@ -531,13 +553,26 @@ function SettingsForm({ settings }: { settings: SettingsView }) {
             <div className="callout-title">Some settings are not valid</div>
             {unplaced.map(([field, messages]) => (
               <div key={field} data-testid={`field-error-${field}`}>
-                <span className="mono">{field}</span>: {messages.join("; ")}
+                <ErrorSentence label={field} message={messages.join("; ")} />
               </div>
             ))}
           </div>
         </div>
       ) : null}
-      {form}
+      {essentials}
+      <details
+        className="advanced"
+        data-testid="settings-advanced"
+        open={advancedOpen}
+        onToggle={(e) => store.getState().setSettingsAdvanced(e.currentTarget.open)}
+      >
+        <summary data-testid="settings-advanced-toggle">
+          <ChevronDownIcon size={15} className="advanced-chevron" />
+          <span className="advanced-title">Advanced</span>
+          <span className="advanced-what">{advancedOpen ? "" : "Agent name, plain HTTP, when to lend, GPUs, notifications, jobs, sandbox, disk guard, hooks, lifecycle, history"}</span>
+        </summary>
+        <div className="advanced-body">{advanced}</div>
+      </details>
       <div className="save-bar">
         <div className="inner">
           <button type="submit" className="btn primary" data-testid="settings-save" disabled={busy}>
@@ -548,7 +583,14 @@ function SettingsForm({ settings }: { settings: SettingsView }) {
               <CheckIcon size={15} /> Settings saved
             </span>
           ) : dirty ? (
-            <span className="hint">Unsaved changes</span>
+            <>
+              <span className="unsaved" data-testid="settings-unsaved" role="status">
+                <span className="unsaved-dot" aria-hidden="true" /> Unsaved changes
+              </span>
+              <button type="button" className="btn ghost small" data-testid="settings-discard" disabled={busy} onClick={() => store.getState().discardSettingsDraft()}>
+                Discard
+              </button>
+            </>
           ) : null}
           {showSaved && startPending && settings.configured && idle ? (
             <button type="button" className="btn" data-testid="settings-start-agent" onClick={() => void store.getState().startAgent().then(() => store.getState().selectView("agent"))}>
@@ -556,15 +598,7 @@ function SettingsForm({ settings }: { settings: SettingsView }) {
             </button>
           ) : null}
           <span style={{ flex: 1 }} />
-          <ImportExport
-            onImported={() => {
-              const saved = store.getState().settings;
-              if (saved !== null) {
-                setBaseline(saved);
-                setDraft(draftFrom(saved));
-              }
-            }}
-          />
+          <ImportExport />
         </div>
       </div>
     </form>
@@ -901,19 +935,20 @@ function DiskGuard({ draft, set, errors, errorFor }: SectionProps) {
 
 export function SettingsPage() {
   const settings = useApp((s) => s.settings);
+  const state = useApp((s) => s.settingsDraft);
   const startPending = useApp((s) => s.startAfterSetup);
   // First run: the card shows while the toolbox is missing, and stays for the install's outcome.
   const toolboxMissing = useApp((s) => s.toolbox !== null && (!s.toolbox.installed || s.toolbox.install.running || s.toolbox.install.verified !== null || s.toolbox.install.error !== null));
-  if (settings === null) return <div className="loading">Loading…</div>;
+  if (settings === null || state === null) return <div className="loading">Loading…</div>;
   return (
     <div className="page" data-testid="view-settings">
       <div className="page-head">
         <h1>{settings.configured ? "Settings" : "Set up the agent"}</h1>
       </div>
       {!settings.configured ? <Welcome startPending={startPending} /> : null}
-      {!settings.configured && toolboxMissing ? <ToolboxCard /> : null}
-      <SettingsForm settings={settings} />
-      {settings.configured ? <ToolboxCard /> : null}
+      <SettingsForm settings={settings} state={state} />
+      {/* First run: a recommendation below what is needed, not a step before it. */}
+      {settings.configured || toolboxMissing ? <ToolboxCard /> : null}
     </div>
   );
 }

@@ -17,6 +17,13 @@ export const DEBUG_SCROLLBACK = 5_000;
 
 export const IS_MAC = typeof navigator !== "undefined" && /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent);
 
+/** The panel's hint that says how the keyboard leaves the shell (the terminal's input points at it). */
+export const DEBUG_ESCAPE_HINT_ID = "debug-escape-hint";
+/** Esc, then Tab within this long (and no other key between), moves the focus out of the shell. */
+export const ESCAPE_TAB_WINDOW_MS = 2000;
+
+const MODIFIER_KEYS = new Set(["Shift", "Control", "Alt", "Meta", "CapsLock"]);
+
 /** What the panel hears from a terminal. */
 export interface DebugXtermEvents {
   /** Something was copied (true) or could not be (false). */
@@ -69,6 +76,8 @@ export class DebugXterm {
   private resizeObserver: ResizeObserver | null = null;
   private readonly fitSoon = new FrameCoalescer(() => this.refit());
   private disposed = false;
+  /** When Esc was pressed, if the next key may still be the Tab that leaves the shell (0: not). */
+  private escapeAt = 0;
   events: DebugXtermEvents | null = null;
 
   constructor(
@@ -103,13 +112,17 @@ export class DebugXterm {
     });
     this.element.dataset.renderer = this.renderer;
     this.term.attachCustomKeyEventHandler((e) => this.onKey(e));
+    // The shell keeps Tab (completion); its input says how to leave it (the hint under the shell).
+    this.term.textarea?.setAttribute("aria-describedby", DEBUG_ESCAPE_HINT_ID);
     this.disposables.push(
       this.term.onData((data) => session.send(data)),
       this.term.onResize(({ cols, rows }) => {
         session.resized(cols, rows);
         noteSize(cols, rows);
+        this.showSize();
       }),
     );
+    this.showSize();
     this.refit();
   }
 
@@ -205,6 +218,7 @@ export class DebugXterm {
   }
 
   private onKey(e: KeyboardEvent): boolean {
+    if (this.leavesShell(e)) return false; // not sent: the browser moves the focus on
     if (isCopyKey(e)) {
       // Ctrl+Shift+C never reaches the shell; plain Ctrl+C does (the interrupt).
       if (e.type === "keydown") {
@@ -222,6 +236,26 @@ export class DebugXterm {
       return false;
     }
     return true;
+  }
+
+  /**
+   * No keyboard trap: Tab goes to the shell (completion), but Esc then Tab (or Shift+Tab) leaves it, as
+   * the hint under the shell says. The Esc itself reaches the shell, as always (vi, less need it).
+   */
+  private leavesShell(e: KeyboardEvent): boolean {
+    if (e.type === "keydown" && e.key === "Tab" && !e.ctrlKey && !e.altKey && !e.metaKey && this.escapeAt !== 0 && performance.now() - this.escapeAt <= ESCAPE_TAB_WINDOW_MS) {
+      this.escapeAt = 0;
+      return true;
+    }
+    if (e.type !== "keydown" || MODIFIER_KEYS.has(e.key)) return false;
+    this.escapeAt = e.key === "Escape" && !e.ctrlKey && !e.altKey && !e.metaKey && !e.shiftKey ? performance.now() : 0;
+    return false;
+  }
+
+  /** Its size in cells, on its element (data-cols, data-rows): what the shell was told. */
+  private showSize(): void {
+    this.element.dataset.cols = String(this.term.cols);
+    this.element.dataset.rows = String(this.term.rows);
   }
 
   private scheduleFit(): void {

@@ -4,7 +4,7 @@
 // does not re-render React. uPlot sets only element.style (allowed by the page's CSP).
 import uPlot from "uplot";
 import { GPU_HISTORY_MS } from "../../agent-core/host/contract.js";
-import { formatTime } from "../view-model.js";
+import { formatClock, formatTime } from "../../agent-core/util/date-format.js";
 
 export interface MetricSpec {
   /** Shown in the readout: "Utilisation". */
@@ -76,7 +76,7 @@ export class MetricChart {
       },
       axes: [
         // Clock times as the rest of the app says them ("14:05", 24-hour).
-        { stroke: AXIS, font: FONT, size: 26, grid: { stroke: GRID, width: 1 }, ticks: { stroke: GRID, width: 1, size: 4 }, values: (_u, splits) => splits.map((t) => formatTime(t).slice(0, 5)) },
+        { stroke: AXIS, font: FONT, size: 26, grid: { stroke: GRID, width: 1 }, ticks: { stroke: GRID, width: 1, size: 4 }, values: (_u, splits) => splits.map((t) => formatClock(t)) },
         {
           stroke: AXIS,
           font: FONT,

@@ -67,12 +67,21 @@ export class JobTerminal {
     this.term.loadAddon(this.search);
     this.term.loadAddon(webLinksAddon());
     this.term.open(container);
+    // Read-only: Tab and Shift+Tab are the page's (xterm would keep the focus and send a tab nowhere).
+    this.term.attachCustomKeyEventHandler((e) => e.key !== "Tab");
+    this.term.textarea?.setAttribute("aria-label", "Job log (read-only): Tab moves on");
     this.textReader = new TerminalTextReader(this.term);
     this.loadWebgl();
     container.dataset.renderer = this.renderer;
     this.refit();
 
+    const size = () => {
+      container.dataset.cols = String(this.term.cols);
+      container.dataset.rows = String(this.term.rows);
+    };
+    size();
     this.disposables.push(
+      this.term.onResize(size),
       this.term.onWriteParsed(() => this.parsed()),
       this.term.onSelectionChange(() => this.events.selectionChanged(this.term.hasSelection())),
       this.search.onDidChangeResults((r) => this.events.searchResults(r.resultCount > 0 ? { index: r.resultIndex, count: r.resultCount } : { index: -1, count: 0 })),

@@ -1,4 +1,6 @@
-// The settings form's editable copy and its conversion to SettingsInput. Pure (tested without a DOM).
+// The settings form's editable copy and its conversion to SettingsInput; which errors an edit
+// clears; how an error of config.yaml reads. Pure (tested without a DOM).
+import { AGENT_CONFIG_KEYS } from "../../agent-core/config/keys.js";
 import type { FieldError, SettingsInput, SettingsView } from "../../agent-core/host/contract.js";
 import { gridFromSchedule, scheduleFromGrid, type WeekGrid } from "../schedule-grid.js";
 
@@ -401,3 +403,74 @@ export function toSettingsInput(draft: SettingsDraft): DraftConversion {
   if (draft.token !== "") input.token = draft.token;
   return { ...conversion, input };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Errors of the form: which ones an edit clears, and how one reads on its own.
+
+/** Where the errors of the last save belong: envVars[i] was the row with key envRowKeys[i], list entries their lines. */
+export type DraftMapping = Pick<DraftConversion, "envRowKeys" | "lines">;
+
+export const EMPTY_MAPPING: DraftMapping = { envRowKeys: [], lines: { files: [], jobHomeKeep: [], sandboxReadOnlyPaths: [], sandboxReadWritePaths: [] } };
+
+/** Draft fields whose errors come back under another SettingsInput key. */
+const ERROR_KEY_OF: Partial<Record<keyof SettingsDraft, string>> = {
+  lendScheduleEnabled: "lendSchedule",
+  gpuGroupOf: "gpuGroups",
+};
+
+/** `field` is `name` or one of its parts: "files" holds "files[2]", "envVars" holds "envVars[0].name". */
+function within(field: string, name: string): boolean {
+  return field === name || field.startsWith(`${name}[`) || field.startsWith(`${name}.`);
+}
+
+/**
+ * The errors an edit of `key` (from `before` to `after`) makes obsolete: those of the field it
+ * changes, and only those. An environment variable row is a field of its own: editing a row's name
+ * clears that row's name error, not the errors of the other rows.
+ */
+export function errorsClearedBy(key: keyof SettingsDraft, before: SettingsDraft, after: SettingsDraft, mapping: DraftMapping): (field: string) => boolean {
+  if (key !== "envVars") {
+    const name = ERROR_KEY_OF[key] ?? key;
+    return (field) => within(field, name);
+  }
+  const cleared = new Set<string>(["envVars"]);
+  const now = new Map(after.envVars.map((row) => [row.key, row]));
+  for (const row of before.envVars) {
+    const i = mapping.envRowKeys.indexOf(row.key);
+    if (i < 0) continue;
+    const edited = now.get(row.key);
+    const nameChanged = edited === undefined || edited.name !== row.name;
+    const valueChanged = edited === undefined || edited.value !== row.value;
+    if (nameChanged) cleared.add(`envVars[${i}].name`);
+    if (valueChanged) cleared.add(`envVars[${i}].value`);
+    if (nameChanged || valueChanged) cleared.add(`envVars[${i}]`);
+  }
+  return (field) => cleared.has(field);
+}
+
+/**
+ * What an error's field is called in config.yaml, for errors of an imported file: the official key
+ * (interruptionGracePeriod is `interruption-grace-period`, envVars[1].name is `env-vars` entry 2),
+ * "config.yaml" for the file as a whole, the field itself for a key of the file the agent does not
+ * know (`endpiont`) or a setting of the app's own (historyMaxJobs).
+ */
+export function configLabelOf(field: string): string {
+  if (field === "yaml") return "config.yaml";
+  const match = /^([A-Za-z]+)(?:\[(\d+)\](?:\.[A-Za-z]+)?)?$/.exec(field);
+  if (match === null) return field;
+  const spec = AGENT_CONFIG_KEYS.find((k) => k.prop === match[1]);
+  if (spec === undefined) return field;
+  return match[2] !== undefined ? `${spec.key} entry ${Number(match[2]) + 1}` : spec.key;
+}
+
+/**
+ * How an error reads with the name of its field in front, said once: "`token` is required: …",
+ * "`endpiont` is not a config.yaml option: did you mean `endpoint`?", "`env-vars`: entry 2 …". A
+ * message that goes on from its field (is, must, …) follows it as a sentence; any other after a colon.
+ */
+export function errorSentence(label: string, message: string): { label: string; joiner: " " | ": "; message: string } {
+  return { label, joiner: /^(is|are|must|has|have|cannot|needs?|should)\b/.test(message) ? " " : ": ", message };
+}
+
+/** The essentials the first-run setup asks for; every other field is under Advanced. */
+export const ESSENTIAL_FIELDS: ReadonlySet<string> = new Set(["endpoint", "token"]);

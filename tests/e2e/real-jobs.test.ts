@@ -95,6 +95,8 @@ describe("real Semaphore jobs in the web console (console process, agent, hub, C
   it("keeps trying a hub that refuses registration, says why with a countdown, then waits for jobs with no click", async () => {
     await byTestId("settings-endpoint").fill(hub.endpoint);
     await byTestId("settings-token").fill(hub.token);
+    // Plain HTTP (for this local hub) is under Advanced, closed on the first run.
+    await byTestId("settings-advanced-toggle").click();
     await byTestId("settings-no-https").check();
     await byTestId("settings-save").click();
     await byTestId("settings-saved").waitFor();

@@ -216,6 +216,8 @@ describe("sandbox and disk guard in the web console (console process, agent, hub
     const bare = await startConsole({ env: { PATH: bin } });
     await page.goto(bare.url);
     await byTestId("nav-settings").click();
+    // A console never configured shows the first run: where jobs run is under Advanced.
+    await byTestId("settings-advanced-toggle").click();
     const notice = byTestId("view-settings").getByTestId("sandbox-notice");
     await notice.waitFor({ timeout: 10_000 });
     expect(await byTestId("settings-sandbox").getAttribute("data-value")).toBe("strict");

@@ -16,11 +16,12 @@ export interface ConsoleProcess {
   tmp: string;
 }
 
-export async function startConsole(options: { dataDir?: string; home?: string; tmp?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ConsoleProcess> {
+/** `port`: a fixed one (a console started again on the port of one that stopped); a free one by default. */
+export async function startConsole(options: { dataDir?: string; home?: string; tmp?: string; env?: NodeJS.ProcessEnv; port?: number } = {}): Promise<ConsoleProcess> {
   const dataDir = options.dataDir ?? tempDir("sa-console-data-");
   const home = options.home ?? tempDir("sa-console-home-");
   const tmp = options.tmp ?? tempDir("sa-console-tmp-");
-  const proc = runCli(["console", "--port", "0", "--data-dir", dataDir], {
+  const proc = runCli(["console", "--port", String(options.port ?? 0), "--data-dir", dataDir], {
     HOME: home,
     TMPDIR: tmp,
     SEMAPHORE_AGENT_TEST_TIMINGS: JSON.stringify(FAST_TIMINGS),

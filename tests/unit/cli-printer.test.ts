@@ -26,7 +26,7 @@ const FULL = {
   SEMAPHORE_ORGANIZATION_URL: "https://acme.semaphoreci.com",
 };
 
-const request = (id: JobIdentity | null): AgentEvent => ({ type: "job-request", at: AT, jobId: JOB_ID, envVarNames: ["SECRET"], identity: id });
+const request = (id: JobIdentity | null): AgentEvent => ({ type: "job-request", at: AT, jobId: JOB_ID, envVarNames: ["SECRET"], identity: id, plan: null });
 
 describe("the identity line of start and run", () => {
   it("names project, job, ref, commit, author and workflow, and the job's page", () => {

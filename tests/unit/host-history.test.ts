@@ -296,4 +296,39 @@ describe("whose job it was, and why a job did not run or was stopped by the agen
       await again.close();
     }
   });
+
+  it("keeps a job's plan and its stop across a reopen and a compaction; older records and malformed plans have none", async () => {
+    const plan = { commands: ["make test", "make lint"], epilogueAlways: ["echo cleanup"], epilogueOnPass: ["echo deploy"], epilogueOnFail: [] };
+    const store = HistoryStore.open(dir, { maxJobs: 100, maxBytes: 1 << 30 });
+    store.start("planned", { mode: "semaphore", startedAt: 1, envVarNames: ["A"], plan });
+    expect(store.get("planned")).toMatchObject({ plan, stop: null });
+    for (const e of jobEvents(2)) store.append("planned", e);
+    // The stop is known while the job runs (the first one counts) and kept with the finish.
+    expect(store.markStopped("planned", { by: "Stopped by Semaphore", atEvent: 3 })).toMatchObject({ summary: { result: "running", stoppedBy: "Stopped by Semaphore" }, stop: { by: "Stopped by Semaphore", atEvent: 3 } });
+    expect(store.markStopped("planned", { by: "Stopped by you", atEvent: 4 })?.stop).toEqual({ by: "Stopped by Semaphore", atEvent: 3 });
+    store.finish("planned", "stopped", 2, null, "Stopped by Semaphore");
+    expect(store.markStopped("planned", { by: "Stopped by you", atEvent: 9 })).toBeNull(); // not running any more
+    await store.close();
+    appendFileSync(
+      join(dir, "index.jsonl"),
+      [
+        { op: "start", id: "old", file: "5-old-abcd1234.jsonl", mode: "semaphore", startedAt: 5, envVarNames: [] },
+        { op: "finish", id: "old", result: "stopped", finishedAt: 6, events: 0, bytes: 0, stoppedBy: "Stopped by you" },
+        { op: "start", id: "bad-plan", file: "7-bad-abcd1234.jsonl", mode: "semaphore", startedAt: 7, envVarNames: [], plan: { commands: "not a list" } },
+      ]
+        .map((r) => `${JSON.stringify(r)}\n`)
+        .join(""),
+    );
+    for (const round of ["reopened", "compacted"]) {
+      const again = HistoryStore.open(dir, { maxJobs: 100, maxBytes: 1 << 30 });
+      try {
+        expect(again.get("planned"), round).toMatchObject({ plan, stop: { by: "Stopped by Semaphore", atEvent: 3 }, summary: { result: "stopped", stoppedBy: "Stopped by Semaphore" } });
+        // An older stop has no position: the UI says who, in the header, but cannot tell which command.
+        expect(again.get("old"), round).toMatchObject({ plan: null, stop: null, summary: { stoppedBy: "Stopped by you" } });
+        expect(again.get("bad-plan")?.plan, round).toBeNull();
+      } finally {
+        await again.close();
+      }
+    }
+  });
 });

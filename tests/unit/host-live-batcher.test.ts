@@ -49,7 +49,7 @@ describe("LiveBatcher", () => {
   it("sends a batch before any other event: job-started < outputs < job-finished", () => {
     const { emitted, batcher } = collect({ intervalMs: 60_000 });
     const summary = { id: "job", mode: "semaphore" as const, result: "running" as const, startedAt: 1, finishedAt: null, durationMs: null, events: 0, bytes: 0, identity: null, problem: null, stoppedBy: null, agentId: null, agentName: null, usage: null };
-    batcher.pass({ type: "job-started", job: { summary, envVarNames: [] } });
+    batcher.pass({ type: "job-started", job: { summary, envVarNames: [], plan: null, stop: null } });
     batcher.output("job", 0, { event: "job_started", timestamp: 1 });
     batcher.output("job", 1, output("a"));
     batcher.pass({ type: "activity", at: 1, level: "info", message: "hello" });

@@ -115,8 +115,19 @@ describe("validation", () => {
     expect(messageFor(result, "envVars[1].name")).toMatch(/already set by envVars\[0\]/);
     expect(messageFor(result, "files[1]")).toMatch(/SRC:DEST with an absolute DEST/);
     expect(messageFor(result, "files[2]")).toMatch(/SRC:DEST/);
-    expect(messageFor(result, "name")).toMatch(/8 to 80 bytes/);
+    expect(messageFor(result, "name")).toBe("must be 8 to 80 characters long (it has 5); leave it empty for a random name");
     expect(messageFor(result, "preJobHookPath")).toMatch(/absolute path/);
+  });
+
+  it("counts the agent name in characters, and says why bytes count when they differ", () => {
+    const store = SettingsStore.open(dir, plainFileCodec());
+    // 8 characters of plain ASCII: accepted; 7: refused, in characters.
+    expect(store.save(input({ name: "gpu-box1" })).ok).toBe(true);
+    expect(messageFor(store.save(input({ name: "gpu-box" })), "name")).toMatch(/^must be 8 to 80 characters long \(it has 7\)/);
+    // 30 emoji are 30 characters but 120 bytes: over the agent's 80 bytes (spec §2.2), and the message says why.
+    const emoji = messageFor(store.save(input({ name: "😀".repeat(30) })), "name");
+    expect(emoji).toMatch(/80 bytes/);
+    expect(emoji).toMatch(/it has 30 characters, 120 bytes/);
   });
 
   it("names the one bad line of a sandbox path list or the keep-list, once", () => {
@@ -274,27 +285,56 @@ describe("import and export of config.yaml", () => {
     expect(fieldsOf(result)).toEqual(["token"]);
   });
 
-  it("names an unknown key", () => {
+  it("names an unknown key once and suggests the nearest official one", () => {
     const result = SettingsStore.open(dir, plainFileCodec()).importConfig(`${OFFICIAL_YAML}endpiont: "typo.example.com"\n`);
     expect(result.ok).toBe(false);
     expect(fieldsOf(result)).toEqual(["endpiont"]);
-    expect(messageFor(result, "endpiont")).toMatch(/Unrecognized option 'endpiont'/);
+    // The field names the key; the message does not say it again, nor the file's name.
+    expect(messageFor(result, "endpiont")).toBe("is not a config.yaml option: did you mean `endpoint`?");
+    const far = SettingsStore.open(dir, plainFileCodec()).importConfig(`${OFFICIAL_YAML}colour: blue\n`);
+    expect(far).toEqual({ ok: false, errors: [{ field: "colour", message: "is not a config.yaml option" }] });
   });
 
   it("names a key the app has no setting for", () => {
     const result = SettingsStore.open(dir, plainFileCodec()).importConfig(`${OFFICIAL_YAML}kubernetes-executor: true\n`);
     expect(fieldsOf(result)).toEqual(["kubernetes-executor"]);
-    expect(messageFor(result, "kubernetes-executor")).toMatch(/not supported by the desktop app/);
+    expect(messageFor(result, "kubernetes-executor")).toBe("is not supported by the desktop app: remove it from the file");
   });
 
-  it("maps a bad value to its setting and never echoes the token", () => {
+  it("maps a bad value to its setting, says it once, and never echoes the token", () => {
     const result = SettingsStore.open(dir, plainFileCodec()).importConfig(OFFICIAL_YAML.replace("interruption-grace-period: 45", "interruption-grace-period: soon"));
     expect(fieldsOf(result)).toEqual(["interruptionGracePeriod"]);
+    expect(messageFor(result, "interruptionGracePeriod")).toBe('must be a whole number of seconds (got "soon")');
     expect(JSON.stringify(result)).not.toContain(TOKEN);
   });
 
-  it("reports a file that is not YAML under `yaml`", () => {
+  it("reports a file that is not YAML under `yaml`, saying where in words, without the file's name in front", () => {
     const result = SettingsStore.open(dir, plainFileCodec()).importConfig("endpoint: [unclosed\n");
     expect(fieldsOf(result)).toEqual(["yaml"]);
+    expect(messageFor(result, "yaml")).toMatch(/^is not valid YAML at line \d+, column \d+: \S/);
+    const list = SettingsStore.open(dir, plainFileCodec()).importConfig("- endpoint\n");
+    expect(list).toEqual({ ok: false, errors: [{ field: "yaml", message: 'expected a mapping of "option: value" lines at the top level (got a list)' }] });
+  });
+
+  it("no import message starts with the file's name or repeats its field", () => {
+    const store = SettingsStore.open(dir, plainFileCodec());
+    const files = [
+      `${OFFICIAL_YAML}endpiont: x\n`,
+      `${OFFICIAL_YAML}snooze-file: /tmp/x\n`,
+      OFFICIAL_YAML.replace("upload-job-logs: when-trimmed", "upload-job-logs: sometimes"),
+      OFFICIAL_YAML.replace('name: "gpu-box-in-the-corner"', 'name: "short"'),
+      OFFICIAL_YAML.replace('env-vars: ["GPU_COUNT=2", "JAVA_OPTS=-Dx=y"]', 'env-vars: ["1X=y"]'),
+      "endpoint: [unclosed\n",
+      "endpoint: acme.semaphoreci.com\n",
+    ];
+    for (const yaml of files) {
+      const result = store.importConfig(yaml);
+      expect(result.ok, yaml).toBe(false);
+      if (result.ok) continue;
+      for (const { field, message } of result.errors) {
+        expect(message, field).not.toMatch(/^config\.yaml/);
+        expect(message, field).not.toMatch(new RegExp(`^'?${field.replace(/[[\].]/g, "\\$&")}'?[: ]`));
+      }
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { JobLogEvent } from "../../agent-core/host/contract.js";
-import { applyToOutline, emptyOutline, formatSeconds, JobLogFormatter, type JobOutline } from "../../renderer/job-format.js";
+import type { JobLogEvent, JobPlan, JobStop } from "../../agent-core/host/contract.js";
+import { applyToOutline, commandRows, emptyOutline, formatSeconds, JobLogFormatter, type JobOutline } from "../../renderer/job-format.js";
 
 const started = (directive: string, t = 100): JobLogEvent => ({ event: "cmd_started", timestamp: t, directive });
 const out = (output: string, t = 100): JobLogEvent => ({ event: "cmd_output", timestamp: t, output });
@@ -105,5 +105,219 @@ describe("job outline", () => {
     expect(o.commands.map((c) => c.directive)).toEqual(["c7", "c8", "c9", "c10", "c11"]);
     expect(o.commands.map((c) => c.index)).toEqual([7, 8, 9, 10, 11]);
     expect(o.omittedCommands).toBe(7);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// A job's log as the runner writes it (agent-core/job/runner.ts), with its plan and its stop.
+
+const ENV = "Exporting environment variables";
+const FILES = "Injecting Files";
+const POST_HOOK = "Running the post-job hook configured in the agent";
+// eslint-disable-next-line no-control-regex
+const plain = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, "");
+
+/** cmd_started, its output, cmd_finished: one command of the log. */
+const command = (directive: string, exitCode: number, output = "", t = 100, seconds = 1): JobLogEvent[] => [
+  started(directive, t),
+  ...(output !== "" ? [out(output, t)] : []),
+  finished(directive, exitCode, t, t + seconds),
+];
+
+const PLAN: JobPlan = {
+  commands: ["make deps", "make test", "make lint", "make docs"],
+  epilogueAlways: ["echo cleanup", "echo upload"],
+  epilogueOnPass: ["echo deploy"],
+  epilogueOnFail: ["echo notify"],
+};
+
+/** Fails at command 2 of 4: the always epilogues, then on-fail, run; commands 3 and 4 never do. */
+const FAILED_AT_TWO: JobLogEvent[] = [
+  { event: "job_started", timestamp: 99 },
+  ...command(ENV, 0, "Exporting A\nExporting B\n"),
+  ...command(FILES, 0),
+  ...command("make deps", 0, "ok\n"),
+  ...command("make test", 2, "1 failing\n", 101, 4),
+  ...command(ENV, 0, "Exporting SEMAPHORE_JOB_RESULT\n", 105, 0),
+  ...command("echo cleanup", 0, "cleanup\n", 105),
+  ...command("echo upload", 0, "upload\n", 106),
+  ...command("echo notify", 0, "notify\n", 107),
+  { event: "job_finished", timestamp: 108, result: "failed" },
+];
+
+/** Index of the first event matching `test`. */
+const at = (events: JobLogEvent[], test: (e: JobLogEvent) => boolean) => events.findIndex(test);
+
+function outlineOf(events: JobLogEvent[]): JobOutline {
+  let o = emptyOutline();
+  events.forEach((e, i) => (o = applyToOutline(o, e, undefined, i)));
+  return o;
+}
+
+describe("job log sections: steps, epilogues, skipped, stopped", () => {
+  it("names the agent's two env exports apart, and the files step, from the log alone", () => {
+    const text = plain(new JobLogFormatter().formatAll(FAILED_AT_TWO));
+    expect(text).toContain("▶ Exporting environment variables  agent step · the job's variables\r\n");
+    expect(text).toContain("▶ Injecting Files  agent step · the job's files\r\n");
+    expect(text).toContain("▶ Exporting environment variables  agent step · SEMAPHORE_JOB_RESULT\r\n");
+    // The job's own commands have no tag; the directive sent to Semaphore is shown as it is.
+    expect(text).toContain("▶ make deps\r\n");
+    expect(FAILED_AT_TWO.filter((e) => e.event === "cmd_started" && e.directive === ENV)).toHaveLength(2);
+  });
+
+  it("labels epilogues as always / on fail with the plan, and as epilogues without it", () => {
+    const text = plain(new JobLogFormatter({ plan: PLAN }).formatAll(FAILED_AT_TWO));
+    expect(text).toContain("▶ echo cleanup  epilogue · always\r\n");
+    expect(text).toContain("▶ echo upload  epilogue · always\r\n");
+    expect(text).toContain("▶ echo notify  epilogue · on fail\r\n");
+    expect(text).not.toContain("on pass");
+    // Coloured apart from the agent's steps (cyan, not dim).
+    expect(new JobLogFormatter({ plan: PLAN }).formatAll(FAILED_AT_TWO)).toContain("\x1b[36mepilogue · always\x1b[0m");
+    const without = plain(new JobLogFormatter().formatAll(FAILED_AT_TWO));
+    expect(without).toContain("▶ echo notify  epilogue\r\n");
+    expect(without).not.toMatch(/Skipped/);
+  });
+
+  it("labels on-pass epilogues of a job that passed", () => {
+    const passed: JobLogEvent[] = [
+      ...command(ENV, 0),
+      ...command(FILES, 0),
+      ...PLAN.commands.flatMap((c) => command(c, 0)),
+      ...command(ENV, 0),
+      ...command("echo cleanup", 0),
+      ...command("echo upload", 0),
+      ...command("echo deploy", 0),
+      { event: "job_finished", timestamp: 120, result: "passed" },
+    ];
+    const text = plain(new JobLogFormatter({ plan: PLAN }).formatAll(passed));
+    expect(text).toContain("▶ echo deploy  epilogue · on pass\r\n");
+    expect(text).not.toContain("Skipped");
+  });
+
+  it("lists the commands skipped after the failure at the end of the log, before the result", () => {
+    const text = plain(new JobLogFormatter({ plan: PLAN }).formatAll(FAILED_AT_TWO));
+    expect(text).toMatch(/⊘ Skipped after the failure: make lint, make docs\r\n\r\n✘ Job failed\r\n$/);
+    expect(text).toContain("✘ exit 2 · 4 s");
+  });
+
+  it("lists skipped epilogues after a failing always epilogue", () => {
+    const events: JobLogEvent[] = [
+      ...command(ENV, 0),
+      ...command(FILES, 0),
+      ...PLAN.commands.flatMap((c) => command(c, 0)),
+      ...command(ENV, 0),
+      ...command("echo cleanup", 1),
+      ...command("echo deploy", 0),
+      { event: "job_finished", timestamp: 120, result: "passed" },
+    ];
+    const text = plain(new JobLogFormatter({ plan: PLAN }).formatAll(events));
+    expect(text).toContain("▶ echo deploy  epilogue · on pass");
+    expect(text).toContain("⊘ Skipped after the failure: echo upload (epilogue · always)");
+  });
+
+  it("says who stopped the command that was running, not exit 1, and what never ran after the stop", () => {
+    const events: JobLogEvent[] = [
+      { event: "job_started", timestamp: 99 },
+      ...command(ENV, 0),
+      ...command(FILES, 0),
+      ...command("make deps", 0),
+      started("make test", 101),
+      out("running\n", 102),
+      finished("make test", 1, 101, 104),
+      ...command(POST_HOOK, 1, "Running: bash /hook.sh\n", 104, 0),
+      { event: "job_finished", timestamp: 104, result: "stopped" },
+    ];
+    // The stop was asked while `make test` ran: after its output, before its cmd_finished.
+    const stop: JobStop = { by: "Stopped by you", atEvent: at(events, (e) => e.event === "cmd_output" && e.output === "running\n") + 1 };
+    const text = plain(new JobLogFormatter({ plan: PLAN, stop }).formatAll(events));
+    expect(text).toContain("running\n■ stopped by you · 3 s\r\n");
+    expect(text).not.toMatch(/exit 1 ·/);
+    expect(text).toContain("▶ Running the post-job hook configured in the agent  agent hook");
+    expect(text).toContain("■ not run: the job was stopped (exit 1)");
+    expect(text).toMatch(/⊘ Skipped after the stop: make lint, make docs, echo cleanup \(epilogue · always\), echo upload \(epilogue · always\)\r\n/);
+    expect(text).not.toContain("echo notify");
+    expect(text).toMatch(/■ Job stopped by you\r\n$/);
+    // Amber, not the red of a failure.
+    expect(new JobLogFormatter({ plan: PLAN, stop }).formatAll(events)).toContain("\x1b[33m■ stopped by you · 3 s");
+
+    // Each kind of stop in its words.
+    for (const [by, words] of [
+      ["Stopped by Semaphore", "■ stopped by Semaphore · 3 s"],
+      ["Stopped by you: paused", "■ stopped by you: paused · 3 s"],
+      ["Stopped: You are using the computer", "■ stopped: You are using the computer · 3 s"],
+      ["Stopped by the disk guard: Only 1 GB free", "■ stopped by the disk guard: Only 1 GB free · 3 s"],
+    ] as const) {
+      expect(plain(new JobLogFormatter({ stop: { by, atEvent: stop.atEvent } }).formatAll(events))).toContain(words);
+    }
+  });
+
+  it("a stop learned while the job runs counts from the next event; a failure before it stays a failure", () => {
+    const f = new JobLogFormatter({ plan: PLAN });
+    let text = f.formatAll([...command(ENV, 0), ...command(FILES, 0), ...command("make deps", 3), started("make test")]);
+    f.setContext({ stop: { by: "Stopped by Semaphore", atEvent: 7 } }); // while `make test` (event 6) runs
+    text += f.formatAll([finished("make test", 1, 100, 102), { event: "job_finished", timestamp: 102, result: "stopped" }]);
+    expect(plain(text)).toContain("✘ exit 3 · 1 s");
+    expect(plain(text)).toContain("■ stopped by Semaphore · 2 s");
+    expect(plain(text)).toMatch(/■ Job stopped by Semaphore\r\n$/);
+  });
+
+  it("a command still open when the job ended says it did not finish", () => {
+    const text = plain(new JobLogFormatter().formatAll([started("sleep 60", 100), { event: "job_finished", timestamp: 130, result: "stopped" }]));
+    expect(text).toContain("■ did not finish · 30 s");
+    expect(text).toContain("■ Job stopped");
+  });
+});
+
+describe("command rows (the Job view's side list)", () => {
+  it("lists the kinds, and the skipped commands greyed in their place", () => {
+    const rows = commandRows(outlineOf(FAILED_AT_TWO), { plan: PLAN, stop: null }, true, "failed");
+    expect(rows.map((r) => [r.directive, r.section.kind, r.state])).toEqual([
+      [ENV, "job-env", "passed"],
+      [FILES, "files", "passed"],
+      ["make deps", "command", "passed"],
+      ["make test", "command", "failed"],
+      ["make lint", "command", "skipped"],
+      ["make docs", "command", "skipped"],
+      [ENV, "result-env", "passed"],
+      ["echo cleanup", "epilogue-always", "passed"],
+      ["echo upload", "epilogue-always", "passed"],
+      ["echo notify", "epilogue-on-fail", "passed"],
+    ]);
+    expect(rows.find((r) => r.directive === "echo notify")?.section.tag).toBe("epilogue · on fail");
+    expect(new Set(rows.map((r) => r.key)).size).toBe(rows.length);
+  });
+
+  it("a running job lists no skipped commands yet; without a plan none at all", () => {
+    const running = outlineOf(FAILED_AT_TWO.slice(0, 10));
+    expect(commandRows(running, { plan: PLAN, stop: null }, false, null).map((r) => r.state)).toEqual(["passed", "passed", "passed", "running"]);
+    const rows = commandRows(outlineOf(FAILED_AT_TWO), { plan: null, stop: null }, true, "failed");
+    expect(rows.map((r) => r.state)).not.toContain("skipped");
+    expect(rows.at(-1)?.section.kind).toBe("epilogue");
+  });
+
+  it("the command a stop ended is stopped, the ones after it not run, the rest skipped", () => {
+    const events: JobLogEvent[] = [
+      ...command(ENV, 0),
+      ...command(FILES, 0),
+      started("make deps"),
+      finished("make deps", 1),
+      ...command(POST_HOOK, 1),
+      { event: "job_finished", timestamp: 104, result: "stopped" },
+    ];
+    const rows = commandRows(outlineOf(events), { plan: PLAN, stop: { by: "Stopped by you", atEvent: 5 } }, true, "stopped");
+    expect(rows.map((r) => [r.directive, r.state])).toEqual([
+      [ENV, "passed"],
+      [FILES, "passed"],
+      ["make deps", "stopped"],
+      ["make test", "skipped"],
+      ["make lint", "skipped"],
+      ["make docs", "skipped"],
+      ["echo cleanup", "skipped"],
+      ["echo upload", "skipped"],
+      [POST_HOOK, "after-stop"],
+    ]);
+    // A job that ended with a command still open: it did not finish.
+    const lost = commandRows(outlineOf([started("sleep 60")]), { plan: null, stop: null }, true, null);
+    expect(lost[0]?.state).toBe("unfinished");
   });
 });

@@ -49,7 +49,7 @@ const summary = (id: string, patch: Partial<JobSummary> = {}): JobSummary => ({
   ...patch,
 });
 
-const detail = (id: string, patch: Partial<JobSummary> = {}): JobDetail => ({ summary: summary(id, patch), envVarNames: ["A", "B"] });
+const detail = (id: string, patch: Partial<JobSummary> = {}): JobDetail => ({ summary: summary(id, patch), envVarNames: ["A", "B"], plan: null, stop: null });
 
 /** A job's log: job_started, then `commands` commands of `lines` output lines each, then (when finished) job_finished. */
 function jobLog(commands: number, lines: number, finished: boolean): JobLogEvent[] {
@@ -767,5 +767,85 @@ describe("renderer store: several agents and the GPUs", () => {
     expect(store.getState().filteredHistory?.map((j) => j.agentId)).toEqual(["gpu1"]);
     await store.getState().setHistoryQuery({ agentId: null });
     expect(store.getState().filteredHistory).toBeNull();
+  });
+});
+
+describe("renderer store: the job's plan and its stop reach the log", () => {
+  // An env export, one command, the SEMAPHORE_JOB_RESULT export, an always epilogue.
+  const withEpilogue: JobLogEvent[] = [
+    { event: "job_started", timestamp: 1 },
+    { event: "cmd_started", timestamp: 1, directive: "Exporting environment variables" },
+    { event: "cmd_finished", timestamp: 1, directive: "Exporting environment variables", exit_code: 0, started_at: 1, finished_at: 1 },
+    { event: "cmd_started", timestamp: 1, directive: "make test" },
+    { event: "cmd_finished", timestamp: 2, directive: "make test", exit_code: 2, started_at: 1, finished_at: 2 },
+    { event: "cmd_started", timestamp: 2, directive: "Exporting environment variables" },
+    { event: "cmd_finished", timestamp: 2, directive: "Exporting environment variables", exit_code: 0, started_at: 2, finished_at: 2 },
+    { event: "cmd_started", timestamp: 2, directive: "echo cleanup" },
+    { event: "cmd_finished", timestamp: 3, directive: "echo cleanup", exit_code: 0, started_at: 2, finished_at: 3 },
+    { event: "job_finished", timestamp: 3, result: "failed" },
+  ];
+  const plan = { commands: ["make test", "make lint"], epilogueAlways: ["echo cleanup"], epilogueOnPass: [], epilogueOnFail: [] };
+
+  it("a job opened from the history: its log waits for the plan (read once), so the epilogue is labelled", async () => {
+    let answer: () => void = () => {};
+    const { host, store } = setup((h) => {
+      h.snapshot.history = [summary("old", { result: "failed" })];
+      h.stored.set("old", withEpilogue);
+      h.finished.add("old");
+      // The detail comes after the log would have: the log must wait for it.
+      h.answers.getJob = () => new Promise((resolve) => (answer = () => resolve({ ...detail("old", { result: "failed" }), plan })));
+    });
+    await settle();
+    store.getState().openJob("old");
+    const term = new TestTerminal();
+    store.feedFor("old").attach(term);
+    await settle();
+    expect(term.text).toBe("");
+    answer();
+    await settle();
+    expect(term.text).toBe(new JobLogFormatter({ plan }).formatAll(withEpilogue));
+    expect(term.text).toContain("epilogue · always");
+    expect(term.text).toContain("Skipped after the failure: make lint");
+    expect(host.readsOf("old")).toEqual([0]);
+    expect(store.getState().jobs.old?.plan).toEqual(plan);
+  });
+
+  it("a job whose detail cannot be read still shows its log, as it is", async () => {
+    const { store } = setup((h) => {
+      h.snapshot.history = [summary("gone", { result: "failed" })];
+      h.stored.set("gone", withEpilogue);
+      h.finished.add("gone");
+      h.answers.getJob = () => Promise.reject(new HostCallError("internal", "getJob: broken"));
+    });
+    await settle();
+    store.getState().openJob("gone");
+    const term = new TestTerminal();
+    store.feedFor("gone").attach(term);
+    await settle();
+    expect(term.text).toBe(formatted(withEpilogue));
+  });
+
+  it("job-stopping: the panel learns who stopped the job, and the running command's end says so", async () => {
+    const { host, store } = setup();
+    await settle();
+    host.emit({ type: "job-started", job: { ...detail("j1"), plan } });
+    const term = new TestTerminal();
+    store.feedFor("j1").attach(term);
+    const head: JobLogEvent[] = [...withEpilogue.slice(0, 3), { event: "cmd_started", timestamp: 1, directive: "make test" }];
+    host.output("j1", 0, head);
+    await settle();
+    const stop = { by: "Stopped by Semaphore", atEvent: head.length };
+    host.emit({ type: "job-stopping", job: { ...detail("j1", { stoppedBy: stop.by }), plan, stop } });
+    expect(store.getState().jobs.j1?.stop).toEqual(stop);
+    expect(store.getState().jobs.j1?.summary?.stoppedBy).toBe("Stopped by Semaphore");
+    expect(store.getState().history[0]?.stoppedBy).toBe("Stopped by Semaphore");
+    host.output("j1", head.length, [
+      { event: "cmd_finished", timestamp: 4, directive: "make test", exit_code: 1, started_at: 1, finished_at: 4 },
+      { event: "job_finished", timestamp: 4, result: "stopped" },
+    ]);
+    await settle();
+    expect(term.text).toContain("■ stopped by Semaphore · 3 s");
+    expect(term.text).not.toContain("exit 1");
+    expect(term.text).toContain("Job stopped by Semaphore");
   });
 });
