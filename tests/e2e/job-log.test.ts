@@ -6,7 +6,7 @@
 // again after a reload, from the history. Screenshots at 1400×900 and 900×600.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, screenshot, type Browser } from "../helpers/browser.js";
+import { launchBrowser, screenshot, type Browser, terminalText as terminalTextOf, waitForTerminal as waitForTerminalOf } from "../helpers/browser.js";
 import { ConsoleRpc, startConsole, type ConsoleProcess } from "../helpers/console.js";
 import { job, startHub, stopAll, type HubProcess } from "../helpers/processes.js";
 
@@ -21,22 +21,8 @@ const SIZES = [
   { width: 900, height: 600, name: "900" },
 ] as const;
 
-async function terminalText(): Promise<string> {
-  return await page.evaluate(() => {
-    const probe = (window as unknown as { __semaphoreAgentProbe?: { terminalText(): string } }).__semaphoreAgentProbe;
-    return probe ? probe.terminalText() : "";
-  });
-}
-
-async function waitForTerminal(pattern: RegExp, timeoutMs = 20_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const text = await terminalText();
-    if (pattern.test(text)) return text;
-    if (Date.now() > deadline) throw new Error(`terminal never showed ${pattern} within ${timeoutMs} ms; it shows:\n${text.slice(-3000)}`);
-    await page.waitForTimeout(100);
-  }
-}
+const terminalText = () => terminalTextOf(page);
+const waitForTerminal = (pattern: RegExp, timeoutMs = 20_000) => waitForTerminalOf(page, pattern, timeoutMs);
 
 /** The command list as the page shows it: directive, state, kind, the tag line, the directive's colour. */
 async function commandList(): Promise<{ directive: string; state: string; kind: string; tags: string; colour: string; duration: string }[]> {

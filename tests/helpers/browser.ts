@@ -52,3 +52,22 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path });
   return path;
 }
+
+/** The job log's text as the page's probe reads it from xterm's buffer. */
+export async function terminalText(page: Page): Promise<string> {
+  return await page.evaluate(() => {
+    const probe = (window as unknown as { __semaphoreAgentProbe?: { terminalText(): string } }).__semaphoreAgentProbe;
+    return probe ? probe.terminalText() : "";
+  });
+}
+
+/** Waits until the job log shows `pattern` (polled; a timeout says what it shows instead). */
+export async function waitForTerminal(page: Page, pattern: RegExp, timeoutMs = 20_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = await terminalText(page);
+    if (pattern.test(text)) return text;
+    if (Date.now() > deadline) throw new Error(`terminal never showed ${pattern} within ${timeoutMs} ms; it shows:\n${text.slice(-3000)}`);
+    await page.waitForTimeout(100);
+  }
+}

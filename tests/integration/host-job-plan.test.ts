@@ -2,8 +2,6 @@
 // stopped it, for the UI only: through a real agent against a real in-process hub, the JobDetail is
 // right live and after the history is reopened, while what the hub recorded is exactly what the
 // agent always sends (the same directives, in the runner's order, with no violation).
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeJobRequest, startHub, type Hub } from "../../hub/hub.js";
@@ -12,18 +10,13 @@ import { Host } from "../../agent-core/host/host.js";
 import { plainFileCodec } from "../../agent-core/host/secret-store.js";
 import { defaultSettings } from "../../agent-core/host/settings.js";
 import { DEFAULT_TIMINGS, type AgentTimings } from "../../agent-core/timings.js";
-import { FAST_TIMINGS } from "../helpers/processes.js";
+import { waitUntil } from "../helpers/jobs.js";
+import { FAST_TIMINGS, stopAll, tempDir } from "../helpers/processes.js";
 
 const TIMINGS: AgentTimings = { ...DEFAULT_TIMINGS, ...FAST_TIMINGS, httpTimeoutMs: 5000, registerAttempts: 3, appRetryFirstMs: 100, appRetryMaxMs: 400 };
 const ENV = "Exporting environment variables";
 const FILES = "Injecting Files";
 
-const dirs: string[] = [];
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(dir);
-  return dir;
-}
 
 let hub: Hub;
 let dataDir: string;
@@ -43,15 +36,7 @@ async function openHost(): Promise<void> {
   host.subscribe((e) => events.push(e));
 }
 
-async function until<T>(check: () => T | undefined | null | false, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== null && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = <T>(check: () => T | undefined | null | false, what: string, timeoutMs = 30_000): Promise<T> => waitUntil(check, timeoutMs, what);
 
 function settingsFor(overrides: Partial<SettingsInput> = {}): SettingsInput {
   return { ...defaultSettings(), endpoint: hub.endpoint, noHttps: true, token: hub.registrationToken, name: "host-job-plan-agent", ...overrides };
@@ -96,7 +81,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await host?.close({ timeoutMs: 10_000 });
   await hub?.close();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  await stopAll(); // removes the temp folders
 });
 
 describe("the job's plan and its stop, kept by the host for the UI", () => {
