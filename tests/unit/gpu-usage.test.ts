@@ -276,12 +276,18 @@ describe("ProcessTreeUsage on real processes", () => {
   });
 
   it("does not throw on a pid that vanished between reading parents and walking", async () => {
-    const { child, lines } = job("sleep 30 & echo sleep $!; read -r _");
-    while (pidOf(lines, "sleep") === null) await sleep(20);
-    const parents = parentsNow();
-    expect(parents.get(pidOf(lines, "sleep")!)).toBe(child.pid);
-    process.kill(pidOf(lines, "sleep")!, "SIGKILL");
-    while (!exited(pidOf(lines, "sleep")!)) await sleep(10);
+    const { child } = job("read -r _");
+    // A process that is gone for good (spawned and reaped by this test), which the parents read
+    // earlier still list as the root's child: exactly what a walk meets when a child exits and is
+    // reaped between the two. (Killing a child of the job's bash instead leaves a zombie for as long
+    // as bash takes to reap it, and a zombie is a process of the tree.)
+    const gone = spawn("sleep", ["30"], { stdio: "ignore" });
+    const goneExit = new Promise((resolve) => gone.once("exit", resolve));
+    gone.kill("SIGKILL");
+    await goneExit;
+    expect(exited(gone.pid!)).toBe(true);
+    const parents = new Map(parentsNow());
+    parents.set(gone.pid!, child.pid!);
     const tree = new ProcessTreeUsage(child.pid!);
     expect(() => tree.sample(parents)).not.toThrow();
     expect(tree.result()!.processes).toBe(1);
