@@ -27,7 +27,7 @@ interface PageGlobals {
   __latSeen: Set<string>;
 }
 
-async function runFlood(hub: Hub, page: Page, floodMb: number): Promise<Record<string, number>> {
+export async function runFlood(hub: Hub, page: Page, floodMb: number): Promise<Record<string, number>> {
   const bytes = floodMb * MB;
   const line = "x".repeat(99);
   const before = await page.evaluate(() => (globalThis as unknown as PageGlobals).__semaphoreAgentProbe?.stats().bytesWritten ?? 0);

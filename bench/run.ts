@@ -11,7 +11,8 @@
 //   (gpu) what the 1 Hz GPU telemetry costs this process, on vs off (bench/gpu.ts)
 //   (agents) memory per extra agent: 1 agent vs 4 (one per GPU) on the stand-in's 4 GPUs (bench/gpu.ts)
 //   (start) a second `npm start -- --console` with nothing changed, to the console's URL (bench/start.ts)
-// Options: --only a|b|c|ui|debug|sandbox|pause|gpu|agents|start (repeatable), --pause-rounds N, --gpu-seconds N, --sandbox-jobs N, --sandbox-mb N, --mb N (size for a), --jobs N (for b), --idle-seconds N
+//   (profile) where a 50 MB flood's time goes: the page, the console process and the hub profiled in one run (bench/profile.ts; only with --only profile)
+// Options: --only a|b|c|ui|debug|sandbox|pause|gpu|agents|start|profile (repeatable; profile only when named), --pause-rounds N, --gpu-seconds N, --sandbox-jobs N, --sandbox-mb N, --mb N (size for a), --jobs N (for b), --idle-seconds N
 // (for c), --ui-mb N (flood size for ui), --ui-lines N (latency lines for ui), --debug-mb N (flood size
 // for debug), --debug-yes-seconds N (how long debug's unbounded `yes` runs before Ctrl-C).
 import { spawn, type ChildProcess } from "node:child_process";
@@ -25,6 +26,7 @@ import { debugBenchmarks } from "./debug.js";
 import { pauseBenchmarks } from "./pause.js";
 import { gpuSamplerCost, memoryPerAgent } from "./gpu.js";
 import { startAgain } from "./start.js";
+import { floodProfile } from "./profile.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const CLI = join(ROOT, "bin/semaphore-agent");
@@ -418,6 +420,8 @@ async function main(): Promise<void> {
   if (want("gpu")) results.gpu = await gpuSamplerCost(o.gpuSeconds);
   if (want("agents")) results.agents = await memoryPerAgent();
   if (want("start")) results.start = await startAgain();
+  // Profiling slows every process down: only when asked for.
+  if (o.only.has("profile")) results.profile = await floodProfile(o.uiMb);
   mkdirSync(join(ROOT, "bench/out"), { recursive: true });
   writeFileSync(join(ROOT, "bench/out/results.json"), `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwritten to bench/out/results.json`);

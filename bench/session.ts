@@ -26,9 +26,10 @@ export class ConsoleProcess {
   stdout = "";
   stderr = "";
 
-  constructor() {
+  /** `nodeArgs`: flags for node itself (e.g. --cpu-prof, which NODE_OPTIONS may not carry). */
+  constructor(nodeArgs: readonly string[] = []) {
     for (const d of ["data", "home", "tmp"]) mkdirSync(join(this.dir, d));
-    this.child = spawn(process.execPath, [CLI, "console", "--port", "0", "--data-dir", join(this.dir, "data")], {
+    this.child = spawn(process.execPath, [...nodeArgs, CLI, "console", "--port", "0", "--data-dir", join(this.dir, "data")], {
       cwd: this.home,
       env: { ...process.env, HOME: this.home, TMPDIR: join(this.dir, "tmp") },
       stdio: ["ignore", "pipe", "pipe"],
@@ -96,9 +97,9 @@ export interface ConsoleSession {
  * starts it (through the console's own API), and waits until the agent waits for jobs. The page is
  * not opened yet (`session.page.goto(session.url)`). On any failure everything started is stopped.
  */
-export async function startConsoleSession(hubOptions: HubOptions = {}): Promise<ConsoleSession> {
+export async function startConsoleSession(hubOptions: HubOptions = {}, consoleNodeArgs: readonly string[] = []): Promise<ConsoleSession> {
   const hub = await startHub(hubOptions);
-  const con = new ConsoleProcess();
+  const con = new ConsoleProcess(consoleNodeArgs);
   const userData = mkdtempSync(join(tmpdir(), "sa-bench-chromium-"));
   let browser: BrowserContext | null = null;
   const close = async () => {
