@@ -3,10 +3,10 @@
 // job used while it ran (peak memory, mean utilisation, energy per GPU). No Electron, no UI: the host
 // feeds it the running jobs' root pids and reads it.
 import { attribute, type AttributedProcess } from "./attribution.js";
+import { GPU_HISTORY_MS } from "../host/contract.js";
 import { AmdSmiSampler, readAmdProcesses, type GpuSampler, type GpuVendor } from "./amd-smi.js";
 import { energyWh, NvidiaSmiSampler, readComputeApps, type GpuProcess, type GpuSample, type SamplerEvent } from "./nvidia-smi.js";
 
-export const HISTORY_MS = 10 * 60_000;
 
 export interface GpuStatus {
   /** false: no GPU tool here, or it failed; `reason` says which, `install` what to do. */
@@ -210,7 +210,7 @@ export class GpuMonitor {
       this.onChange();
       void this.readApps();
     }
-    const cutoff = this.o.now() - HISTORY_MS;
+    const cutoff = this.o.now() - GPU_HISTORY_MS;
     // Which GPUs each running job holds: where its processes were at the last reading.
     const held = new Map<string, Set<string>>();
     for (const p of this.processes) if (p.jobId !== null) held.set(p.jobId, (held.get(p.jobId) ?? new Set()).add(p.gpuUuid));

@@ -3,12 +3,12 @@
 // with its hysteresis, the machine's CPU and memory, and what a job used (its process tree and its
 // GPUs). The host decides what the agents do about it.
 import { gpuGuard, type GpuGuard } from "../gpu/guards.js";
-import { GpuMonitor, HISTORY_MS } from "../gpu/monitor.js";
+import { GpuMonitor } from "../gpu/monitor.js";
 import type { GpuSample } from "../gpu/nvidia-smi.js";
 import { nvidiaMinorOf } from "../gpu/plan.js";
-import { parentsNow } from "../gpu/attribution.js";
+import { parentsNow, type AttributedProcess } from "../gpu/attribution.js";
 import { MachineUsage, ProcessTreeUsage } from "../gpu/usage.js";
-import type { AgentGpu, GpuSnapshot, GpuTick, GpuView, JobGpuUsage, JobUsage, MachineUsage as MachineUsageView } from "./contract.js";
+import type { AgentGpu, GpuProcessView, GpuSnapshot, GpuTick, GpuView, JobGpuUsage, JobUsage, MachineUsage as MachineUsageView } from "./contract.js";
 import type { StoredSettings } from "./settings.js";
 
 export interface GpuServiceOptions {
@@ -193,9 +193,7 @@ export class GpuService {
           temperatureC: list.map((s) => s.temperature),
           powerW: list.map((s) => s.powerDraw),
         },
-        processes: processes
-          .filter((p) => p.gpuUuid === last.uuid)
-          .map((p) => ({ pid: p.pid, name: p.name, usedMemoryMiB: p.usedMemory, jobId: p.jobId })),
+        processes: processesOn(processes, last.uuid),
       };
     });
     return {
@@ -250,7 +248,7 @@ export class GpuService {
         index: last.index,
         temperatureC: last.temperature,
         powerW: last.powerDraw,
-        processes: processes.filter((p) => p.gpuUuid === last.uuid).map((p) => ({ pid: p.pid, name: p.name, usedMemoryMiB: p.usedMemory, jobId: p.jobId })),
+        processes: processesOn(processes, last.uuid),
         lastXid: this.lastXid.get(last.uuid) ?? null,
       };
       const next = gpuGuard(input, limits, previous, now);
@@ -261,4 +259,8 @@ export class GpuService {
   }
 }
 
-export { HISTORY_MS };
+
+/** The processes on one GPU, as the contract shows them. */
+function processesOn(processes: readonly AttributedProcess[], uuid: string): GpuProcessView[] {
+  return processes.filter((p) => p.gpuUuid === uuid).map((p) => ({ pid: p.pid, name: p.name, usedMemoryMiB: p.usedMemory, jobId: p.jobId }));
+}

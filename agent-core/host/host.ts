@@ -502,7 +502,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       throw new HostError("invalid-state", `Job ${params.jobId} is not the running job (${running.join(", ")} ${running.length === 1 ? "is" : "are"}).`);
     }
     if (!slot.run.agent.stopJob("Stopped by you")) throw new HostError("invalid-state", "The job is already stopping.");
-    this.activity("info", `Stopping job ${params.jobId}: ${this.slots.length > 1 ? `agent ${slot.snapshot.name || slot.plan.id}` : "the agent"} goes on taking jobs.`);
+    this.activity("info", `Stopping job ${params.jobId}: ${this.agentWords(slot)} goes on taking jobs.`);
     return structuredClone(slot.snapshot);
   }
 
@@ -513,8 +513,13 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   /** "The agent" for one agent or all; "Agent box-gpu1" for one of several. */
   private whoWords(slots: readonly AgentSlot[], agentId: string | undefined): string {
     if (agentId === undefined || this.slots.length === 1) return this.slots.length === 1 ? "The agent" : "Every agent";
-    const slot = slots[0] as AgentSlot;
-    return `Agent ${slot.plan.name ?? slot.snapshot.name ?? slot.plan.id}`;
+    return this.agentWords(slots[0] as AgentSlot, true);
+  }
+
+  /** How activity lines name an agent: "the agent" when it is the only one, else "agent box-gpu1". */
+  private agentWords(slot: AgentSlot, capital = false): string {
+    const words = this.slots.length === 1 ? "the agent" : `agent ${slot.plan.name ?? (slot.snapshot.name || slot.plan.id)}`;
+    return capital ? `${words[0]!.toUpperCase()}${words.slice(1)}` : words;
   }
 
   /** Tells the agent to stop taking jobs and leave Semaphore (a clean disconnect) for `verdict`. */
@@ -579,7 +584,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     if (held !== null && held.kind !== "disk") {
       if (verdict.allowed) {
         this.releaseHold(slot);
-        this.activity("info", `Allowed again: ${this.slots.length > 1 ? `agent ${slot.plan.name ?? slot.plan.id}` : "the agent"} registers with Semaphore and takes jobs.`);
+        this.activity("info", `Allowed again: ${this.agentWords(slot)} registers with Semaphore and takes jobs.`);
         this.launch(slot, held.config, held.mode, held.endpointUrl, held.placement);
         this.showLending(slot, verdict);
         return;
@@ -643,7 +648,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
   }
 
   private stopSlot(slot: AgentSlot, when: "now" | "after-job"): void {
-    const who = this.slots.length > 1 ? `Agent ${slot.plan.name ?? slot.plan.id}` : "The agent";
+    const who = this.agentWords(slot, true);
     if (slot.held) {
       // Paused (the disk guard, the owner's terms): Stop means do not start again.
       const why = slot.snapshot.hold?.reason ?? "paused";
@@ -1097,7 +1102,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       (error: unknown) => this.onAgentExit(slot, run, null, error instanceof Error ? error : new Error(String(error))),
     );
     const gpus = slot.plan.gpus.length > 0 ? ` with GPU ${slot.plan.gpus.map((g) => g.index).join(", ")}` : "";
-    this.activity("info", `Starting ${this.slots.length > 1 ? `agent ${config.name || slot.plan.id}` : "the agent"}${mode === "demo" ? " for the local demo" : ""}${gpus} (${endpointUrl}).`);
+    this.activity("info", `Starting ${this.agentWords(slot)}${mode === "demo" ? " for the local demo" : ""}${gpus} (${endpointUrl}).`);
     if (mode === "semaphore" && this.watchConnectivity && this.connectivity === null) {
       this.connectivity = new ConnectivityWatch({
         onChange: (why) => {
@@ -1135,7 +1140,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       // Not registered yet (nothing to tell the server), or a second stop: the user insists.
       run.aborted = true;
       run.agent.abort();
-      this.activity("warn", `Stopping ${this.slots.length > 1 ? `agent ${s.name || slot.plan.id}` : "the agent"} without waiting for the server.`);
+      this.activity("warn", `Stopping ${this.agentWords(slot)} without waiting for the server.`);
     } else {
       run.agent.interrupt();
     }
@@ -1329,7 +1334,7 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       stopping: false,
       lastExit: { reason, exitCode, at: Date.now(), message },
     } satisfies Partial<AgentSnapshot>);
-    const who = this.slots.length > 1 ? `Agent ${slot.snapshot.name || slot.plan.id}` : "The agent";
+    const who = this.agentWords(slot, true);
     this.activity(exitCode === 0 ? "info" : "error", `${who} stopped: ${message} (${reason}, exit code ${exitCode}).`);
     this.agentChanged(slot);
     if (slot.retired) {
@@ -1522,8 +1527,8 @@ export class Host implements Omit<HostApi, TerminalMethod> {
       // New disk limits: a paused agent looks again at once.
       if (slot.held) this.scheduleHoldCheck(slot, 0);
     }
-    // "Agents on this machine", the lent GPUs, the limits: the plan and the guards again.
-    this.replan();
+    // "Agents on this machine", the lent GPUs, the limits: the guards and the plan again.
+    this.gpu?.configure(this.settings.current, (uuid) => this.agentOfGpu(uuid));
     this.gpusChanged();
     return result;
   }
@@ -1594,12 +1599,11 @@ export class Host implements Omit<HostApi, TerminalMethod> {
     return this.slots.find((slot) => !slot.retired && slot.plan.gpus.some((g) => g.uuid === uuid))?.plan.id ?? null;
   }
 
-  /** The GPUs changed (found, lost, processes, guards), or the settings did: the windows hear of it, the agents' terms are looked at again. */
+  /** The GPUs changed (found, lost, processes, guards), or their settings did: the windows hear of it, the agents' terms are looked at again. */
   private gpusChanged(): void {
     if (this.gpu === null || this.closing) return;
-    this.gpu.configure(this.settings.current, (uuid) => this.agentOfGpu(uuid));
-    const known = this.gpu.gpus;
-    if (known !== null && this.slots.length === 1 && (this.slots[0] as AgentSlot).plan.gpus.length === 0 && known.length > 0) this.replan();
+    // GPUs found after the agents were planned without them (or gone, or lent otherwise): plan again (a no-op when nothing changed).
+    this.replan();
     // At most every GPU_EVENT_MS: processes are read every few seconds, guards change on samples.
     if (this.gpuEventTimer) return;
     const wait = Math.max(0, this.gpuEventsAt + GPU_EVENT_MS - Date.now());

@@ -5,8 +5,7 @@
 // process is attributed to it and what it used is kept; stopping one agent leaves the others
 // running; the owner's own process on a GPU pauses that GPU's agent; a GPU taken back removes its
 // agent; closing the app stops every agent the spec's way.
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeJobRequest, startHub, type Hub } from "../../hub/hub.js";
@@ -16,18 +15,12 @@ import { plainFileCodec } from "../../agent-core/host/secret-store.js";
 import { defaultSettings } from "../../agent-core/host/settings.js";
 import { DEFAULT_TIMINGS, type AgentTimings } from "../../agent-core/timings.js";
 import { waitUntil } from "../helpers/jobs.js";
-import { FAST_TIMINGS, ROOT } from "../helpers/processes.js";
+import { FAST_TIMINGS, ROOT, stopAll, tempDir } from "../helpers/processes.js";
 import { removeVarTempDirs, sleepers, uniqueSleepBase, varTempDir, waitForSleepers } from "../helpers/sandbox.js";
 
 const TIMINGS: AgentTimings = { ...DEFAULT_TIMINGS, ...FAST_TIMINGS, httpTimeoutMs: 5000, registerAttempts: 3, appRetryFirstMs: 100, appRetryMaxMs: 400, lendingPollMs: 200 };
 const uuid = (i: number) => `GPU-${(0x5c3f0000 + i).toString(16)}-1b2c-4d5e-8f90-${String(i).padStart(12, "a")}`;
 
-const dirs: string[] = [];
-const tempDir = (prefix: string) => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(dir);
-  return dir;
-};
 
 let hub: Hub;
 let host: Host;
@@ -106,7 +99,7 @@ afterAll(async () => {
   await host?.close({ timeoutMs: 10_000 });
   await hub?.close();
   removeVarTempDirs();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  await stopAll(); // removes the temp folders
 });
 
 const settings = (patch: Partial<SettingsInput> = {}): SettingsInput => ({
