@@ -219,21 +219,82 @@ export interface FormatContext {
   stop: JobStop | null;
 }
 
-/** Formats one job's events in order. Make a new one for each terminal that shows the job from its start. */
-export class JobLogFormatter {
-  private atLineStart = true;
+/** How a command ended, as the log says it. */
+export interface CommandEnd {
+  /** ok: exit 0; failed: another exit; stopped: the stop ended it; after-stop: started after the stop (never ran); unfinished: the job ended while it ran. */
+  state: "ok" | "failed" | "stopped" | "after-stop" | "unfinished";
+  /** null when it did not finish. */
+  exitCode: number | null;
+  /** Its duration in whole seconds. */
+  seconds: number;
+  /** Who stopped it ("Stopped by you"), for a stopped one. */
+  stoppedBy: string | null;
+}
+
+/** The line that ends a command, with its colour: "✔ exit 0 · 1 s", "■ stopped by you · 3 s". */
+export function commandEndLine(end: CommandEnd): string {
+  const seconds = formatSeconds(end.seconds);
+  switch (end.state) {
+    case "stopped":
+      return `${YELLOW}■ ${printable(stopWords(end.stoppedBy ?? "Stopped"))} · ${seconds}`;
+    case "after-stop":
+      return `${YELLOW}■ not run: the job was stopped (exit ${end.exitCode})`;
+    case "unfinished":
+      return `${YELLOW}■ did not finish · ${seconds}`;
+    case "ok":
+    case "failed":
+      return `${end.state === "ok" ? GREEN : RED}${end.state === "ok" ? "✔" : "✘"} exit ${end.exitCode} · ${seconds}`;
+  }
+}
+
+/** How the job ended, as its last line says it: the skipped commands (or null) and the result with its colour. */
+export interface JobEnd {
+  result: JobResult;
+  /** The "⊘ Skipped after the failure: ..." line, plain, or null. */
+  skipped: string | null;
+  /** "✔ Job passed", "■ Job stopped by you", with its colour. */
+  line: string;
+}
+
+/** What a job's log is made of, in order: the interpreter calls these, a formatter or a log model takes them. */
+export interface JobLogSink {
+  jobStarted(timestamp: number): void;
+  /** `directive` is already printable. */
+  commandStarted(directive: string, section: Section, index: number, timestamp: number): void;
+  /** Output as the job printed it (colours, \r and all); `timestamp` is null for a preview. */
+  output(text: string, timestamp: number | null): void;
+  commandFinished(end: CommandEnd, timestamp: number): void;
+  jobFinished(end: JobEnd, timestamp: number): void;
+}
+
+/**
+ * Reads one job's events in order and tells a sink what the log says: which command is what
+ * (SectionTracker), how each ended, who stopped it, what was skipped. Make a new one for each
+ * view that shows the job from its start.
+ */
+export class JobLogInterpreter {
   /** Characters of output shown by preview() that the next cmd_output events repeat. */
   private ahead = 0;
-  /** Events formatted so far: the number of the next one. */
+  /** Events read so far: the number of the next one. */
   private count = 0;
+  /** Commands started so far. */
+  private commands = 0;
   private context: FormatContext;
   private tracker: SectionTracker;
   /** The running command: its event number and cmd_started timestamp. */
   private open: { event: number; startedAt: number } | null = null;
 
-  constructor(context: Partial<FormatContext> = {}) {
+  constructor(
+    private readonly sink: JobLogSink,
+    context: Partial<FormatContext> = {},
+  ) {
     this.context = { plan: context.plan ?? null, stop: context.stop ?? null };
     this.tracker = new SectionTracker(this.context.plan);
+  }
+
+  /** Events read so far. */
+  get events(): number {
+    return this.count;
   }
 
   /**
@@ -246,83 +307,148 @@ export class JobLogFormatter {
   }
 
   /**
-   * Output shown ahead of the events that will carry it (the host's `preview`): returned to be
-   * written now, and skipped when those cmd_output events come.
+   * Output shown ahead of the events that will carry it (the host's `preview`): told now, and
+   * skipped when those cmd_output events come.
    */
-  preview(text: string): string {
-    if (text.length === 0) return "";
+  preview(text: string): void {
+    if (text.length === 0) return;
     this.ahead += text.length;
-    this.atLineStart = text.charCodeAt(text.length - 1) === 10;
-    return text;
+    this.sink.output(text, null);
   }
 
-  format(event: JobLogEvent): string {
+  read(event: JobLogEvent): void {
     if (event.event !== "cmd_output") this.ahead = 0; // a preview never outlives its command
     const index = this.count++;
     switch (event.event) {
       case "job_started":
-        this.atLineStart = true;
-        return `${this.lineBreak()}${DIM}Job started${RESET}\r\n`;
+        this.sink.jobStarted(event.timestamp);
+        return;
       case "cmd_started": {
-        const { kind, tag } = this.tracker.start(event.directive);
+        const section = this.tracker.start(event.directive);
         this.open = { event: index, startedAt: event.timestamp };
-        const colour = isEpilogue(kind) ? CYAN : DIM;
-        const label = tag === null ? "" : `  ${colour}${tag}${RESET}`;
-        const text = `${this.lineBreak()}${RESET}${BOLD}▶ ${printable(event.directive)}${RESET}${label}\r\n`;
-        this.atLineStart = true;
-        return text;
+        this.sink.commandStarted(printable(event.directive), section, this.commands++, event.timestamp);
+        return;
       }
       case "cmd_output": {
         const skip = Math.min(this.ahead, event.output.length);
         this.ahead -= skip;
         const output = skip === 0 ? event.output : event.output.slice(skip);
-        if (output.length > 0) this.atLineStart = output.charCodeAt(output.length - 1) === 10; // "\n"
-        return output;
+        if (output.length > 0) this.sink.output(output, event.timestamp);
+        return;
       }
       case "cmd_finished": {
-        const seconds = formatSeconds(event.finished_at - event.started_at);
         const ok = event.exit_code === 0;
         const state = ok ? "ok" : stopState(this.context.stop, this.open?.event ?? null, index);
         this.open = null;
         this.tracker.finish(event.exit_code);
-        const line =
-          state === "stopped"
-            ? `${YELLOW}■ ${printable(stopWords(this.context.stop!.by))} · ${seconds}`
-            : state === "after-stop"
-              ? `${YELLOW}■ not run: the job was stopped (exit ${event.exit_code})`
-              : `${ok ? GREEN : RED}${ok ? "✔" : "✘"} exit ${event.exit_code} · ${seconds}`;
-        const text = `${this.lineBreak()}${RESET}${line}${RESET}\r\n`;
-        this.atLineStart = true;
-        return text;
+        this.sink.commandFinished(
+          {
+            state: state === "after-stop" ? "after-stop" : state === "stopped" ? "stopped" : ok ? "ok" : "failed",
+            exitCode: event.exit_code,
+            seconds: event.finished_at - event.started_at,
+            stoppedBy: state === "stopped" ? this.context.stop!.by : null,
+          },
+          event.finished_at,
+        );
+        return;
       }
       case "job_finished": {
-        let text = this.lineBreak();
         if (this.open !== null) {
-          text += `${RESET}${YELLOW}■ did not finish · ${formatSeconds(event.timestamp - this.open.startedAt)}${RESET}\r\n`;
+          this.sink.commandFinished({ state: "unfinished", exitCode: null, seconds: event.timestamp - this.open.startedAt, stoppedBy: null }, event.timestamp);
           this.open = null;
         }
         const stop = event.result === "stopped" ? this.context.stop : null;
         const skipped = this.tracker.skipped(event.result);
-        if (skipped.length > 0) text += `${RESET}${DIM}⊘ ${printable(skippedLine(skipped, event.result === "stopped" || this.context.stop !== null))}${RESET}\r\n`;
         const colour = event.result === "passed" ? GREEN : event.result === "failed" ? RED : YELLOW;
         const mark = event.result === "passed" ? "✔" : event.result === "failed" ? "✘" : "■";
         const words = stop !== null ? printable(stopWords(stop.by)) : resultWord(event.result);
-        text += `\r\n${RESET}${BOLD}${colour}${mark} Job ${words}${RESET}\r\n`;
-        this.atLineStart = true;
-        return text;
+        this.sink.jobFinished(
+          {
+            result: event.result,
+            skipped: skipped.length > 0 ? `⊘ ${printable(skippedLine(skipped, event.result === "stopped" || this.context.stop !== null))}` : null,
+            line: `${BOLD}${colour}${mark} Job ${words}`,
+          },
+          event.timestamp,
+        );
+        return;
       }
     }
   }
+}
 
-  /** Formats a run of consecutive events into one string. */
-  formatAll(events: readonly JobLogEvent[], start = 0, end = events.length): string {
-    let text = "";
-    for (let i = start; i < end; i++) text += this.format(events[i]!);
+/** The log as terminal text: what "Copy log" and the tests read, one string per event. */
+class TextSink implements JobLogSink {
+  text = "";
+  private atLineStart = true;
+
+  jobStarted(): void {
+    this.text += `${this.lineBreak()}${DIM}Job started${RESET}\r\n`;
+    this.atLineStart = true;
+  }
+
+  commandStarted(directive: string, section: Section): void {
+    const colour = isEpilogue(section.kind) ? CYAN : DIM;
+    const label = section.tag === null ? "" : `  ${colour}${section.tag}${RESET}`;
+    this.text += `${this.lineBreak()}${RESET}${BOLD}▶ ${directive}${RESET}${label}\r\n`;
+    this.atLineStart = true;
+  }
+
+  output(text: string): void {
+    this.text += text;
+    this.atLineStart = text.charCodeAt(text.length - 1) === 10; // "\n"
+  }
+
+  commandFinished(end: CommandEnd): void {
+    this.text += `${this.lineBreak()}${RESET}${commandEndLine(end)}${RESET}\r\n`;
+    this.atLineStart = true;
+  }
+
+  jobFinished(end: JobEnd): void {
+    let text = this.lineBreak();
+    if (end.skipped !== null) text += `${RESET}${DIM}${end.skipped}${RESET}\r\n`;
+    text += `\r\n${RESET}${end.line}${RESET}\r\n`;
+    this.text += text;
+    this.atLineStart = true;
+  }
+
+  take(): string {
+    const text = this.text;
+    this.text = "";
     return text;
   }
 
   private lineBreak(): string {
     return this.atLineStart ? "" : "\r\n";
+  }
+}
+
+/** Formats one job's events in order as terminal text. Make a new one for each job shown from its start. */
+export class JobLogFormatter {
+  private readonly sink = new TextSink();
+  private readonly interpreter: JobLogInterpreter;
+
+  constructor(context: Partial<FormatContext> = {}) {
+    this.interpreter = new JobLogInterpreter(this.sink, context);
+  }
+
+  setContext(context: Partial<FormatContext>): void {
+    this.interpreter.setContext(context);
+  }
+
+  preview(text: string): string {
+    this.interpreter.preview(text);
+    return this.sink.take();
+  }
+
+  format(event: JobLogEvent): string {
+    this.interpreter.read(event);
+    return this.sink.take();
+  }
+
+  /** Formats a run of consecutive events into one string. */
+  formatAll(events: readonly JobLogEvent[], start = 0, end = events.length): string {
+    for (let i = start; i < end; i++) this.interpreter.read(events[i]!);
+    return this.sink.take();
   }
 }
 

@@ -1,6 +1,6 @@
 // The UI's state and the actions that call the host. zustand without React (the views bind it with
 // useStore), so it runs and is tested in plain Node. Job output never lands here: each followed job has
-// a JobStream whose TerminalFeed the Job view attaches to; the store keeps only each job's outline.
+// a JobStream whose LogFeed the Job view attaches to; the store keeps only each job's outline.
 import { createStore, type StoreApi } from "zustand/vanilla";
 import type {
   AgentSnapshot,
@@ -25,7 +25,7 @@ import { appendTick, trimSnapshot } from "../gpu-view.js";
 import { emptyOutline, type JobOutline } from "../job-format.js";
 import { JobStream, type JobStreamOptions, type JobStreamStatus } from "./job-stream.js";
 import { createSettingsDraftSlice, rebaseDraft, type SettingsDraftSlice } from "./settings-draft-store.js";
-import type { TerminalFeed } from "./terminal-feed.js";
+import type { LogFeed } from "./log-feed.js";
 
 export type ViewName = "agent" | "gpus" | "job" | "history" | "settings" | "demo";
 export const HISTORY_FILTERS = ["all", "passed", "failed", "stopped", "lost"] as const;
@@ -165,8 +165,8 @@ export interface AppStoreOptions {
 
 /** What the store holds besides its state: the streams, for the Job view and for tests. */
 export interface AppStore extends StoreApi<AppState> {
-  /** The terminal feed of a job the UI follows (creating its stream), for the Job view to attach. */
-  feedFor(jobId: string): TerminalFeed;
+  /** The log feed of a job the UI follows (creating its stream), for the Job view to attach. */
+  feedFor(jobId: string): LogFeed;
   /** The stream of a job, if followed (tests). */
   streamOf(jobId: string): JobStream | undefined;
   /** Subscribes to the bridge and loads the first snapshot. Returns the teardown. */
@@ -577,7 +577,7 @@ export function createAppStore(bridge: RendererBridge, partial: Partial<AppStore
     } catch {
       // Not in the history yet (a scheduled example) or gone: the stream's status says which.
     } finally {
-      // Whatever the answer, the terminal waits no longer (without a plan it shows the log as it is).
+      // Whatever the answer, the log waits no longer (without a plan it shows the log as it is).
       const panel = store.getState().jobs[jobId];
       streams.get(jobId)?.feed.setContext({ plan: panel?.plan ?? null, stop: panel?.stop ?? null });
     }

@@ -1,13 +1,13 @@
 // One job's log as the UI follows it. Events arrive live (HostEvent "job-output", numbered from
 // `from`) and from the local history (readJobLog pages). Both go through `ingest`, where each consumer
-// -- the outline (commands, result) and the terminal feed -- takes only the event it expects next, so
+// -- the outline (commands, result) and the log feed -- takes only the event it expects next, so
 // nothing is applied twice or out of order whatever the sources deliver. A live batch that starts
-// after a gap waits (bounded) until the history has filled the gap; the terminal feed, when it had no
-// room or no terminal, catches up from the history the same way. The whole output is never held here.
+// after a gap waits (bounded) until the history has filled the gap; the log feed, when it had no
+// view, catches up from the history the same way. The output is held only by the view's JobLog.
 import type { HostParams, JobLogEvent, JobLogPage } from "../../agent-core/host/contract.js";
 import { errorCode } from "../bridge/types.js";
 import { applyToOutline, emptyOutline, MAX_OUTLINE_COMMANDS, type JobOutline } from "../job-format.js";
-import { TerminalFeed, type TerminalFeedLimits } from "./terminal-feed.js";
+import { LogFeed, type LogFeedLimits } from "./log-feed.js";
 
 export interface JobStreamStatus {
   /** A read from the local history is in progress. */
@@ -35,7 +35,7 @@ export interface JobStreamOptions {
   /** Give up waiting for the history after this long without progress. */
   lagGiveUpMs: number;
   sleep: (ms: number) => Promise<void>;
-  feed: Partial<TerminalFeedLimits>;
+  feed: Partial<LogFeedLimits>;
 }
 
 export const DEFAULT_STREAM_OPTIONS: JobStreamOptions = {
@@ -60,7 +60,7 @@ function batchChars(events: readonly JobLogEvent[]): number {
 }
 
 export class JobStream {
-  readonly feed: TerminalFeed;
+  readonly feed: LogFeed;
   private readonly options: JobStreamOptions;
   /** Next event index the outline needs. */
   private applied = 0;
@@ -92,7 +92,7 @@ export class JobStream {
   ) {
     this.options = { ...DEFAULT_STREAM_OPTIONS, ...options };
     this.syncPending = !fresh;
-    this.feed = new TerminalFeed(this.options.feed);
+    this.feed = new LogFeed(this.options.feed);
     this.feed.onWantsData = () => this.pump();
     if (awaitContext) this.feed.awaitContext();
     if (!fresh) this.pump();
@@ -122,7 +122,7 @@ export class JobStream {
         this.hold(from, events);
       }
     }
-    // Only right behind what the terminal has: after a gap the events bring the same text later.
+    // Only right behind what the log has: after a gap the events bring the same text later.
     if (preview !== undefined && this.queue.length === 0) this.feed.preview(from + events.length, preview);
     this.pump();
   }
@@ -193,7 +193,7 @@ export class JobStream {
 
   /** Where the next history read starts, or null when nobody needs one. */
   private readPosition(): number | null {
-    // The terminal waits for the job's plan (a moment: the detail is being read); so do the reads.
+    // The log waits for the job's plan (a moment: the detail is being read); so do the reads.
     if (this.feed.awaiting) return null;
     let position: number | null = this.outlineBehind() ? this.applied : null;
     if (this.feed.wantsData && this.feed.next < (this.end ?? this.seen)) {
@@ -211,7 +211,7 @@ export class JobStream {
       for (;;) {
         const from = this.readPosition();
         if (from === null || this.disposed) break;
-        // "Loading" is about the job's outline; the terminal catching up on its own is not news.
+        // "Loading" is about the job's outline; the log catching up on its own is not news.
         this.setStatus({ loading: this.outlineBehind(), error: null, missing: false });
         const page = await this.host.readJobLog({ jobId: this.jobId, from, maxBytes: this.options.pageBytes });
         if (this.disposed) break;

@@ -1,6 +1,7 @@
 // The Job view's command list: each command that ran with how it ended and how long it took, what it
 // is (the agent's own step, an epilogue and of which kind), the one a stop ended with who stopped it,
-// and, once the job is over, the commands of its plan that were skipped, greyed.
+// and, once the job is over, the commands of its plan that were skipped, greyed. A click on a command
+// that ran (or Enter on its name) opens its section in the log and shows it.
 import { useMemo } from "react";
 import { commandRows, formatSeconds, stopWords, type CommandRow } from "../job-format.js";
 import type { JobPanel } from "../store/app-store.js";
@@ -48,7 +49,7 @@ function Duration({ row }: { row: CommandRow }) {
   }
 }
 
-export function JobCommands({ panel }: { panel: JobPanel }) {
+export function JobCommands({ panel, onJump }: { panel: JobPanel; onJump?: (command: number) => boolean }) {
   const { omittedCommands } = panel.outline;
   const result = effectiveResult(panel.summary?.result ?? null, panel.outline.result);
   const ended = result !== null && result !== "running";
@@ -76,7 +77,8 @@ export function JobCommands({ panel }: { panel: JobPanel }) {
             return (
               <li
                 key={row.key}
-                className={`command ${row.state}`}
+                className={`command ${row.state}${row.entry !== null && onJump !== undefined ? " jumps" : ""}`}
+                onClick={row.entry !== null && onJump !== undefined ? () => onJump(row.entry!.index) : undefined}
                 data-testid="job-command"
                 data-exit-code={row.entry?.exitCode == null ? "" : String(row.entry.exitCode)}
                 data-state={row.state}
@@ -84,7 +86,22 @@ export function JobCommands({ panel }: { panel: JobPanel }) {
                 title={[row.directive, row.section.tag, stopped, row.state === "skipped" ? "skipped: it never ran" : null].filter((t) => t !== null).join("\n")}
               >
                 <span className={`mark ${className}`}>{mark}</span>
-                <span className="directive">{row.directive}</span>
+                {row.entry !== null && onJump !== undefined ? (
+                  <button
+                    type="button"
+                    className="directive command-jump"
+                    data-testid="job-command-jump"
+                    aria-label={`Show ${row.directive.split("\n", 1)[0]} in the log`}
+                    onClick={(e) => {
+                      e.stopPropagation();
+                      onJump(row.entry!.index);
+                    }}
+                  >
+                    {row.directive}
+                  </button>
+                ) : (
+                  <span className="directive">{row.directive}</span>
+                )}
                 <span className="duration">
                   <Duration row={row} />
                 </span>

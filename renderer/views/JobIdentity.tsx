@@ -9,9 +9,10 @@ export function OpenInSemaphore({ identity, compact = false }: { identity: JobId
   const url = semaphoreJobUrl(identity);
   if (url === null) return null;
   return (
-    <a className={`btn small link-btn${compact ? " compact" : ""}`} href={url} target="_blank" rel="noopener noreferrer" data-testid="open-in-semaphore" title={url}>
+    <a className={`btn small link-btn${compact ? " compact" : ""}`} href={url} target="_blank" rel="noopener noreferrer" data-testid="open-in-semaphore" title={url} aria-label="Open in Semaphore">
       <ExternalIcon size={12} />
-      {compact ? null : "Open in Semaphore"}
+      {/* A narrow window's job toolbar shows the icon alone. */}
+      {compact ? null : <span className="tool-label">Open in Semaphore</span>}
     </a>
   );
 }

@@ -1,15 +1,17 @@
-// One job: header (id, result, duration), the live log in xterm with search, follow and copy, and a
-// side panel with its commands and the names of its environment variables.
-import { useEffect, useMemo, useRef, useState, type CSSProperties, type KeyboardEvent, type ReactNode } from "react";
+// One job: header (id, result, duration), the live log (a section per command that folds, search,
+// follow, timestamps, wrapping, copy), and a side panel with its commands (a click jumps to one) and
+// the names of its environment variables.
+import { useCallback, useEffect, useMemo, useRef, useState, type CSSProperties, type KeyboardEvent, type ReactNode } from "react";
 import { JobCommands } from "./JobCommands.js";
 import { agentRunning, runningJobIds, type JobPanel } from "../store/app-store.js";
 import { JobResources } from "./JobResources.js";
 import { effectiveResult, formatDateTime, formatDuration, formatStarted, shownEnvNames } from "../view-model.js";
 import { DemoMark, ResultBadge } from "./ResultBadge.js";
-import { ArrowDownIcon, CheckIcon, ChevronDownIcon, ChevronUpIcon, CopyIcon, LockIcon, PauseIcon, SearchIcon, StopIcon, TerminalIcon } from "./icons.js";
+import { ArrowDownIcon, CheckIcon, ChevronDownIcon, ChevronUpIcon, ClockIcon, CopyIcon, FoldAllIcon, LockIcon, PauseIcon, SearchIcon, StopIcon, TerminalIcon, UnfoldAllIcon, WrapIcon } from "./icons.js";
 import { copyToClipboard } from "./clipboard.js";
 import { DebugJobSection, DebugOpenButton, DebugPanel } from "./DebugPanel.js";
-import { JobTerminal, type SearchResults } from "./job-terminal.js";
+import { LogView, type LogViewOptions, type SearchResults } from "./log-view.js";
+import { loadLogOptions, saveLogOptions } from "./log-prefs.js";
 import { useApp, useAppStore, useDebug, useDebugStore, useNow } from "./store-context.js";
 import { jobOrigin, jobTitle } from "../../agent-core/host/contract.js";
 import { OpenInSemaphore } from "./JobIdentity.js";
@@ -62,7 +64,43 @@ function StopJob({ panel, result }: { panel: JobPanel; result: string | null }) 
   );
 }
 
-function JobHeader({ panel, terminal, follow, hasSelection, results }: { panel: JobPanel; terminal: JobTerminal | null; follow: boolean; hasSelection: boolean; results: SearchResults | null }) {
+/** The log's own options: timestamps, wrapping, and folding every section at once. */
+function LogOptions({ terminal, options, setOptions }: { terminal: LogView | null; options: LogViewOptions; setOptions: (next: Partial<LogViewOptions>) => void }) {
+  return (
+    <span className="log-options" role="group" aria-label="Log options">
+      <button
+        type="button"
+        className={`btn small toggle icon-only${options.timestamps ? " on" : ""}`}
+        data-testid="job-timestamps"
+        aria-pressed={options.timestamps}
+        aria-label="Timestamps"
+        title={options.timestamps ? "Hide the time of each line" : "Show the time of each line"}
+        onClick={() => setOptions({ timestamps: !options.timestamps })}
+      >
+        <ClockIcon size={14} />
+      </button>
+      <button
+        type="button"
+        className={`btn small toggle icon-only${options.wrap ? " on" : ""}`}
+        data-testid="job-wrap"
+        aria-pressed={options.wrap}
+        aria-label="Wrap long lines"
+        title={options.wrap ? "Long lines wrap at spaces; click to scroll sideways instead" : "Long lines scroll sideways; click to wrap them at spaces"}
+        onClick={() => setOptions({ wrap: !options.wrap })}
+      >
+        <WrapIcon size={14} />
+      </button>
+      <button type="button" className="btn small icon-only" data-testid="job-fold-all" aria-label="Fold every command" title="Fold every command" disabled={terminal === null} onClick={() => terminal?.setAllFolded(true)}>
+        <FoldAllIcon size={14} />
+      </button>
+      <button type="button" className="btn small icon-only" data-testid="job-unfold-all" aria-label="Unfold every command" title="Unfold every command" disabled={terminal === null} onClick={() => terminal?.setAllFolded(false)}>
+        <UnfoldAllIcon size={14} />
+      </button>
+    </span>
+  );
+}
+
+function JobHeader({ panel, terminal, follow, hasSelection, results, options, setOptions }: { panel: JobPanel; terminal: LogView | null; follow: boolean; hasSelection: boolean; results: SearchResults | null; options: LogViewOptions; setOptions: (next: Partial<LogViewOptions>) => void }) {
   const now = useNow();
   const [query, setQuery] = useState("");
   const [copied, setCopied] = useState(false);
@@ -136,7 +174,7 @@ function JobHeader({ panel, terminal, follow, hasSelection, results }: { panel: 
             }}
             onKeyDown={onKey}
           />
-          <span className="count">{query === "" || results === null ? "" : results.count === 0 ? "No results" : `${results.index + 1}/${results.count}`}</span>
+          <span className="count" data-testid="job-search-count">{query === "" || results === null ? "" : results.count === 0 ? "No results" : `${results.index + 1}/${results.count}${results.capped ? "+" : ""}`}</span>
           <button type="button" className="btn ghost" data-testid="job-search-prev" title="Previous match (Shift+Enter)" disabled={query === ""} onClick={() => terminal?.findPrevious(query)}>
             <ChevronUpIcon size={15} />
           </button>
@@ -144,6 +182,7 @@ function JobHeader({ panel, terminal, follow, hasSelection, results }: { panel: 
             <ChevronDownIcon size={15} />
           </button>
         </div>
+        <LogOptions terminal={terminal} options={options} setOptions={setOptions} />
         <button
           type="button"
           className={`btn small toggle${follow ? " on" : ""}`}
@@ -213,26 +252,32 @@ function EnvNames({ names: all }: { names: string[] | null }) {
 }
 
 interface TerminalCallbacks {
-  onTerminal(terminal: JobTerminal | null): void;
+  onTerminal(terminal: LogView | null): void;
   onFollow(follow: boolean): void;
   onSelection(hasSelection: boolean): void;
   onSearchResults(results: SearchResults | null): void;
 }
 
-function TerminalPane({ panel, follow, callbacks }: { panel: JobPanel; follow: boolean; callbacks: TerminalCallbacks }) {
+function TerminalPane({ panel, follow, options, callbacks }: { panel: JobPanel; follow: boolean; options: LogViewOptions; callbacks: TerminalCallbacks }) {
   const store = useAppStore();
   const container = useRef<HTMLDivElement>(null);
-  const [terminal, setTerminal] = useState<JobTerminal | null>(null);
+  const [terminal, setTerminal] = useState<LogView | null>(null);
   const jobId = panel.jobId;
+  const initialOptions = useRef(options);
 
   useEffect(() => {
     const element = container.current;
     if (element === null) return;
-    const created = new JobTerminal(element, store.feedFor(jobId), {
-      followChanged: callbacks.onFollow,
-      searchResults: callbacks.onSearchResults,
-      selectionChanged: callbacks.onSelection,
-    });
+    const created = new LogView(
+      element,
+      store.feedFor(jobId),
+      {
+        followChanged: callbacks.onFollow,
+        searchResults: callbacks.onSearchResults,
+        selectionChanged: callbacks.onSelection,
+      },
+      initialOptions.current,
+    );
     setTerminal(created);
     callbacks.onTerminal(created);
     callbacks.onFollow(created.follow);
@@ -242,6 +287,10 @@ function TerminalPane({ panel, follow, callbacks }: { panel: JobPanel; follow: b
       created.dispose();
     };
   }, [store, jobId, callbacks]);
+
+  useEffect(() => {
+    terminal?.setOptions(options);
+  }, [terminal, options]);
 
   const error = panel.log.error;
   const lost = useApp((s) => s.connection.status === "reconnecting" || s.connection.status === "unauthorised");
@@ -336,8 +385,16 @@ export function JobView() {
   const selected = useApp((s) => s.selectedJobId);
   const panel = useApp((s) => (s.selectedJobId === null ? undefined : s.jobs[s.selectedJobId]));
   const store = useAppStore();
-  const [terminal, setTerminal] = useState<JobTerminal | null>(null);
+  const [terminal, setTerminal] = useState<LogView | null>(null);
   const [follow, setFollow] = useState(true);
+  const [options, setOptionsState] = useState<LogViewOptions>(loadLogOptions);
+  const setOptions = useCallback((next: Partial<LogViewOptions>) => {
+    setOptionsState((current) => {
+      const merged = { ...current, ...next };
+      saveLogOptions(merged);
+      return merged;
+    });
+  }, []);
   const [hasSelection, setHasSelection] = useState(false);
   const [searchResults, setSearchResults] = useState<SearchResults | null>(null);
   const callbacks = useMemo<TerminalCallbacks>(
@@ -362,16 +419,16 @@ export function JobView() {
   if (panel === undefined) return <div className="loading" data-testid="view-job">Loading…</div>;
   return (
     <div className="job-view" data-testid="view-job">
-      <JobHeader key={panel.jobId} panel={panel} terminal={terminal} follow={follow} hasSelection={hasSelection} results={searchResults} />
+      <JobHeader key={panel.jobId} panel={panel} terminal={terminal} follow={follow} hasSelection={hasSelection} results={searchResults} options={options} setOptions={setOptions} />
       <PinnedNotice panel={panel} />
       <div className="job-body">
         <LogAndShell showDebug={showDebug}>
-          <TerminalPane key={panel.jobId} panel={panel} follow={follow} callbacks={callbacks} />
+          <TerminalPane key={panel.jobId} panel={panel} follow={follow} options={options} callbacks={callbacks} />
           {showDebug ? <DebugPanel jobId={panel.jobId} jobTitle={jobTitle(panel.summary?.identity ?? null, panel.jobId)} /> : null}
         </LogAndShell>
         <aside className="job-side">
           <JobResources panel={panel} />
-          <JobCommands panel={panel} />
+          <JobCommands panel={panel} onJump={(command) => terminal?.jumpToCommand(command) ?? false} />
           <EnvNames names={panel.envVarNames} />
           <DebugJobSection jobId={panel.jobId} />
         </aside>

@@ -139,3 +139,9 @@ export const ClockIcon = icon(
 );
 export const MoonIcon = icon(<path d="M20 14.5A8 8 0 0 1 9.5 4a8 8 0 1 0 10.5 10.5z" />, "MoonIcon");
 export const HeartIcon = icon(<path d="M12 20.5s-8-4.9-8-10.6A4.4 4.4 0 0 1 12 7.3a4.4 4.4 0 0 1 8 2.6c0 5.7-8 10.6-8 10.6z" />, "HeartIcon");
+/** Long lines wrap: a line that turns back under itself. */
+export const WrapIcon = icon(<path d="M4 6h16M4 12h13a3 3 0 0 1 0 6h-4m2-2.5L12.5 18l2.5 2.5M4 18h5" />, "WrapIcon");
+/** Fold every section: two chevrons pointing together. */
+export const FoldAllIcon = icon(<path d="m7 4 5 5 5-5M7 20l5-5 5 5" />, "FoldAllIcon");
+/** Unfold every section: two chevrons pointing apart. */
+export const UnfoldAllIcon = icon(<path d="m7 9 5-5 5 5M7 15l5 5 5-5" />, "UnfoldAllIcon");

@@ -3,12 +3,18 @@
 // labelled with their kind and the agent's own steps named, in the log's headers and in the command
 // list; the commands skipped after a failure listed greyed and named at the end of the log; a
 // command ended by a stop says who stopped it (you, Semaphore) instead of a red exit 1; all of it
-// again after a reload, from the history. Screenshots at 1400×900 and 900×600.
+// again after a reload, from the history. Each command a section that folds: a running job shows the
+// command that runs, a finished one opens on its failure; a click in the command list jumps to a
+// section; timestamps per line toggled; long lines wrapped at spaces (no word cut) or scrolled
+// sideways; a log of a million lines folded, searched and scrolled. Screenshots at 1400×900 and 900×600.
+import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser, screenshot, type Browser, terminalText as terminalTextOf, waitForTerminal as waitForTerminalOf } from "../helpers/browser.js";
 import { ConsoleRpc, startConsole, type ConsoleProcess } from "../helpers/console.js";
-import { job, startHub, stopAll, type HubProcess } from "../helpers/processes.js";
+import { job, startHub, stopAll, tempDir, type HubProcess } from "../helpers/processes.js";
+import { formatTime } from "../../agent-core/util/date-format.js";
 
 let hub: HubProcess;
 let con: ConsoleProcess;
@@ -183,4 +189,218 @@ describe("job log: epilogues, the agent's steps, skipped and stopped commands (c
     await screenshots("83-job-log-history-stopped");
     expect(await hub.api.violations()).toEqual([]);
   });
+});
+
+/** The sections (command headers) the log draws now: name, folded, state, what the header says of the end, where it is. */
+async function sections(): Promise<{ directive: string; folded: boolean; state: string; end: string; top: number; time: string | null }[]> {
+  return await page.locator('[data-testid="job-log-section"]').evaluateAll((els) =>
+    els.map((el) => ({
+      directive: el.querySelector(".log-dir")?.textContent ?? "",
+      folded: el.getAttribute("data-folded") === "true",
+      state: el.getAttribute("data-state") ?? "",
+      end: el.querySelector(".log-end")?.textContent ?? "",
+      top: el.getBoundingClientRect().top,
+      time: el.querySelector(".log-time")?.textContent ?? null,
+    })),
+  );
+}
+
+/** The drawn lines' text (timestamps aside), in order. */
+async function drawnLines(): Promise<string[]> {
+  return await page.locator('[data-testid="job-log-rows"] .log-line').evaluateAll((els) => els.map((el) => (el.querySelector(".log-text, .log-dir")?.textContent ?? "").trimEnd()));
+}
+
+const scroller = () => byTestId("job-log-scroll");
+
+/** Opens a job from the History view (running or finished), whatever job the Job view follows. */
+async function showJob(id: string): Promise<void> {
+  await byTestId("nav-history").click();
+  await page.locator(`[data-testid="history-row"][data-job-id="${id}"]`).click();
+  await expect.poll(async () => await byTestId("job-id").textContent(), { timeout: 20_000 }).toContain(id);
+}
+
+const WORDS = Array.from({ length: 220 }, (_, i) => `word${i + 1}`).join(" ");
+
+describe("job log: sections that fold, a jump from the command list, timestamps, wrapping, a million lines", () => {
+  let sectionsId = "";
+  const dir = tempDir("sa-joblog-");
+  const release = join(dir, "release");
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // However the first test ends, its job is let go: the agent is free for the next.
+  const letGo = () => writeFileSync(release, "go\n");
+
+  it("a running job shows the command that runs, the ones before folded; once it fails, only the failure is open", async () => {
+    sectionsId = await hub.api.schedule(
+      job({
+        commands: [
+          "echo first-done",
+          `echo ${WORDS}`,
+          `echo waiting-for-release; while [ ! -e ${release} ]; do sleep 0.05; done; echo released; sh -c 'exit 4'`,
+          "echo never",
+        ],
+      }),
+    );
+    await hub.api.waitForEvents(sectionsId, (events) => events.some((e) => e.event === "cmd_output" && e.output.includes("waiting-for-release")));
+    try {
+      await showJob(sectionsId);
+      await expect
+        .poll(async () => (await sections()).map((x) => [x.directive.split(" ")[0] === "echo" ? x.directive.slice(0, 20) : x.directive, x.folded, x.state]), { timeout: 20_000 })
+        .toEqual([
+          ["Exporting environment variables", true, "ok"],
+          ["Injecting Files", true, "ok"],
+          ["echo first-done", true, "ok"],
+          [`echo ${WORDS}`.slice(0, 20), true, "ok"],
+          ["echo waiting-for-rel", false, "running"],
+        ]);
+      expect((await sections()).at(-1)!.end).toMatch(/^● /); // its time so far
+      expect(await drawnLines()).toContain("waiting-for-release");
+      expect(await byTestId("job-follow").getAttribute("aria-pressed")).toBe("true");
+      await screenshot(page, "84-job-log-running-1400");
+    } finally {
+      letGo();
+    }
+    expect((await hub.api.waitForJob(sectionsId, "finished")).result).toBe("failed");
+    await waitForTerminal(/Job failed/);
+    await expect.poll(async () => (await sections()).filter((x) => !x.folded).map((x) => x.directive), { timeout: 10_000 }).toEqual([`echo waiting-for-release; while [ ! -e ${release} ]; do sleep 0.05; done; echo released; sh -c 'exit 4'`]);
+    expect((await sections()).find((x) => !x.folded)).toMatchObject({ state: "failed", end: expect.stringMatching(/^✘ exit 4 · /) });
+    expect(existsSync(release)).toBe(true);
+  });
+
+  it("reopened from the history it opens on the failure; at both sizes a header folds and unfolds it, the command list jumps to a section", async () => {
+    await page.reload();
+    await showJob(sectionsId);
+    await waitForTerminal(/Job failed/);
+    await expect.poll(async () => (await sections()).filter((x) => !x.folded).map((x) => x.state)).toEqual(["failed"]);
+    for (const size of SIZES) {
+      await page.setViewportSize({ width: size.width, height: size.height });
+      // Fold and unfold "echo first-done" by its header.
+      const header = page.locator('[data-testid="job-log-section"]', { hasText: "echo first-done" });
+      expect(await header.getAttribute("data-folded")).toBe("true");
+      expect(await drawnLines()).not.toContain("first-done");
+      await header.click();
+      await expect.poll(async () => await header.getAttribute("data-folded")).toBe("false");
+      expect(await drawnLines()).toContain("first-done");
+      await screenshot(page, `85-job-log-unfolded-${size.name}`);
+      await header.click();
+      await expect.poll(async () => await header.getAttribute("data-folded")).toBe("true");
+      expect(await drawnLines()).not.toContain("first-done");
+
+      // Fold everything, then jump from the command list: that section opens at the top of the log.
+      await byTestId("job-fold-all").click();
+      await expect.poll(async () => (await sections()).every((x) => x.folded)).toBe(true);
+      await page.locator('[data-testid="job-command-jump"]', { hasText: "echo first-done" }).click();
+      await expect.poll(async () => await header.getAttribute("data-folded")).toBe("false");
+      // Shown: at the top of the log, or as near as the log's end lets it scroll.
+      const view = (await scroller().boundingBox())!;
+      const at = (await header.boundingBox())!.y;
+      expect(at).toBeGreaterThanOrEqual(view.y);
+      expect(at + 18).toBeLessThanOrEqual(view.y + view.height);
+      expect(await scroller().evaluate((el) => el.scrollTop === 0 || el.scrollTop >= el.scrollHeight - el.clientHeight - 1)).toBe(true);
+      expect(await header.getAttribute("class")).toContain("jumped");
+      expect(await byTestId("job-follow").getAttribute("aria-pressed")).toBe("false");
+      await screenshot(page, `86-job-log-jumped-${size.name}`);
+      await byTestId("job-unfold-all").click();
+      await expect.poll(async () => (await sections()).every((x) => !x.folded)).toBe(true);
+      await byTestId("job-fold-all").click();
+    }
+    await page.setViewportSize({ width: SIZES[0].width, height: SIZES[0].height });
+  });
+
+  it("timestamps per line, from the events, toggled on and off; the choice survives a reload", async () => {
+    const events = await hub.api.events(sectionsId);
+    const startedAt = events.find((e) => e.event === "cmd_started" && e.directive === "echo first-done")!.timestamp;
+    expect(await page.locator(".log-time").count()).toBe(0);
+    await byTestId("job-timestamps").click();
+    expect(await byTestId("job-timestamps").getAttribute("aria-pressed")).toBe("true");
+    await expect.poll(async () => (await sections()).find((x) => x.directive === "echo first-done")?.time).toBe(formatTime(startedAt * 1000));
+    const times = await page.locator(".log-time").allTextContents();
+    expect(times.length).toBeGreaterThan(5);
+    for (const t of times) expect(t).toMatch(/^\d\d:\d\d:\d\d$/);
+    for (const size of SIZES) {
+      await page.setViewportSize({ width: size.width, height: size.height });
+      await page.waitForTimeout(100);
+      await screenshot(page, `87-job-log-timestamps-${size.name}`);
+    }
+    await page.setViewportSize({ width: SIZES[0].width, height: SIZES[0].height });
+    await page.reload();
+    await showJob(sectionsId);
+    await waitForTerminal(/Job failed/);
+    expect(await byTestId("job-timestamps").getAttribute("aria-pressed")).toBe("true");
+    await expect.poll(async () => await page.locator(".log-time").count()).toBeGreaterThan(5);
+    await byTestId("job-timestamps").click();
+    await expect.poll(async () => await page.locator(".log-time").count()).toBe(0);
+  });
+
+  it("a long line wraps at spaces with no word cut, or scrolls sideways when the owner turns wrapping off", async () => {
+    for (const size of SIZES) {
+      await page.setViewportSize({ width: size.width, height: size.height });
+      await page.locator('[data-testid="job-command-jump"]', { hasText: "word220" }).click();
+      const line = page.locator('[data-testid="job-log-rows"] .log-line', { hasText: /^word1 word2 / });
+      await line.waitFor();
+      expect(await byTestId("job-wrap").getAttribute("aria-pressed")).toBe("true");
+      const wrapped = await line.evaluate((el) => {
+        const text = el.querySelector(".log-text")!;
+        const node = text.firstChild!;
+        const content = node.textContent ?? "";
+        // Every word on one row: a Range over it has one box.
+        const cut: string[] = [];
+        let at = 0;
+        for (const word of content.split(" ")) {
+          const range = document.createRange();
+          range.setStart(node, at);
+          range.setEnd(node, at + word.length);
+          if (range.getClientRects().length !== 1) cut.push(word);
+          at += word.length + 1;
+        }
+        const scroll = el.closest(".log-scroll")!;
+        return { height: el.getBoundingClientRect().height, cut, sideways: scroll.scrollWidth > scroll.clientWidth + 1 };
+      });
+      expect(wrapped.height, "the line wraps onto several rows").toBeGreaterThan(18 * 3);
+      expect(wrapped.cut, "words cut across rows").toEqual([]);
+      expect(wrapped.sideways).toBe(false);
+      await screenshot(page, `88-job-log-wrapped-${size.name}`);
+      await byTestId("job-wrap").click();
+      await expect.poll(async () => await byTestId("job-wrap").getAttribute("aria-pressed")).toBe("false");
+      await expect.poll(async () => await line.evaluate((el) => el.getBoundingClientRect().height)).toBe(18);
+      expect(await scroller().evaluate((el) => el.scrollWidth > el.clientWidth + 1000)).toBe(true);
+      await screenshot(page, `88-job-log-sideways-${size.name}`);
+      await byTestId("job-wrap").click();
+      await expect.poll(async () => await byTestId("job-wrap").getAttribute("aria-pressed")).toBe("true");
+    }
+    await page.setViewportSize({ width: SIZES[0].width, height: SIZES[0].height });
+  });
+
+  it("a log of a million lines: searched to its end, folded, unfolded and scrolled to its middle", async () => {
+    const id = await hub.api.schedule(job({ commands: ["seq 1 1000000"] }));
+    expect((await hub.api.waitForJob(id, "finished", 120_000)).result).toBe("passed");
+    await showJob(id);
+    await waitForTerminal(/Job passed/, 120_000);
+    expect(Number(await byTestId("job-terminal").getAttribute("data-lines"))).toBeGreaterThan(1_000_000);
+    const input = byTestId("job-search-input");
+    await input.fill("999999");
+    await expect.poll(async () => await byTestId("job-search-count").textContent(), { timeout: 20_000 }).toBe("1/1");
+    const active = page.locator("mark.log-match.active");
+    await expect.poll(async () => await active.textContent()).toBe("999999");
+    const box = (await scroller().boundingBox())!;
+    const mark = (await active.boundingBox())!;
+    expect(mark.y).toBeGreaterThanOrEqual(box.y);
+    expect(mark.y + mark.height).toBeLessThanOrEqual(box.y + box.height);
+    await input.fill("");
+    const header = page.locator('[data-testid="job-log-section"]', { hasText: "seq 1 1000000" });
+    await scroller().evaluate((el) => (el.scrollTop = 0));
+    await header.click();
+    await expect.poll(async () => await header.getAttribute("data-folded")).toBe("true");
+    expect(await scroller().evaluate((el) => el.scrollHeight < 50 * 18)).toBe(true);
+    await header.click();
+    await expect.poll(async () => await header.getAttribute("data-folded")).toBe("false");
+    await scroller().evaluate((el) => (el.scrollTop = el.scrollHeight / 2));
+    await expect
+      .poll(async () => {
+        const numbers = (await drawnLines()).map(Number).filter((n) => Number.isInteger(n) && n > 0);
+        return numbers.length > 0 && Math.abs(numbers[0]! - 500_000) < 2000;
+      })
+      .toBe(true);
+    await screenshot(page, "89-job-log-million-middle");
+  }, 180_000);
 });

@@ -329,7 +329,7 @@ describe("layout, keyboard and state indicators (console process, agent, hub, Ch
     expect(await names.textContent()).not.toContain("SEMAPHORE_AGENT_JOB_MARKER");
     expect(await names.textContent()).toContain("SEMAPHORE_PROJECT_NAME");
     expect(await byTestId("job-demo").count()).toBe(0);
-    // The widest toolbar (Stop this job, Open in Semaphore, the debug button, search, follow, copy) fits on one row at 1400 px.
+    // The widest toolbar (Stop this job, Open in Semaphore, the debug button, search, the log's options, follow, copy) fits on one row at 1400 px.
     await byTestId("job-stop").waitFor();
     await byTestId("open-in-semaphore").waitFor();
     const tops = await page.locator(".job-tools > *").evaluateAll((els) => els.map((e) => Math.round(e.getBoundingClientRect().top + e.getBoundingClientRect().height / 2)));
@@ -394,6 +394,9 @@ describe("layout, keyboard and state indicators (console process, agent, hub, Ch
       expect(debugButton!.x + debugButton!.width).toBeLessThanOrEqual(card!.x + card!.width);
       // The job view: the log and the shell both get a usable height.
       await openView("job");
+      // Its widest toolbar (a running job from Semaphore: Stop, Open in Semaphore, the debug button, search, the log's tools) keeps to one row.
+      const tops = await page.locator(".job-tools > *").evaluateAll((els) => els.map((e) => Math.round(e.getBoundingClientRect().top + e.getBoundingClientRect().height / 2)));
+      expect(new Set(tops).size, `toolbar rows at ${size.width}: ${tops.join(", ")}`).toBe(1);
       const log = await terminalSize('[data-testid="job-terminal"]');
       const shell = await terminalSize('[data-testid="debug-terminal"] .debug-xterm');
       expect(log.rows, `log rows at ${size.width}×${size.height}`).toBeGreaterThanOrEqual(size.height >= 900 ? 30 : 7);

@@ -19,9 +19,10 @@ import type {
   JobSummary,
 } from "../../agent-core/host/contract.js";
 import { HostCallError, type ConnectionState, type RendererBridge } from "../../renderer/bridge/types.js";
-import { JobLogFormatter } from "../../renderer/job-format.js";
+import { JobLogInterpreter, type FormatContext } from "../../renderer/job-format.js";
+import { JobLog } from "../../renderer/log/job-log.js";
 import { createAppStore, fieldErrorsOf, MAX_ACTIVITY, type AppStore } from "../../renderer/store/app-store.js";
-import type { TerminalWriter } from "../../renderer/store/terminal-feed.js";
+import type { LogFeed } from "../../renderer/store/log-feed.js";
 import { settingsView } from "../helpers/settings-view.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -63,7 +64,13 @@ function jobLog(commands: number, lines: number, finished: boolean): JobLogEvent
   return events;
 }
 
-const formatted = (events: readonly JobLogEvent[]) => new JobLogFormatter().formatAll(events);
+/** The log a view shows of `events`, read straight through an interpreter: what the store's path must match. */
+function formatted(events: readonly JobLogEvent[], context: Partial<FormatContext> = {}): string {
+  const log = new JobLog();
+  const interpreter = new JobLogInterpreter(log, context);
+  for (const e of events) interpreter.read(e);
+  return log.text();
+}
 
 // ---------------------------------------------------------------------------------------------
 // The stand-in transport
@@ -169,20 +176,15 @@ class FakeHost {
   }
 }
 
-/** A terminal that parses at once (asynchronously, like xterm), or only when told. */
-class TestTerminal implements TerminalWriter {
-  text = "";
-  held: (() => void)[] = [];
-  constructor(private readonly slow = false) {}
-  write(data: string, done: () => void): void {
-    this.text += data;
-    if (this.slow) this.held.push(done);
-    else queueMicrotask(done);
+/** A Job view as the feed sees it: it attaches, counts the feed's changes and reads the log it got. */
+class TestView {
+  private attached: { log: JobLog; detach: () => void } | null = null;
+  changes = 0;
+  attachTo(feed: LogFeed): void {
+    this.attached = feed.attach({ ingested: () => {}, changed: () => this.changes++ });
   }
-  release(): void {
-    const held = this.held;
-    this.held = [];
-    for (const done of held) done();
+  get text(): string {
+    return this.attached?.log.text() ?? "";
   }
 }
 
@@ -288,8 +290,8 @@ describe("renderer store: job output in order, without gaps or duplicates", () =
     const { host, store } = setup();
     await settle();
     host.emit({ type: "job-started", job: detail("j1") });
-    const term = new TestTerminal();
-    store.feedFor("j1").attach(term);
+    const term = new TestView();
+    term.attachTo(store.feedFor("j1"));
     const log = jobLog(4, 5, false); // 1 + 4 * 7 = 29 events
     host.output("j1", 0, log.slice(0, 6));
     host.output("j1", 6, log.slice(6, 12), true);
@@ -309,8 +311,8 @@ describe("renderer store: job output in order, without gaps or duplicates", () =
     const { host, store } = setup();
     await settle();
     host.emit({ type: "job-started", job: detail("j1") });
-    const term = new TestTerminal();
-    store.feedFor("j1").attach(term);
+    const term = new TestView();
+    term.attachTo(store.feedFor("j1"));
     const log = jobLog(2, 3, false);
     host.output("j1", 0, log.slice(0, 6));
     host.output("j1", 3, log.slice(3, 9)); // overlaps 3..5
@@ -333,8 +335,8 @@ describe("renderer store: job output in order, without gaps or duplicates", () =
       h.gate = new Promise((r) => (open = r));
     });
     await settle(3);
-    const term = new TestTerminal();
-    store.feedFor("j1").attach(term);
+    const term = new TestView();
+    term.attachTo(store.feedFor("j1"));
     // While the first read waits, more output arrives live, after the gap.
     host.output("j1", 12, log.slice(12, 16));
     host.output("j1", 16, log.slice(16));
@@ -354,8 +356,8 @@ describe("renderer store: job output in order, without gaps or duplicates", () =
     const { host, store } = setup();
     await settle();
     host.emit({ type: "job-started", job: detail("j1") });
-    const term = new TestTerminal();
-    store.feedFor("j1").attach(term);
+    const term = new TestView();
+    term.attachTo(store.feedFor("j1"));
     const log = jobLog(2, 2, false);
     host.output("j1", 0, log.slice(0, 2));
     host.output("j1", 5, log.slice(5), true); // 2..4 missing live and not stored yet
@@ -379,8 +381,8 @@ describe("renderer store: job output in order, without gaps or duplicates", () =
     }, 4096);
     await settle();
     store.getState().openJob("big");
-    const term = new TestTerminal();
-    store.feedFor("big").attach(term);
+    const term = new TestView();
+    term.attachTo(store.feedFor("big"));
     await settle(200);
     expect(term.text).toBe(formatted(log));
     expect(host.readsOf("big").length).toBeGreaterThan(10);
@@ -402,40 +404,19 @@ describe("renderer store: job output in order, without gaps or duplicates", () =
     expect(host.readsOf("j1")).toEqual([]); // the outline had everything live
     const feed = store.feedFor("j1");
     expect(feed.next).toBe(0); // the backlog was given up
-    const term = new TestTerminal();
-    feed.attach(term);
+    const term = new TestView();
+    term.attachTo(feed);
     await settle(400);
     expect(host.readsOf("j1")[0]).toBe(0);
     expect(term.text).toBe(formatted(long));
-  });
-
-  it("a slow terminal makes the feed fall back to the history and catch up, in order, with nothing lost", async () => {
-    const { host, store } = setup(undefined, 8 * 1024);
-    await settle();
-    host.emit({ type: "job-started", job: detail("j1") });
-    const term = new TestTerminal(true);
-    const feed = store.feedFor("j1");
-    feed.attach(term);
-    const log = jobLog(30, 300, false).map((e) => (e.event === "cmd_output" ? { ...e, output: `${e.output.trimEnd()} ${"=".repeat(120)}\n` } : e));
-    for (let i = 0; i < log.length; i += 50) host.output("j1", i, log.slice(i, i + 50));
-    await settle(2);
-    expect(feed.next).toBeLessThan(log.length); // it refused live events while full
-    for (let round = 0; round < 2000 && feed.next < log.length; round++) {
-      term.release();
-      await settle(1);
-    }
-    term.release();
-    await settle();
-    expect(term.text).toBe(formatted(log));
-    expect(host.readsOf("j1").length).toBeGreaterThan(0);
   });
 
   it("after a reconnect it re-fetches the snapshot and reads what it missed", async () => {
     const { host, store } = setup();
     await settle();
     host.emit({ type: "job-started", job: detail("j1") });
-    const term = new TestTerminal();
-    store.feedFor("j1").attach(term);
+    const term = new TestView();
+    term.attachTo(store.feedFor("j1"));
     const log = jobLog(2, 2, true);
     host.output("j1", 0, log.slice(0, 4));
     await settle();
@@ -797,13 +778,13 @@ describe("renderer store: the job's plan and its stop reach the log", () => {
     });
     await settle();
     store.getState().openJob("old");
-    const term = new TestTerminal();
-    store.feedFor("old").attach(term);
+    const term = new TestView();
+    term.attachTo(store.feedFor("old"));
     await settle();
     expect(term.text).toBe("");
     answer();
     await settle();
-    expect(term.text).toBe(new JobLogFormatter({ plan }).formatAll(withEpilogue));
+    expect(term.text).toBe(formatted(withEpilogue, { plan }));
     expect(term.text).toContain("epilogue · always");
     expect(term.text).toContain("Skipped after the failure: make lint");
     expect(host.readsOf("old")).toEqual([0]);
@@ -819,8 +800,8 @@ describe("renderer store: the job's plan and its stop reach the log", () => {
     });
     await settle();
     store.getState().openJob("gone");
-    const term = new TestTerminal();
-    store.feedFor("gone").attach(term);
+    const term = new TestView();
+    term.attachTo(store.feedFor("gone"));
     await settle();
     expect(term.text).toBe(formatted(withEpilogue));
   });
@@ -829,8 +810,8 @@ describe("renderer store: the job's plan and its stop reach the log", () => {
     const { host, store } = setup();
     await settle();
     host.emit({ type: "job-started", job: { ...detail("j1"), plan } });
-    const term = new TestTerminal();
-    store.feedFor("j1").attach(term);
+    const term = new TestView();
+    term.attachTo(store.feedFor("j1"));
     const head: JobLogEvent[] = [...withEpilogue.slice(0, 3), { event: "cmd_started", timestamp: 1, directive: "make test" }];
     host.output("j1", 0, head);
     await settle();
