@@ -1,7 +1,8 @@
-// Turns a job's log events into terminal text and into the structured list of its commands. Pure:
-// no DOM, no store. With the job's plan (JobDetail.plan) it says which commands are epilogues (always,
-// on pass, on fail) and which were skipped; it names the agent's own steps from the log alone; with
-// the job's stop (JobDetail.stop) the command the stop ended says who stopped it instead of "exit 1".
+// Reads a job's log events for the log model (JobLogInterpreter, for log/job-log.ts) and turns them
+// into the structured list of its commands. Pure: no DOM, no store. With the job's plan
+// (JobDetail.plan) it says which commands are epilogues (always, on pass, on fail) and which were
+// skipped; it names the agent's own steps from the log alone; with the job's stop (JobDetail.stop)
+// the command the stop ended says who stopped it instead of "exit 1".
 import {
   CHECK_RESULT_DIRECTIVE,
   ENV_STEP_DIRECTIVE,
@@ -15,13 +16,10 @@ import {
   type JobStop,
 } from "../agent-core/host/contract.js";
 
-const RESET = "\x1b[0m";
 const BOLD = "\x1b[1m";
-const DIM = "\x1b[2m";
 const GREEN = "\x1b[32m";
 const RED = "\x1b[31m";
 const YELLOW = "\x1b[33m";
-const CYAN = "\x1b[36m";
 
 /** "0 s" reads as "did not run"; sub-second commands are common, so say so. Timestamps are whole seconds. */
 export function formatSeconds(seconds: number): string {
@@ -34,7 +32,7 @@ export function formatSeconds(seconds: number): string {
   return `${h} h ${m % 60} min`;
 }
 
-/** Directives come from the server: show control characters instead of letting them drive the terminal. */
+/** Directives come from the server: show control characters instead of letting them act as escapes in the log. */
 function printable(text: string): string {
   // eslint-disable-next-line no-control-regex
   return text.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `^${String.fromCharCode((c.charCodeAt(0) + 64) & 0x7f)}`);
@@ -213,7 +211,7 @@ export function skippedLine(skipped: readonly SkippedCommand[], stopped: boolean
   return `Skipped after the ${stopped ? "stop" : "failure"}: ${names.join(", ")}${more}`;
 }
 
-/** What the formatter knows of the job besides its events: its plan and its stop (JobDetail). */
+/** What the interpreter knows of the job besides its events: its plan and its stop (JobDetail). */
 export interface FormatContext {
   plan: JobPlan | null;
   stop: JobStop | null;
@@ -256,7 +254,7 @@ export interface JobEnd {
   line: string;
 }
 
-/** What a job's log is made of, in order: the interpreter calls these, a formatter or a log model takes them. */
+/** What a job's log is made of, in order: the interpreter calls these, the log model (JobLog) takes them. */
 export interface JobLogSink {
   jobStarted(timestamp: number): void;
   /** `directive` is already printable. */
@@ -373,82 +371,6 @@ export class JobLogInterpreter {
         return;
       }
     }
-  }
-}
-
-/** The log as terminal text: what "Copy log" and the tests read, one string per event. */
-class TextSink implements JobLogSink {
-  text = "";
-  private atLineStart = true;
-
-  jobStarted(): void {
-    this.text += `${this.lineBreak()}${DIM}Job started${RESET}\r\n`;
-    this.atLineStart = true;
-  }
-
-  commandStarted(directive: string, section: Section): void {
-    const colour = isEpilogue(section.kind) ? CYAN : DIM;
-    const label = section.tag === null ? "" : `  ${colour}${section.tag}${RESET}`;
-    this.text += `${this.lineBreak()}${RESET}${BOLD}▶ ${directive}${RESET}${label}\r\n`;
-    this.atLineStart = true;
-  }
-
-  output(text: string): void {
-    this.text += text;
-    this.atLineStart = text.charCodeAt(text.length - 1) === 10; // "\n"
-  }
-
-  commandFinished(end: CommandEnd): void {
-    this.text += `${this.lineBreak()}${RESET}${commandEndLine(end)}${RESET}\r\n`;
-    this.atLineStart = true;
-  }
-
-  jobFinished(end: JobEnd): void {
-    let text = this.lineBreak();
-    if (end.skipped !== null) text += `${RESET}${DIM}${end.skipped}${RESET}\r\n`;
-    text += `\r\n${RESET}${end.line}${RESET}\r\n`;
-    this.text += text;
-    this.atLineStart = true;
-  }
-
-  take(): string {
-    const text = this.text;
-    this.text = "";
-    return text;
-  }
-
-  private lineBreak(): string {
-    return this.atLineStart ? "" : "\r\n";
-  }
-}
-
-/** Formats one job's events in order as terminal text. Make a new one for each job shown from its start. */
-export class JobLogFormatter {
-  private readonly sink = new TextSink();
-  private readonly interpreter: JobLogInterpreter;
-
-  constructor(context: Partial<FormatContext> = {}) {
-    this.interpreter = new JobLogInterpreter(this.sink, context);
-  }
-
-  setContext(context: Partial<FormatContext>): void {
-    this.interpreter.setContext(context);
-  }
-
-  preview(text: string): string {
-    this.interpreter.preview(text);
-    return this.sink.take();
-  }
-
-  format(event: JobLogEvent): string {
-    this.interpreter.read(event);
-    return this.sink.take();
-  }
-
-  /** Formats a run of consecutive events into one string. */
-  formatAll(events: readonly JobLogEvent[], start = 0, end = events.length): string {
-    for (let i = start; i < end; i++) this.interpreter.read(events[i]!);
-    return this.sink.take();
   }
 }
 

@@ -45,11 +45,13 @@ export interface LogMatch {
 export interface JobLogLimits {
   /** Lines kept; output beyond them is counted, not kept (commands' headers and ends still are). */
   maxLines: number;
+  /** Characters kept in all (the page's memory: about a byte each); output beyond them is counted like lines past maxLines. */
+  maxChars: number;
   /** Characters kept of one line; the rest is counted. */
   maxLineChars: number;
 }
 
-export const DEFAULT_LOG_LIMITS: JobLogLimits = { maxLines: 2_000_000, maxLineChars: 16_384 };
+export const DEFAULT_LOG_LIMITS: JobLogLimits = { maxLines: 2_000_000, maxChars: 160_000_000, maxLineChars: 16_384 };
 
 export const MAX_MATCHES = 10_000;
 
@@ -87,8 +89,10 @@ export class JobLog implements JobLogSink {
   private style: Readonly<Style> = PLAIN_STYLE;
   private lastTime = 0;
   private readonly limits: JobLogLimits;
-  /** Output lines not kept: the log passed maxLines. */
+  /** Output lines not kept: the log passed maxLines or maxChars. */
   droppedLines = 0;
+  /** Characters of the lines kept. */
+  private chars = 0;
   /** How the job ended, once it did. */
   ended: JobEnd | null = null;
   /** Bumped on every change; the view redraws when it moves. */
@@ -207,7 +211,7 @@ export class JobLog implements JobLogSink {
       const cut = this.cut.get(i);
       out[i] = (this.plainLine(i) + (cut !== undefined ? ` … ${cut} more characters` : "")).trimEnd();
     }
-    if (this.droppedLines > 0) out.push(`… ${this.droppedLines} more lines not shown: the log is longer than ${this.limits.maxLines} lines`);
+    if (this.droppedLines > 0) out.push(`… ${this.droppedLines} more lines not shown: the log is longer than this view keeps (${this.limits.maxLines} lines, ${this.limits.maxChars} characters)`);
     return out.join("\n");
   }
 
@@ -322,12 +326,13 @@ export class JobLog implements JobLogSink {
 
   /** Adds a whole line. `always`: the agent's own lines are kept even past maxLines. */
   private push(raw: string, kind: LineKind, time: number, always = false): void {
-    if (!always && this.raw.length >= this.limits.maxLines) {
+    if (!always && this.full()) {
       this.droppedLines++;
       return;
     }
     const i = this.raw.length;
     this.raw.push(raw);
+    this.chars += raw.length;
     this.plains.push(needsParsing(raw) ? plainText(raw) : undefined);
     this.kinds.push(kind);
     this.times.push(time);
@@ -362,7 +367,7 @@ export class JobLog implements JobLogSink {
       const i = this.raw.length - 1;
       if (rewrite) this.cut.delete(i);
       this.setLine(i, rewrite ? text : this.raw[i]! + text);
-    } else if (this.raw.length < this.limits.maxLines) {
+    } else if (!this.full()) {
       this.push("", "output", time);
       if (this.style !== PLAIN_STYLE) this.startStyles.set(this.raw.length - 1, this.style);
       this.setLine(this.raw.length - 1, text);
@@ -381,8 +386,14 @@ export class JobLog implements JobLogSink {
       text = text.slice(0, this.limits.maxLineChars);
       this.cut.set(i, (this.cut.get(i) ?? 0) + over);
     }
+    this.chars += text.length - (this.raw[i]?.length ?? 0);
     this.raw[i] = text;
     this.plains[i] = needsParsing(text) ? plainText(text) : undefined;
+  }
+
+  /** No more output is kept. */
+  private full(): boolean {
+    return this.raw.length >= this.limits.maxLines || this.chars >= this.limits.maxChars;
   }
 
   /** The open line is complete: the style it ends in starts the next one. */

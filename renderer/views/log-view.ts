@@ -13,6 +13,7 @@ import { formatSeconds, isEpilogue } from "../job-format.js";
 import { notifyParsed, recordParsed, setProbeTarget } from "../probe.js";
 import type { LogFeed } from "../store/log-feed.js";
 import { safeExternalUrl } from "../view-model.js";
+import { ANSI_PALETTE, TERMINAL_THEME } from "./terminal-theme.js";
 
 /** One row, in CSS pixels (the stylesheet's .log-line says the same). */
 export const ROW_PX = 18;
@@ -164,6 +165,8 @@ export class LogView {
   private readonly scroller: HTMLDivElement;
   private readonly sizer: HTMLDivElement;
   private readonly rows: HTMLDivElement;
+  /** The header of the command whose output fills the top of the view, held there while its header is scrolled away. */
+  private readonly sticky: HTMLDivElement;
   private readonly measure: HTMLSpanElement;
   private readonly detachFeed: () => void;
   private readonly releaseProbe: () => void;
@@ -195,6 +198,10 @@ export class LogView {
   ) {
     this.options = { ...options };
     container.classList.add("log-view");
+    // The debug shells' colours: the palette job output is drawn in.
+    ANSI_PALETTE.forEach((colour, i) => container.style.setProperty(`--ansi-${i}`, colour));
+    container.style.setProperty("--log-bg", TERMINAL_THEME.background);
+    container.style.setProperty("--log-fg", TERMINAL_THEME.foreground);
     this.scroller = document.createElement("div");
     this.scroller.className = "log-scroll";
     this.scroller.tabIndex = 0;
@@ -206,12 +213,15 @@ export class LogView {
     this.rows = document.createElement("div");
     this.rows.className = "log-rows";
     this.rows.dataset.testid = "job-log-rows";
+    this.sticky = document.createElement("div");
+    this.sticky.className = "log-sticky";
+    this.sticky.hidden = true;
     this.measure = document.createElement("span");
     this.measure.className = "log-measure";
     this.measure.textContent = "0".repeat(100);
     this.sizer.append(this.rows);
     this.scroller.append(this.sizer);
-    container.append(this.scroller, this.measure);
+    container.append(this.scroller, this.sticky, this.measure);
 
     const attached = feed.attach({
       ingested: (text) => recordParsed(text),
@@ -234,7 +244,8 @@ export class LogView {
       // On the scrollbar (the scroller itself, not a row): a drag is coming.
       if (e.target === this.scroller) this.pauseFollowing();
     });
-    this.listen(this.rows, "click", (e) => this.clicked(e as MouseEvent));
+    this.listen(this.rows, "click", (e) => this.clicked(e as MouseEvent, false));
+    this.listen(this.sticky, "click", (e) => this.clicked(e as MouseEvent, true));
     this.listen(document, "selectionchange", () => this.events.selectionChanged(this.selection() !== ""));
     this.resizeObserver = new ResizeObserver(() => {
       this.measureFont();
@@ -427,7 +438,7 @@ export class LogView {
     this.schedule();
   }
 
-  private clicked(event: MouseEvent): void {
+  private clicked(event: MouseEvent, sticky: boolean): void {
     const target = event.target as HTMLElement;
     if (target.closest("a") !== null) {
       // Links open outside the app: Electron's main process routes window.open, a browser a new tab.
@@ -442,9 +453,9 @@ export class LogView {
     const block = Number(head.dataset.block);
     if (!Number.isInteger(block)) return;
     const anchorRow = this.layout.rowOfLine(this.log.blocks[block]!.first);
-    const offset = anchorRow - this.topRow();
+    // The header stays where it was under the pointer (the held header: where the command starts).
+    const offset = sticky ? 0 : anchorRow - this.topRow();
     this.log.toggle(block);
-    // The header stays where it was under the pointer.
     if (!this.following || this.log.blocks[block]!.folded) {
       this.pauseFollowing();
       this.scrollToRow(this.layout.rowOfLine(this.log.blocks[block]!.first) - offset);
@@ -559,8 +570,23 @@ export class LogView {
     if (key !== this.drawn) {
       this.drawn = key;
       this.rows.innerHTML = this.rowsHtml(at.line, Math.ceil(viewRows) + OVERSCAN + at.row);
+      this.drawSticky(at.line, at.row, top - topInt);
     }
     notifyParsed();
+  }
+
+  /** Holds the header of the command at the top while its output scrolls under it. */
+  private drawSticky(line: number, row: number, fraction: number): void {
+    const log = this.log;
+    const index = log.lineCount === 0 ? -1 : log.blockOf(line);
+    const block = log.blocks[index];
+    const held = block !== undefined && block.header !== null && !block.folded && (line > block.first || row > 0 || fraction > 0.05);
+    this.sticky.hidden = !held;
+    if (!held) {
+      this.sticky.innerHTML = "";
+      return;
+    }
+    this.sticky.innerHTML = this.lineHtml(block.first, Date.now() / 1000).replace('data-testid="job-log-section"', 'data-testid="job-log-sticky"');
   }
 
   private rowsHtml(first: number, rowsWanted: number): string {

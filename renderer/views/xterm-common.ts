@@ -1,38 +1,14 @@
-// What the app's xterm terminals share: colours, font, links, and the renderer choice (WebGL only
-// where a GPU draws it). The job log (job-terminal.ts) and the debug shells (debug-terminal.ts).
+// What the app's xterm terminals (the debug shells, debug-terminal.ts) share: colours, font, links,
+// and the renderer choice (WebGL only where a GPU draws it).
 import { WebLinksAddon } from "@xterm/addon-web-links";
 import { WebglAddon } from "@xterm/addon-webgl";
 import type { FitAddon } from "@xterm/addon-fit";
 import type { IDisposable, ITerminalOptions, Terminal } from "@xterm/xterm";
 import { safeExternalUrl } from "../view-model.js";
+import { TERMINAL_THEME } from "./terminal-theme.js";
 
-export const TERMINAL_THEME = {
-  background: "#0c0f13",
-  foreground: "#d6dbe1",
-  cursor: "#0c0f13",
-  cursorAccent: "#0c0f13",
-  selectionBackground: "#2f4a6b",
-  selectionInactiveBackground: "#26384f",
-  scrollbarSliderBackground: "rgba(120, 135, 150, 0.25)",
-  scrollbarSliderHoverBackground: "rgba(120, 135, 150, 0.4)",
-  scrollbarSliderActiveBackground: "rgba(120, 135, 150, 0.5)",
-  black: "#2a3039",
-  red: "#f47067",
-  green: "#57c28a",
-  yellow: "#e3b341",
-  blue: "#6cb6ff",
-  magenta: "#dcbdfb",
-  cyan: "#56d4dd",
-  white: "#c9d1d9",
-  brightBlack: "#6e7781",
-  brightRed: "#ff938a",
-  brightGreen: "#7ee2a8",
-  brightYellow: "#f2cc60",
-  brightBlue: "#96d0ff",
-  brightMagenta: "#eedcff",
-  brightCyan: "#8ce9ee",
-  brightWhite: "#f0f3f6",
-};
+export { TERMINAL_THEME };
+
 
 /** Options every terminal of the app has: font, colours. */
 export const TERMINAL_BASE_OPTIONS: ITerminalOptions = {

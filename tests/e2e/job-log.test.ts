@@ -401,6 +401,13 @@ describe("job log: sections that fold, a jump from the command list, timestamps,
         return numbers.length > 0 && Math.abs(numbers[0]! - 500_000) < 2000;
       })
       .toBe(true);
+    // Deep in its output, the command's header is held at the top of the log, and folds it from there.
+    const held = byTestId("job-log-sticky");
+    await expect.poll(async () => (await held.count()) > 0 && (await held.textContent())?.includes("seq 1 1000000")).toBe(true);
     await screenshot(page, "89-job-log-million-middle");
+    await held.click();
+    await expect.poll(async () => await header.getAttribute("data-folded")).toBe("true");
+    expect(await held.count()).toBe(0);
+    await expect.poll(async () => (await header.boundingBox())?.y ?? -1).toBeGreaterThanOrEqual((await scroller().boundingBox())!.y);
   }, 180_000);
 });

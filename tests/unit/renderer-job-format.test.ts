@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { JobLogEvent, JobPlan, JobStop } from "../../agent-core/host/contract.js";
-import { applyToOutline, commandRows, emptyOutline, formatSeconds, JobLogFormatter, type JobOutline } from "../../renderer/job-format.js";
+import { applyToOutline, commandRows, emptyOutline, formatSeconds, isEpilogue, JobLogInterpreter, type FormatContext, type JobOutline } from "../../renderer/job-format.js";
+import { JobLog } from "../../renderer/log/job-log.js";
 
 const started = (directive: string, t = 100): JobLogEvent => ({ event: "cmd_started", timestamp: t, directive });
 const out = (output: string, t = 100): JobLogEvent => ({ event: "cmd_output", timestamp: t, output });
@@ -13,47 +14,106 @@ const finished = (directive: string, exit_code: number, started_at = 100, finish
   finished_at,
 });
 
+/** A log model fed by an interpreter, as the Job view has them. */
+function reader(context: Partial<FormatContext> = {}) {
+  const log = new JobLog();
+  const interpreter = new JobLogInterpreter(log, context);
+  const read = (events: readonly JobLogEvent[]) => {
+    for (const e of events) interpreter.read(e);
+    return log;
+  };
+  return { log, interpreter, read };
+}
+
+/** The log of `events`, read in order. */
+const logOf = (events: readonly JobLogEvent[], context: Partial<FormatContext> = {}) => reader(context).read(events);
+
+/** Every line as stored: its raw text (escapes kept) and its kind. */
+const lines = (log: JobLog) => Array.from({ length: log.lineCount }, (_, i) => [log.rawLine(i), log.kind(i)]);
+
+/** The raw text of the first line whose plain text contains `text`. */
+function rawOf(log: JobLog, text: string): string {
+  for (let i = 0; i < log.lineCount; i++) if (log.plainLine(i).includes(text)) return log.rawLine(i);
+  throw new Error(`no line with ${JSON.stringify(text)}`);
+}
+
 describe("job log formatting", () => {
-  it("writes a bold header per command, the output as is, and a coloured exit line", () => {
-    const f = new JobLogFormatter();
-    expect(f.format(started("echo hello"))).toBe("\x1b[0m\x1b[1m▶ echo hello\x1b[0m\r\n");
-    expect(f.format(out("hello\n"))).toBe("hello\n");
-    expect(f.format(finished("echo hello", 0, 100, 101))).toBe("\x1b[0m\x1b[32m✔ exit 0 · 1 s\x1b[0m\r\n");
-    expect(f.format(started("false"))).toBe("\x1b[0m\x1b[1m▶ false\x1b[0m\r\n");
-    expect(f.format(finished("false", 2, 100, 100))).toBe("\x1b[0m\x1b[31m✘ exit 2 · < 1 s\x1b[0m\r\n");
+  it("writes a header line per command, the output as is, and a coloured exit line", () => {
+    const log = logOf([
+      started("echo hello"),
+      out("hello\n\x1b[1mbold\x1b[0m\n"),
+      finished("echo hello", 0, 100, 101),
+      started("false"),
+      finished("false", 2, 100, 100),
+    ]);
+    expect(lines(log)).toEqual([
+      ["▶ echo hello", "header"],
+      ["hello", "output"],
+      ["\x1b[1mbold\x1b[0m", "output"],
+      ["\x1b[0m\x1b[32m✔ exit 0 · 1 s\x1b[0m", "meta"],
+      ["▶ false", "header"],
+      ["\x1b[0m\x1b[31m✘ exit 2 · < 1 s\x1b[0m", "meta"],
+    ]);
+    expect(log.text()).toBe("▶ echo hello\nhello\nbold\n✔ exit 0 · 1 s\n▶ false\n✘ exit 2 · < 1 s");
+    expect(log.blocks.map((b) => [b.first, b.end, b.header?.directive])).toEqual([
+      [0, 4, "echo hello"],
+      [4, 6, "false"],
+    ]);
   });
 
   it("starts its own lines on a fresh line when the output did not end with a newline", () => {
-    const f = new JobLogFormatter();
-    f.format(started("printf partial"));
-    expect(f.format(out("no newline"))).toBe("no newline");
-    expect(f.format(finished("printf partial", 0))).toMatch(/^\r\n\x1b\[0m\x1b\[32m✔ exit 0/);
+    const log = logOf([started("printf partial"), out("no newline"), finished("printf partial", 0)]);
+    expect(lines(log)).toEqual([
+      ["▶ printf partial", "header"],
+      ["no newline", "output"],
+      ["\x1b[0m\x1b[32m✔ exit 0 · 1 s\x1b[0m", "meta"],
+    ]);
     // A progress bar's lone \r is not a line end either.
-    f.format(started("progress"));
-    f.format(out("50%\r"));
-    expect(f.format(started("next"))).toMatch(/^\r\n/);
+    const bar = logOf([started("progress"), out("50%\r"), started("next")]);
+    expect(lines(bar)).toEqual([
+      ["▶ progress", "header"],
+      ["50%", "output"],
+      ["▶ next", "header"],
+    ]);
   });
 
   it("ends the job with its result in words and colour", () => {
-    const f = new JobLogFormatter();
-    expect(f.format({ event: "job_finished", timestamp: 1, result: "passed" })).toContain("\x1b[32m✔ Job passed");
-    expect(new JobLogFormatter().format({ event: "job_finished", timestamp: 1, result: "failed" })).toContain("\x1b[31m✘ Job failed");
-    expect(new JobLogFormatter().format({ event: "job_finished", timestamp: 1, result: "stopped" })).toContain("\x1b[33m■ Job stopped");
+    for (const [result, colour, words] of [
+      ["passed", "\x1b[32m", "✔ Job passed"],
+      ["failed", "\x1b[31m", "✘ Job failed"],
+      ["stopped", "\x1b[33m", "■ Job stopped"],
+    ] as const) {
+      const log = logOf([{ event: "job_finished", timestamp: 1, result }]);
+      // A blank line, then the result, bold and in its colour.
+      expect(lines(log)).toEqual([
+        ["", "meta"],
+        [`\x1b[1m${colour}${words}\x1b[0m`, "meta"],
+      ]);
+      expect(log.text()).toBe(`\n${words}`);
+      expect(log.ended?.result).toBe(result);
+    }
   });
 
   it("shows control characters of a directive instead of obeying them", () => {
-    const text = new JobLogFormatter().format(started("echo \x1b]52;c;aGk=\x07 done"));
-    expect(text).toContain("echo ^[]52;c;aGk=^G done");
-    expect(text.slice(text.indexOf("▶"))).not.toContain("\x07");
+    const log = logOf([started("echo \x1b]52;c;aGk=\x07 done")]);
+    expect(log.rawLine(0)).toBe("▶ echo ^[]52;c;aGk=^G done");
+    expect(log.rawLine(0)).not.toContain("\x07");
+    expect(log.rawLine(0)).not.toContain("\x1b");
+    expect(log.blocks[0]?.header?.directive).toBe("echo ^[]52;c;aGk=^G done");
   });
 
-  it("formats a run of events as the concatenation of each", () => {
+  it("gives the same log whether the events are read one by one or in two runs", () => {
     const events = [started("a"), out("x\n"), finished("a", 0), started("b"), out("y"), finished("b", 1)];
-    const one = new JobLogFormatter();
-    const each = events.map((e) => one.format(e)).join("");
-    expect(new JobLogFormatter().formatAll(events)).toBe(each);
-    const split = new JobLogFormatter();
-    expect(split.formatAll(events, 0, 3) + split.formatAll(events, 3)).toBe(each);
+    const whole = logOf(events);
+    const split = reader();
+    split.read(events.slice(0, 3));
+    const first = lines(split.log);
+    split.read(events.slice(3));
+    expect(lines(split.log)).toEqual(lines(whole));
+    expect(split.log.text()).toBe(whole.text());
+    expect(split.log.text()).toBe("▶ a\nx\n✔ exit 0 · 1 s\n▶ b\ny\n✘ exit 1 · 1 s");
+    // The lines of the first run stay as they were: later events only add lines.
+    expect(lines(split.log).slice(0, first.length)).toEqual(first);
   });
 
   it("says durations in words", () => {
@@ -114,8 +174,6 @@ describe("job outline", () => {
 const ENV = "Exporting environment variables";
 const FILES = "Injecting Files";
 const POST_HOOK = "Running the post-job hook configured in the agent";
-// eslint-disable-next-line no-control-regex
-const plain = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, "");
 
 /** cmd_started, its output, cmd_finished: one command of the log. */
 const command = (directive: string, exitCode: number, output = "", t = 100, seconds = 1): JobLogEvent[] => [
@@ -156,25 +214,30 @@ function outlineOf(events: JobLogEvent[]): JobOutline {
 
 describe("job log sections: steps, epilogues, skipped, stopped", () => {
   it("names the agent's two env exports apart, and the files step, from the log alone", () => {
-    const text = plain(new JobLogFormatter().formatAll(FAILED_AT_TWO));
-    expect(text).toContain("▶ Exporting environment variables  agent step · the job's variables\r\n");
-    expect(text).toContain("▶ Injecting Files  agent step · the job's files\r\n");
-    expect(text).toContain("▶ Exporting environment variables  agent step · SEMAPHORE_JOB_RESULT\r\n");
+    const text = logOf(FAILED_AT_TWO).text();
+    expect(text).toContain("▶ Exporting environment variables  agent step · the job's variables\n");
+    expect(text).toContain("▶ Injecting Files  agent step · the job's files\n");
+    expect(text).toContain("▶ Exporting environment variables  agent step · SEMAPHORE_JOB_RESULT\n");
     // The job's own commands have no tag; the directive sent to Semaphore is shown as it is.
-    expect(text).toContain("▶ make deps\r\n");
+    expect(text).toContain("▶ make deps\n");
     expect(FAILED_AT_TWO.filter((e) => e.event === "cmd_started" && e.directive === ENV)).toHaveLength(2);
   });
 
   it("labels epilogues as always / on fail with the plan, and as epilogues without it", () => {
-    const text = plain(new JobLogFormatter({ plan: PLAN }).formatAll(FAILED_AT_TWO));
-    expect(text).toContain("▶ echo cleanup  epilogue · always\r\n");
-    expect(text).toContain("▶ echo upload  epilogue · always\r\n");
-    expect(text).toContain("▶ echo notify  epilogue · on fail\r\n");
+    const log = logOf(FAILED_AT_TWO, { plan: PLAN });
+    const text = log.text();
+    expect(text).toContain("▶ echo cleanup  epilogue · always\n");
+    expect(text).toContain("▶ echo upload  epilogue · always\n");
+    expect(text).toContain("▶ echo notify  epilogue · on fail\n");
     expect(text).not.toContain("on pass");
-    // Coloured apart from the agent's steps (cyan, not dim).
-    expect(new JobLogFormatter({ plan: PLAN }).formatAll(FAILED_AT_TWO)).toContain("\x1b[36mepilogue · always\x1b[0m");
-    const without = plain(new JobLogFormatter().formatAll(FAILED_AT_TWO));
-    expect(without).toContain("▶ echo notify  epilogue\r\n");
+    // Told apart from the agent's steps (the view colours a header by its section's kind).
+    const sections = log.blocks.flatMap((b) => (b.header !== null ? [[b.header.directive, b.header.section.kind, isEpilogue(b.header.section.kind)]] : []));
+    expect(sections).toContainEqual(["echo cleanup", "epilogue-always", true]);
+    expect(sections).toContainEqual(["echo notify", "epilogue-on-fail", true]);
+    expect(sections).toContainEqual([ENV, "job-env", false]);
+    expect(sections).toContainEqual([ENV, "result-env", false]);
+    const without = logOf(FAILED_AT_TWO).text();
+    expect(without).toContain("▶ echo notify  epilogue\n");
     expect(without).not.toMatch(/Skipped/);
   });
 
@@ -189,15 +252,17 @@ describe("job log sections: steps, epilogues, skipped, stopped", () => {
       ...command("echo deploy", 0),
       { event: "job_finished", timestamp: 120, result: "passed" },
     ];
-    const text = plain(new JobLogFormatter({ plan: PLAN }).formatAll(passed));
-    expect(text).toContain("▶ echo deploy  epilogue · on pass\r\n");
+    const text = logOf(passed, { plan: PLAN }).text();
+    expect(text).toContain("▶ echo deploy  epilogue · on pass\n");
     expect(text).not.toContain("Skipped");
   });
 
   it("lists the commands skipped after the failure at the end of the log, before the result", () => {
-    const text = plain(new JobLogFormatter({ plan: PLAN }).formatAll(FAILED_AT_TWO));
-    expect(text).toMatch(/⊘ Skipped after the failure: make lint, make docs\r\n\r\n✘ Job failed\r\n$/);
-    expect(text).toContain("✘ exit 2 · 4 s");
+    const log = logOf(FAILED_AT_TWO, { plan: PLAN });
+    expect(log.text()).toMatch(/⊘ Skipped after the failure: make lint, make docs\n\n✘ Job failed$/);
+    expect(log.text()).toContain("✘ exit 2 · 4 s");
+    expect(rawOf(log, "⊘ Skipped")).toBe("\x1b[2m⊘ Skipped after the failure: make lint, make docs\x1b[0m");
+    expect(rawOf(log, "✘ exit 2")).toBe("\x1b[0m\x1b[31m✘ exit 2 · 4 s\x1b[0m");
   });
 
   it("lists skipped epilogues after a failing always epilogue", () => {
@@ -210,7 +275,7 @@ describe("job log sections: steps, epilogues, skipped, stopped", () => {
       ...command("echo deploy", 0),
       { event: "job_finished", timestamp: 120, result: "passed" },
     ];
-    const text = plain(new JobLogFormatter({ plan: PLAN }).formatAll(events));
+    const text = logOf(events, { plan: PLAN }).text();
     expect(text).toContain("▶ echo deploy  epilogue · on pass");
     expect(text).toContain("⊘ Skipped after the failure: echo upload (epilogue · always)");
   });
@@ -229,16 +294,19 @@ describe("job log sections: steps, epilogues, skipped, stopped", () => {
     ];
     // The stop was asked while `make test` ran: after its output, before its cmd_finished.
     const stop: JobStop = { by: "Stopped by you", atEvent: at(events, (e) => e.event === "cmd_output" && e.output === "running\n") + 1 };
-    const text = plain(new JobLogFormatter({ plan: PLAN, stop }).formatAll(events));
-    expect(text).toContain("running\n■ stopped by you · 3 s\r\n");
+    const log = logOf(events, { plan: PLAN, stop });
+    const text = log.text();
+    expect(text).toContain("running\n■ stopped by you · 3 s\n");
     expect(text).not.toMatch(/exit 1 ·/);
     expect(text).toContain("▶ Running the post-job hook configured in the agent  agent hook");
     expect(text).toContain("■ not run: the job was stopped (exit 1)");
-    expect(text).toMatch(/⊘ Skipped after the stop: make lint, make docs, echo cleanup \(epilogue · always\), echo upload \(epilogue · always\)\r\n/);
+    expect(text).toMatch(/⊘ Skipped after the stop: make lint, make docs, echo cleanup \(epilogue · always\), echo upload \(epilogue · always\)\n/);
     expect(text).not.toContain("echo notify");
-    expect(text).toMatch(/■ Job stopped by you\r\n$/);
+    expect(text).toMatch(/■ Job stopped by you$/);
     // Amber, not the red of a failure.
-    expect(new JobLogFormatter({ plan: PLAN, stop }).formatAll(events)).toContain("\x1b[33m■ stopped by you · 3 s");
+    expect(rawOf(log, "■ stopped by you")).toBe("\x1b[0m\x1b[33m■ stopped by you · 3 s\x1b[0m");
+    expect(rawOf(log, "■ not run")).toBe("\x1b[0m\x1b[33m■ not run: the job was stopped (exit 1)\x1b[0m");
+    expect(log.rawLine(log.lineCount - 1)).toBe("\x1b[1m\x1b[33m■ Job stopped by you\x1b[0m");
 
     // Each kind of stop in its words.
     for (const [by, words] of [
@@ -247,24 +315,26 @@ describe("job log sections: steps, epilogues, skipped, stopped", () => {
       ["Stopped: You are using the computer", "■ stopped: You are using the computer · 3 s"],
       ["Stopped by the disk guard: Only 1 GB free", "■ stopped by the disk guard: Only 1 GB free · 3 s"],
     ] as const) {
-      expect(plain(new JobLogFormatter({ stop: { by, atEvent: stop.atEvent } }).formatAll(events))).toContain(words);
+      expect(logOf(events, { stop: { by, atEvent: stop.atEvent } }).text()).toContain(words);
     }
   });
 
   it("a stop learned while the job runs counts from the next event; a failure before it stays a failure", () => {
-    const f = new JobLogFormatter({ plan: PLAN });
-    let text = f.formatAll([...command(ENV, 0), ...command(FILES, 0), ...command("make deps", 3), started("make test")]);
-    f.setContext({ stop: { by: "Stopped by Semaphore", atEvent: 7 } }); // while `make test` (event 6) runs
-    text += f.formatAll([finished("make test", 1, 100, 102), { event: "job_finished", timestamp: 102, result: "stopped" }]);
-    expect(plain(text)).toContain("✘ exit 3 · 1 s");
-    expect(plain(text)).toContain("■ stopped by Semaphore · 2 s");
-    expect(plain(text)).toMatch(/■ Job stopped by Semaphore\r\n$/);
+    const { interpreter, read } = reader({ plan: PLAN });
+    read([...command(ENV, 0), ...command(FILES, 0), ...command("make deps", 3), started("make test")]);
+    interpreter.setContext({ stop: { by: "Stopped by Semaphore", atEvent: 7 } }); // while `make test` (event 6) runs
+    const text = read([finished("make test", 1, 100, 102), { event: "job_finished", timestamp: 102, result: "stopped" }]).text();
+    expect(text).toContain("✘ exit 3 · 1 s");
+    expect(text).toContain("■ stopped by Semaphore · 2 s");
+    expect(text).toMatch(/■ Job stopped by Semaphore$/);
   });
 
   it("a command still open when the job ended says it did not finish", () => {
-    const text = plain(new JobLogFormatter().formatAll([started("sleep 60", 100), { event: "job_finished", timestamp: 130, result: "stopped" }]));
-    expect(text).toContain("■ did not finish · 30 s");
-    expect(text).toContain("■ Job stopped");
+    const log = logOf([started("sleep 60", 100), { event: "job_finished", timestamp: 130, result: "stopped" }]);
+    expect(log.text()).toContain("■ did not finish · 30 s");
+    expect(rawOf(log, "■ did not finish")).toBe("\x1b[0m\x1b[33m■ did not finish · 30 s\x1b[0m");
+    expect(log.text()).toContain("■ Job stopped");
+    expect(log.blocks[0]?.header?.end?.state).toBe("unfinished");
   });
 });
 

@@ -135,6 +135,12 @@ describe("JobLog", () => {
     expect(log.lineCount).toBe(21); // the header, 19 lines, and the end of the command, which is always kept
     expect(log.droppedLines).toBe(32); // 50 + 1 lines of output, 19 kept
     expect(log.text()).toContain("… 32 more lines not shown");
+    // A character budget too: the page's memory, however short the lines.
+    const heavy = read([started("flood"), out(lines), finished("flood", 0)], {}, { maxChars: 100 });
+    expect(heavy.text().split("\n").slice(1, 3)).toEqual(["line 0", "line 1"]);
+    expect(heavy.lineCount).toBeLessThan(20);
+    expect(heavy.droppedLines).toBe(50 - (heavy.lineCount - 2));
+    expect(heavy.text()).toMatch(/▶ flood[\s\S]*✔ exit 0/);
     const wide = read([started("wide"), out("y".repeat(250)), out("y".repeat(50) + "\n")], {}, { maxLineChars: 100 });
     expect(wide.rawLine(1)).toBe("y".repeat(100));
     expect(wide.cutChars(1)).toBe(200);
