@@ -7,9 +7,9 @@
 // links are made, and no escape sequence of a job reaches the page.
 import { formatTime } from "../../agent-core/util/date-format.js";
 import { isPlainStyle, parseLine, PLAIN_STYLE, type Segment, type Style } from "../log/ansi.js";
-import { headerText, type CommandHeader, type JobLog, type LogMatch } from "../log/job-log.js";
+import { headerText, MAX_MATCHES, type CommandHeader, type JobLog, type LogMatch } from "../log/job-log.js";
 import { LogLayout } from "../log/log-layout.js";
-import { formatSeconds, isEpilogue } from "../job-format.js";
+import { formatSeconds, isEpilogue, stopWords } from "../job-format.js";
 import { notifyParsed, recordParsed, setProbeTarget } from "../probe.js";
 import type { LogFeed } from "../store/log-feed.js";
 import { safeExternalUrl } from "../view-model.js";
@@ -151,7 +151,7 @@ export function headerEnd(header: CommandHeader, nowS: number): { text: string; 
     case "failed":
       return { text: `${MARKS.failed} exit ${end.exitCode} · ${seconds}`, state: "failed" };
     case "stopped":
-      return { text: `${MARKS.stopped} ${(end.stoppedBy ?? "Stopped").replace(/^Stopped\b/, "stopped")} · ${seconds}`, state: "stopped" };
+      return { text: `${MARKS.stopped} ${stopWords(end.stoppedBy ?? "Stopped")} · ${seconds}`, state: "stopped" };
     case "after-stop":
       return { text: `${MARKS["after-stop"]} not run`, state: "stopped" };
     case "unfinished":
@@ -189,6 +189,8 @@ export class LogView {
   private disposed = false;
   /** What was drawn last, to skip a frame that would draw the same. */
   private drawn = "";
+  /** The part of `drawn` that a selection does not hold back. */
+  private drawnShown = "";
 
   constructor(
     private readonly container: HTMLElement,
@@ -246,7 +248,13 @@ export class LogView {
     });
     this.listen(this.rows, "click", (e) => this.clicked(e as MouseEvent, false));
     this.listen(this.sticky, "click", (e) => this.clicked(e as MouseEvent, true));
-    this.listen(document, "selectionchange", () => this.events.selectionChanged(this.selection() !== ""));
+    this.listen(document, "selectionchange", () => {
+      const selected = this.selection() !== "";
+      // Text being selected holds still: following stops, and the rows are not redrawn under it.
+      if (selected) this.pauseFollowing();
+      this.events.selectionChanged(selected);
+      this.schedule();
+    });
     this.resizeObserver = new ResizeObserver(() => {
       this.measureFont();
       this.applyWrapWidth();
@@ -490,18 +498,17 @@ export class LogView {
       this.schedule(true);
       return false;
     }
-    const after = (line: number, start: number) => {
-      const i = matches.findIndex((m) => m.line > line || (m.line === line && m.start > start));
-      return i < 0 ? 0 : i;
-    };
+    const count = matches.length;
     if (where === "here") {
       const top = this.topLine();
       const i = matches.findIndex((m) => m.line >= top);
       this.matchIndex = i < 0 ? 0 : i;
     } else if (stale && current !== undefined) {
-      const next = after(current.line, current.start);
-      this.matchIndex = where === "next" ? next : (next - 2 + matches.length * 2) % matches.length;
-      if (where === "previous" && matches[(next - 1 + matches.length) % matches.length]!.line !== current.line) this.matchIndex = (next - 1 + matches.length) % matches.length;
+      // Searched again (the log grew): go on from where the current match is in the new list.
+      const i = matches.findIndex((m) => m.line > current.line || (m.line === current.line && m.start >= current.start));
+      const at = i < 0 ? count : i;
+      const same = at < count && matches[at]!.line === current.line && matches[at]!.start === current.start;
+      this.matchIndex = where === "next" ? (same ? at + 1 : at) % count : (at - 1 + count) % count;
     } else if (where === "next") {
       this.matchIndex = this.matchIndex < 0 ? 0 : (this.matchIndex + 1) % matches.length;
     } else {
@@ -514,7 +521,7 @@ export class LogView {
     const { viewRows } = this.sizes();
     const top = this.topRow();
     if (row < top || row >= top + viewRows - 1) this.scrollToRow(Math.max(0, row - Math.floor(viewRows / 3)));
-    this.events.searchResults({ index: this.matchIndex, count: matches.length, capped: matches.length >= 10_000 });
+    this.events.searchResults({ index: this.matchIndex, count: matches.length, capped: matches.length >= MAX_MATCHES });
     this.schedule(true);
     return true;
   }
@@ -560,15 +567,20 @@ export class LogView {
     const topInt = Math.floor(top);
     const at = this.layout.lineAtRow(topInt);
     const startRow = Math.max(0, topInt - at.row);
-    const key = `${log.version}/${log.foldVersion}/${at.line}/${total}/${this.options.wrap}/${this.options.timestamps}/${this.layout.wrapCols}/${this.matchIndex}/${this.query}/${this.jumped}`;
+    // What the rows show; with text selected in them, only a scroll or a fold redraws them (the job's
+    // new lines and a header's clock wait until the selection is gone).
+    const shown = `${log.foldVersion}/${at.line}/${this.options.wrap}/${this.options.timestamps}/${this.layout.wrapCols}/${this.matchIndex}/${this.query}/${this.jumped}`;
+    const key = `${shown}/${log.version}/${total}`;
+    const holding = this.drawnShown === shown && this.selection() !== "";
     // Where the first drawn line starts, relative to the viewport's top.
     const offsetPx = this.scroller.scrollTop - (top - startRow) * ROW_PX;
     this.rows.style.transform = `translateY(${Math.round(offsetPx)}px)`;
     this.container.dataset.lines = String(log.lineCount);
     this.container.dataset.rows = String(Math.floor(viewRows));
     this.container.dataset.cols = String(this.layout.wrapCols ?? Math.floor(this.scroller.clientWidth / this.charWidth));
-    if (key !== this.drawn) {
+    if (key !== this.drawn && !holding) {
       this.drawn = key;
+      this.drawnShown = shown;
       this.rows.innerHTML = this.rowsHtml(at.line, Math.ceil(viewRows) + OVERSCAN + at.row);
       this.drawSticky(at.line, at.row, top - topInt);
     }

@@ -257,6 +257,30 @@ describe("job log: sections that fold, a jump from the command list, timestamps,
       expect(await drawnLines()).toContain("waiting-for-release");
       expect(await byTestId("job-follow").getAttribute("aria-pressed")).toBe("true");
       await screenshot(page, "84-job-log-running-1400");
+      // Text selected in a running log holds still: following stops, and the running header's clock
+      // (redrawn every second) does not take the selection away.
+      // A triple click on the line's text selects the line.
+      await page.locator('[data-testid="job-log-rows"] .log-line .log-text', { hasText: /^waiting-for-release$/ }).click({ clickCount: 3, position: { x: 12, y: 9 } });
+      await expect.poll(async () => await byTestId("job-follow").getAttribute("aria-pressed")).toBe("false");
+      await expect.poll(async () => await byTestId("job-copy").getAttribute("aria-label")).toBe("Copy selection");
+      const clock = (await sections()).at(-1)!.end;
+      await expect.poll(async () => (await page.evaluate(() => document.getSelection()?.toString() ?? "")).trim(), { timeout: 3_000 }).toBe("waiting-for-release");
+      // The clock's next redraw (it ticks each second): a frame drawn a second or more from now.
+      await page.evaluate(
+        () =>
+          new Promise<void>((resolve) => {
+            const probe = (window as unknown as { __semaphoreAgentProbe: { onParsed(cb: () => void): () => void } }).__semaphoreAgentProbe;
+            const since = performance.now();
+            const off = probe.onParsed(() => {
+              if (performance.now() - since < 1000) return;
+              off();
+              resolve();
+            });
+          }),
+      );
+      expect((await page.evaluate(() => document.getSelection()?.toString() ?? "")).trim()).toBe("waiting-for-release");
+      await page.evaluate(() => document.getSelection()?.removeAllRanges());
+      await expect.poll(async () => (await sections()).at(-1)!.end, { timeout: 5_000 }).not.toBe(clock);
     } finally {
       letGo();
     }
