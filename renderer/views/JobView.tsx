@@ -64,32 +64,31 @@ function StopJob({ panel, result }: { panel: JobPanel; result: string | null }) 
   );
 }
 
+/** One on/off choice of the log, as an icon button that says its state. */
+function LogToggle({ on, testId, label, title, onToggle, children }: { on: boolean; testId: string; label: string; title: [string, string]; onToggle: () => void; children: ReactNode }) {
+  return (
+    <button type="button" className={`btn small toggle icon-only${on ? " on" : ""}`} data-testid={testId} aria-pressed={on} aria-label={label} title={on ? title[0] : title[1]} onClick={onToggle}>
+      {children}
+    </button>
+  );
+}
+
 /** The log's own options: timestamps, wrapping, and folding every section at once. */
 function LogOptions({ terminal, options, setOptions }: { terminal: LogView | null; options: LogViewOptions; setOptions: (next: Partial<LogViewOptions>) => void }) {
   return (
     <span className="log-options" role="group" aria-label="Log options">
-      <button
-        type="button"
-        className={`btn small toggle icon-only${options.timestamps ? " on" : ""}`}
-        data-testid="job-timestamps"
-        aria-pressed={options.timestamps}
-        aria-label="Timestamps"
-        title={options.timestamps ? "Hide the time of each line" : "Show the time of each line"}
-        onClick={() => setOptions({ timestamps: !options.timestamps })}
-      >
+      <LogToggle on={options.timestamps} testId="job-timestamps" label="Timestamps" title={["Hide the time of each line", "Show the time of each line"]} onToggle={() => setOptions({ timestamps: !options.timestamps })}>
         <ClockIcon size={14} />
-      </button>
-      <button
-        type="button"
-        className={`btn small toggle icon-only${options.wrap ? " on" : ""}`}
-        data-testid="job-wrap"
-        aria-pressed={options.wrap}
-        aria-label="Wrap long lines"
-        title={options.wrap ? "Long lines wrap at spaces; click to scroll sideways instead" : "Long lines scroll sideways; click to wrap them at spaces"}
-        onClick={() => setOptions({ wrap: !options.wrap })}
+      </LogToggle>
+      <LogToggle
+        on={options.wrap}
+        testId="job-wrap"
+        label="Wrap long lines"
+        title={["Long lines wrap at spaces; click to scroll sideways instead", "Long lines scroll sideways; click to wrap them at spaces"]}
+        onToggle={() => setOptions({ wrap: !options.wrap })}
       >
         <WrapIcon size={14} />
-      </button>
+      </LogToggle>
       <button type="button" className="btn small icon-only" data-testid="job-fold-all" aria-label="Fold every command" title="Fold every command" disabled={terminal === null} onClick={() => terminal?.setAllFolded(true)}>
         <FoldAllIcon size={14} />
       </button>

@@ -184,7 +184,7 @@ export class LogView {
   private matchIndex = -1;
   /** log.version when `matches` were found. */
   private matchesVersion = -1;
-  /** The block a jump from the command list went to, marked until the next jump. */
+  /** The block a jump from the command list (or Enter in the log) went to, marked until the next one. */
   private jumped = -1;
   private disposed = false;
   /** What was drawn last, to skip a frame that would draw the same. */
@@ -208,7 +208,7 @@ export class LogView {
     this.scroller.className = "log-scroll";
     this.scroller.tabIndex = 0;
     this.scroller.setAttribute("role", "region");
-    this.scroller.setAttribute("aria-label", "Job log (read-only): arrows scroll, Tab moves on");
+    this.scroller.setAttribute("aria-label", "Job log (read-only): arrows scroll, Enter folds or unfolds the marked command (or the one at the top), Tab moves on");
     this.scroller.dataset.testid = "job-log-scroll";
     this.sizer = document.createElement("div");
     this.sizer.className = "log-sizer";
@@ -240,7 +240,10 @@ export class LogView {
       if ((e as WheelEvent).deltaY < 0) this.pauseFollowing();
     }, { passive: true });
     this.listen(this.scroller, "keydown", (e) => {
-      if (["ArrowUp", "PageUp", "Home"].includes((e as KeyboardEvent).key)) this.pauseFollowing();
+      const key = (e as KeyboardEvent).key;
+      if (["ArrowUp", "PageUp", "Home"].includes(key)) this.pauseFollowing();
+      // Enter or Space folds or unfolds the command at the top of the log (its header, or the one held there).
+      if ((key === "Enter" || key === " ") && this.toggleAtTop()) e.preventDefault();
     });
     this.listen(this.scroller, "pointerdown", (e) => {
       // On the scrollbar (the scroller itself, not a row): a drag is coming.
@@ -469,6 +472,25 @@ export class LogView {
       this.scrollToRow(this.layout.rowOfLine(this.log.blocks[block]!.first) - offset);
     }
     this.schedule();
+  }
+
+  /**
+   * Folds or unfolds, from the keyboard, the command marked by the last jump or key (while its header
+   * is on screen), else the one at the top of the view; it is marked from then on. False when there is none.
+   */
+  private toggleAtTop(): boolean {
+    if (this.log.lineCount === 0) return false;
+    const marked = this.log.blocks[this.jumped];
+    const onScreen = marked !== undefined && this.rows.querySelector(`.log-head[data-block="${this.jumped}"]`) !== null;
+    const index = onScreen ? this.jumped : this.log.blockOf(this.topLine());
+    const block = this.log.blocks[index];
+    if (block?.header == null) return false;
+    this.log.toggle(index);
+    this.jumped = index;
+    this.pauseFollowing();
+    this.scrollToRow(this.layout.rowOfLine(block.first));
+    this.schedule();
+    return true;
   }
 
   private selection(): string {

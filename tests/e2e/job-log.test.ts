@@ -324,6 +324,12 @@ describe("job log: sections that fold, a jump from the command list, timestamps,
       expect(await header.getAttribute("class")).toContain("jumped");
       expect(await byTestId("job-follow").getAttribute("aria-pressed")).toBe("false");
       await screenshot(page, `86-job-log-jumped-${size.name}`);
+      // From the keyboard: Enter in the log folds the command at its top, and unfolds it again.
+      await scroller().focus();
+      await page.keyboard.press("Enter");
+      await expect.poll(async () => await header.getAttribute("data-folded")).toBe("true");
+      await page.keyboard.press("Enter");
+      await expect.poll(async () => await header.getAttribute("data-folded")).toBe("false");
       await byTestId("job-unfold-all").click();
       await expect.poll(async () => (await sections()).every((x) => !x.folded)).toBe(true);
       await byTestId("job-fold-all").click();
