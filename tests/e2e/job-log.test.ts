@@ -219,6 +219,9 @@ async function showJob(id: string): Promise<void> {
   await expect.poll(async () => await byTestId("job-id").textContent(), { timeout: 20_000 }).toContain(id);
 }
 
+/** The first command: its output tries HTML, colours, a title escape and a link. */
+const FIRST = `echo first-done; echo '<img src=x onerror="window.__xss=1">'; printf '\\033[31mred\\033[0m \\033]0;title\\007https://example.com/x\\n'`;
+
 const WORDS = Array.from({ length: 220 }, (_, i) => `word${i + 1}`).join(" ");
 
 describe("job log: sections that fold, a jump from the command list, timestamps, wrapping, a million lines", () => {
@@ -234,7 +237,7 @@ describe("job log: sections that fold, a jump from the command list, timestamps,
     sectionsId = await hub.api.schedule(
       job({
         commands: [
-          "echo first-done",
+          FIRST,
           `echo ${WORDS}`,
           `echo waiting-for-release; while [ ! -e ${release} ]; do sleep 0.05; done; echo released; sh -c 'exit 4'`,
           "echo never",
@@ -249,7 +252,7 @@ describe("job log: sections that fold, a jump from the command list, timestamps,
         .toEqual([
           ["Exporting environment variables", true, "ok"],
           ["Injecting Files", true, "ok"],
-          ["echo first-done", true, "ok"],
+          [FIRST.slice(0, 20), true, "ok"],
           [`echo ${WORDS}`.slice(0, 20), true, "ok"],
           ["echo waiting-for-rel", false, "running"],
         ]);
@@ -305,6 +308,14 @@ describe("job log: sections that fold, a jump from the command list, timestamps,
       await header.click();
       await expect.poll(async () => await header.getAttribute("data-folded")).toBe("false");
       expect(await drawnLines()).toContain("first-done");
+      // Output is text: its HTML is shown, never made; its colour is drawn, its title escape dropped, its https link made.
+      const rows = byTestId("job-log-rows");
+      expect(await drawnLines()).toContain('<img src=x onerror="window.__xss=1">');
+      expect(await rows.locator("img").count()).toBe(0);
+      expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+      expect(await drawnLines()).toContain("red https://example.com/x");
+      expect(await rows.locator("span", { hasText: /^red$/ }).evaluate((el) => getComputedStyle(el).color)).toBe("rgb(244, 112, 103)");
+      expect(await rows.locator("a", { hasText: "https://example.com/x" }).getAttribute("href")).toBe("https://example.com/x");
       await screenshot(page, `85-job-log-unfolded-${size.name}`);
       await header.click();
       await expect.poll(async () => await header.getAttribute("data-folded")).toBe("true");
@@ -339,11 +350,11 @@ describe("job log: sections that fold, a jump from the command list, timestamps,
 
   it("timestamps per line, from the events, toggled on and off; the choice survives a reload", async () => {
     const events = await hub.api.events(sectionsId);
-    const startedAt = events.find((e) => e.event === "cmd_started" && e.directive === "echo first-done")!.timestamp;
+    const startedAt = events.find((e) => e.event === "cmd_started" && e.directive === FIRST)!.timestamp;
     expect(await page.locator(".log-time").count()).toBe(0);
     await byTestId("job-timestamps").click();
     expect(await byTestId("job-timestamps").getAttribute("aria-pressed")).toBe("true");
-    await expect.poll(async () => (await sections()).find((x) => x.directive === "echo first-done")?.time).toBe(formatTime(startedAt * 1000));
+    await expect.poll(async () => (await sections()).find((x) => x.directive === FIRST)?.time).toBe(formatTime(startedAt * 1000));
     const times = await page.locator(".log-time").allTextContents();
     expect(times.length).toBeGreaterThan(5);
     for (const t of times) expect(t).toMatch(/^\d\d:\d\d:\d\d$/);
