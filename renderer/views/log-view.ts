@@ -236,13 +236,14 @@ export class LogView {
 
     this.listen(this.scroller, "scroll", () => this.scrolled(), { passive: true });
     // The owner scrolling up pauses following at once: output arriving meanwhile must not pull the view back down.
-    this.listen(this.scroller, "wheel", (e) => {
+    const wheel = (e: Event) => {
       if ((e as WheelEvent).deltaY < 0) this.pauseFollowing();
-    }, { passive: true });
+    };
+    this.listen(this.scroller, "wheel", wheel, { passive: true });
     this.listen(this.scroller, "keydown", (e) => {
       const key = (e as KeyboardEvent).key;
       if (["ArrowUp", "PageUp", "Home"].includes(key)) this.pauseFollowing();
-      // Enter or Space folds or unfolds the command at the top of the log (its header, or the one held there).
+      // Enter or Space folds or unfolds the marked command (the last one jumped to) or the one at the top.
       if ((key === "Enter" || key === " ") && this.toggleAtTop()) e.preventDefault();
     });
     this.listen(this.scroller, "pointerdown", (e) => {
