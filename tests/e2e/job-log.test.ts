@@ -49,11 +49,12 @@ async function openJob(id: string): Promise<void> {
   await expect.poll(async () => await byTestId("job-id").textContent(), { timeout: 20_000 }).toContain(id);
 }
 
-/** A screenshot at each size, the last one at 1400×900 again; scrolls the command list so its end shows. */
-async function screenshots(name: string): Promise<void> {
+/** A screenshot at each size, the last one at 1400×900 again; `check` runs at each size first. */
+async function screenshots(name: string, check?: () => Promise<void>): Promise<void> {
   for (const size of SIZES) {
     await page.setViewportSize({ width: size.width, height: size.height });
     await page.waitForTimeout(400);
+    await check?.();
     await screenshot(page, `${name}-${size.name}`);
   }
   await page.setViewportSize({ width: SIZES[0].width, height: SIZES[0].height });
@@ -125,7 +126,16 @@ describe("job log: epilogues, the agent's steps, skipped and stopped commands (c
     // Greyed: a skipped directive is drawn fainter than one that ran.
     const ran = list.find((c) => c.directive === "echo one")!.colour;
     expect(list.find((c) => c.directive === "echo three")!.colour).not.toBe(ran);
-    await screenshots("80-job-log-epilogues-skipped");
+    await screenshots("80-job-log-epilogues-skipped", async () => {
+      // At each size: the skipped commands are shown, marked skipped; the failed command's section is open and says its exit.
+      for (const row of await page.locator('[data-testid="job-command"][data-state="skipped"]').all()) {
+        expect(await row.isVisible()).toBe(true);
+        expect(await row.locator(".duration").textContent()).toBe("skipped");
+      }
+      const failed = page.locator('[data-testid="job-log-section"][data-state="failed"]');
+      expect(await failed.getAttribute("data-folded")).toBe("false");
+      expect(await failed.locator(".log-end").textContent()).toMatch(/^✘ exit 3 · /);
+    });
   });
 
   it("a job stopped with Stop this job: the running command says stopped by you, not exit 1, and so do the header and the result", async () => {
@@ -148,7 +158,14 @@ describe("job log: epilogues, the agent's steps, skipped and stopped commands (c
     expect(stopped).toMatchObject({ state: "stopped", tags: "stopped by you" });
     expect(stopped?.duration).toMatch(/^(< )?\d+ s$/);
     expect((await commandList()).filter((c) => c.state === "skipped").map((c) => c.directive)).toEqual(["echo never-runs", "echo cleanup"]);
-    await screenshots("81-job-log-stopped-by-you");
+    await screenshots("81-job-log-stopped-by-you", async () => {
+      // At each size: the stopped command says who stopped it, in the log's section and in the list; it is no red exit.
+      const section = page.locator('[data-testid="job-log-section"][data-state="stopped"]').first();
+      expect(await section.getAttribute("data-folded")).toBe("false");
+      expect(await section.locator(".log-end").textContent()).toMatch(/^■ stopped by you · /);
+      expect(await byTestId("job-command-stopped-by").isVisible()).toBe(true);
+      expect(await page.locator('[data-testid="job-log-section"][data-state="failed"]').count()).toBe(0);
+    });
   });
 
   it("a job stopped from Semaphore (the hub's stop-job) says stopped by Semaphore", async () => {
