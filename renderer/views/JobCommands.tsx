@@ -1,7 +1,8 @@
 // The Job view's command list: each command that ran with how it ended and how long it took, what it
 // is (the agent's own step, an epilogue and of which kind), the one a stop ended with who stopped it,
 // and, once the job is over, the commands of its plan that were skipped, greyed. A click on a command
-// that ran (or Enter on its name) opens its section in the log and shows it.
+// that ran (or Enter on its name) opens its section in the log and shows it; the command whose section
+// is at the top of the log is marked.
 import { useMemo } from "react";
 import { commandRows, formatSeconds, stopWords, type CommandRow } from "../job-format.js";
 import type { JobPanel } from "../store/app-store.js";
@@ -49,7 +50,7 @@ function Duration({ row }: { row: CommandRow }) {
   }
 }
 
-export function JobCommands({ panel, onJump }: { panel: JobPanel; onJump?: (command: number) => boolean }) {
+export function JobCommands({ panel, current = null, onJump }: { panel: JobPanel; current?: number | null; onJump?: (command: number) => boolean }) {
   const { omittedCommands } = panel.outline;
   const result = effectiveResult(panel.summary?.result ?? null, panel.outline.result);
   const ended = result !== null && result !== "running";
@@ -77,7 +78,8 @@ export function JobCommands({ panel, onJump }: { panel: JobPanel; onJump?: (comm
             return (
               <li
                 key={row.key}
-                className={`command ${row.state}${row.entry !== null && onJump !== undefined ? " jumps" : ""}`}
+                className={`command ${row.state}${row.entry !== null && onJump !== undefined ? " jumps" : ""}${row.entry !== null && row.entry.index === current ? " current" : ""}`}
+                aria-current={row.entry !== null && row.entry.index === current ? "true" : undefined}
                 onClick={row.entry !== null && onJump !== undefined ? () => onJump(row.entry!.index) : undefined}
                 data-testid="job-command"
                 data-exit-code={row.entry?.exitCode == null ? "" : String(row.entry.exitCode)}

@@ -255,6 +255,7 @@ interface TerminalCallbacks {
   onFollow(follow: boolean): void;
   onSelection(hasSelection: boolean): void;
   onSearchResults(results: SearchResults | null): void;
+  onCurrentCommand(command: number | null): void;
 }
 
 function TerminalPane({ panel, follow, options, callbacks }: { panel: JobPanel; follow: boolean; options: LogViewOptions; callbacks: TerminalCallbacks }) {
@@ -274,6 +275,7 @@ function TerminalPane({ panel, follow, options, callbacks }: { panel: JobPanel; 
         followChanged: callbacks.onFollow,
         searchResults: callbacks.onSearchResults,
         selectionChanged: callbacks.onSelection,
+        currentCommand: callbacks.onCurrentCommand,
       },
       initialOptions.current,
     );
@@ -396,8 +398,9 @@ export function JobView() {
   }, []);
   const [hasSelection, setHasSelection] = useState(false);
   const [searchResults, setSearchResults] = useState<SearchResults | null>(null);
+  const [currentCommand, setCurrentCommand] = useState<number | null>(null);
   const callbacks = useMemo<TerminalCallbacks>(
-    () => ({ onTerminal: setTerminal, onFollow: setFollow, onSelection: setHasSelection, onSearchResults: setSearchResults }),
+    () => ({ onTerminal: setTerminal, onFollow: setFollow, onSelection: setHasSelection, onSearchResults: setSearchResults, onCurrentCommand: setCurrentCommand }),
     [],
   );
 
@@ -427,7 +430,7 @@ export function JobView() {
         </LogAndShell>
         <aside className="job-side">
           <JobResources panel={panel} />
-          <JobCommands panel={panel} onJump={(command) => terminal?.jumpToCommand(command) ?? false} />
+          <JobCommands panel={panel} current={currentCommand} onJump={(command) => terminal?.jumpToCommand(command) ?? false} />
           <EnvNames names={panel.envVarNames} />
           <DebugJobSection jobId={panel.jobId} />
         </aside>

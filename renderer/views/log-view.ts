@@ -33,6 +33,8 @@ export interface LogViewEvents {
   followChanged(follow: boolean): void;
   searchResults(results: SearchResults | null): void;
   selectionChanged(hasSelection: boolean): void;
+  /** The command whose section is at the top of the log (its position in the job), or null. */
+  currentCommand?(command: number | null): void;
 }
 
 export interface LogViewOptions {
@@ -191,6 +193,8 @@ export class LogView {
   private drawn = "";
   /** The part of `drawn` that a selection does not hold back. */
   private drawnShown = "";
+  /** The command last told as the one at the top. */
+  private current: number | null | undefined = undefined;
 
   constructor(
     private readonly container: HTMLElement,
@@ -481,9 +485,7 @@ export class LogView {
    */
   private toggleAtTop(): boolean {
     if (this.log.lineCount === 0) return false;
-    const marked = this.log.blocks[this.jumped];
-    const onScreen = marked !== undefined && this.rows.querySelector(`.log-head[data-block="${this.jumped}"]`) !== null;
-    const index = onScreen ? this.jumped : this.log.blockOf(this.topLine());
+    const index = this.markedOnScreen() ? this.jumped : this.log.blockOf(this.topLine());
     const block = this.log.blocks[index];
     if (block?.header == null) return false;
     this.log.toggle(index);
@@ -492,6 +494,11 @@ export class LogView {
     this.scrollToRow(this.layout.rowOfLine(block.first));
     this.schedule();
     return true;
+  }
+
+  /** The block marked by a jump or Enter has its header drawn now. */
+  private markedOnScreen(): boolean {
+    return this.jumped >= 0 && this.rows.querySelector(`.log-head[data-block="${this.jumped}"]`) !== null;
   }
 
   private selection(): string {
@@ -606,6 +613,13 @@ export class LogView {
       this.drawnShown = shown;
       this.rows.innerHTML = this.rowsHtml(at.line, Math.ceil(viewRows) + OVERSCAN + at.row);
       this.drawSticky(at.line, at.row, top - topInt);
+    }
+    // The command marked by a jump (or Enter) while its header is on screen, else the one at the top.
+    const marked = this.markedOnScreen() ? log.blocks[this.jumped] : undefined;
+    const command = log.lineCount === 0 ? null : ((marked ?? log.blocks[log.blockOf(at.line)])?.header?.command ?? null);
+    if (command !== this.current) {
+      this.current = command;
+      this.events.currentCommand?.(command);
     }
     notifyParsed();
   }

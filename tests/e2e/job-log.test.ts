@@ -350,6 +350,8 @@ describe("job log: sections that fold, a jump from the command list, timestamps,
       expect(at + 18).toBeLessThanOrEqual(view.y + view.height);
       expect(await scroller().evaluate((el) => el.scrollTop === 0 || el.scrollTop >= el.scrollHeight - el.clientHeight - 1)).toBe(true);
       expect(await header.getAttribute("class")).toContain("jumped");
+      // The list marks the command now at the top of the log.
+      await expect.poll(async () => await page.locator('[data-testid="job-command"]', { hasText: "echo first-done" }).getAttribute("aria-current")).toBe("true");
       expect(await byTestId("job-follow").getAttribute("aria-pressed")).toBe("false");
       await screenshot(page, `86-job-log-jumped-${size.name}`);
       // From the keyboard: Enter in the log folds the command at its top, and unfolds it again.
