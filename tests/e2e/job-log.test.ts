@@ -377,6 +377,11 @@ describe("job log: sections that fold, a jump from the command list, timestamps,
     const times = await page.locator(".log-time").allTextContents();
     expect(times.length).toBeGreaterThan(5);
     for (const t of times) expect(t).toMatch(/^\d\d:\d\d:\d\d$/);
+    // The failure opened again (the test before folded everything): its output lines carry their times too.
+    const failed = page.locator('[data-testid="job-log-section"][data-state="failed"]');
+    if ((await failed.getAttribute("data-folded")) === "true") await failed.click();
+    await expect.poll(async () => await failed.getAttribute("data-folded")).toBe("false");
+    await expect.poll(async () => await page.locator(".log-line", { hasText: /^\d\d:\d\d:\d\dreleased$/ }).count()).toBe(1);
     for (const size of SIZES) {
       await page.setViewportSize({ width: size.width, height: size.height });
       await page.waitForTimeout(100);
