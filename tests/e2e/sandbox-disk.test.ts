@@ -142,7 +142,13 @@ describe("sandbox and disk guard in the web console (console process, agent, hub
     await screenshot(page, "32-agent-paused-by-disk-guard");
 
     // Lower limits: the paused agent looks again at once and starts taking jobs by itself.
-    await byTestId("disk-guard-settings").click();
+    // The callout's figures are redrawn while the agent waits (free space, what uses it), so the click
+    // goes to the button itself, not to where it was a moment ago. One loaded CI run timed out here
+    // with Settings never shown; a mouse click landing beside a button that had just moved is the
+    // likeliest cause. If it comes back, the two checks below say which step failed.
+    await byTestId("disk-guard-settings").dispatchEvent("click");
+    await byTestId("view-settings").waitFor({ timeout: 10_000 });
+    expect(await byTestId("settings-advanced").getAttribute("open"), "Advanced is open on a configured agent's Settings").not.toBeNull();
     await byTestId("settings-disk-guard").scrollIntoViewIfNeeded();
     await byTestId("settings-disk-min-free-gb").fill("1");
     await byTestId("settings-disk-min-free-percent").fill("1");
