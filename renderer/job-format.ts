@@ -314,25 +314,26 @@ export class JobLogInterpreter {
     this.sink.output(text, null);
   }
 
-  read(event: JobLogEvent): void {
+  /** Reads the next event; returns the output it told the sink (a cmd_output's text less what a preview showed), else "". */
+  read(event: JobLogEvent): string {
     if (event.event !== "cmd_output") this.ahead = 0; // a preview never outlives its command
     const index = this.count++;
     switch (event.event) {
       case "job_started":
         this.sink.jobStarted(event.timestamp);
-        return;
+        return "";
       case "cmd_started": {
         const section = this.tracker.start(event.directive);
         this.open = { event: index, startedAt: event.timestamp };
         this.sink.commandStarted(printable(event.directive), section, this.commands++, event.timestamp);
-        return;
+        return "";
       }
       case "cmd_output": {
         const skip = Math.min(this.ahead, event.output.length);
         this.ahead -= skip;
         const output = skip === 0 ? event.output : event.output.slice(skip);
         if (output.length > 0) this.sink.output(output, event.timestamp);
-        return;
+        return output;
       }
       case "cmd_finished": {
         const ok = event.exit_code === 0;
@@ -348,7 +349,7 @@ export class JobLogInterpreter {
           },
           event.finished_at,
         );
-        return;
+        return "";
       }
       case "job_finished": {
         if (this.open !== null) {
@@ -368,7 +369,7 @@ export class JobLogInterpreter {
           },
           event.timestamp,
         );
-        return;
+        return "";
       }
     }
   }

@@ -29,7 +29,7 @@ export function isPlainStyle(style: Readonly<Style>): boolean {
 
 const ESC = "\x1b";
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/;
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
 
 /** True when `raw` needs parsing (it has an escape or another control character); false: it is its own plain text. */
 export function needsParsing(raw: string): boolean {
@@ -59,28 +59,52 @@ function sequenceAt(raw: string, at: number): { end: number; sgr: string | null 
     }
     return { end: raw.length, sgr: null };
   }
-  return { end: Math.min(raw.length, at + 2), sgr: null };
+  // ESC, intermediates (0x20-0x2f), a final byte: "ESC ( B" (what `tput sgr0` prints), "ESC # 8", "ESC 7".
+  let i = at + 1;
+  while (i < raw.length && raw.charCodeAt(i) >= 0x20 && raw.charCodeAt(i) <= 0x2f) i++;
+  return { end: Math.min(raw.length, i + 1), sgr: null };
 }
 
-function extendedColour(parts: number[], i: number): { colour: number | string | null; used: number } {
-  const mode = parts[i + 1];
+/** A 256-colour index or "#rrggbb" from its parameters after 38/48 (5;n or 2;r;g;b), or null. */
+function colourOf(mode: number | undefined, values: readonly number[]): number | string | null {
   if (mode === 5) {
-    const n = parts[i + 2];
-    return { colour: n !== undefined && n >= 0 && n <= 255 ? n : null, used: 2 };
+    const n = values[0];
+    return n !== undefined && n >= 0 && n <= 255 ? n : null;
   }
   if (mode === 2) {
-    const [r, g, b] = [parts[i + 2] ?? 0, parts[i + 3] ?? 0, parts[i + 4] ?? 0].map((v) => Math.max(0, Math.min(255, v)));
-    return { colour: `#${[r, g, b].map((v) => v!.toString(16).padStart(2, "0")).join("")}`, used: 4 };
+    const rgb = [values[0] ?? 0, values[1] ?? 0, values[2] ?? 0].map((v) => Math.max(0, Math.min(255, Number.isFinite(v) ? v : 0)));
+    return `#${rgb.map((v) => v.toString(16).padStart(2, "0")).join("")}`;
   }
-  return { colour: null, used: 0 };
+  return null;
 }
 
-/** The style after the SGR parameters `params` ("1;31", "" = reset). */
+const num = (p: string) => (p === "" ? 0 : Number.parseInt(p, 10));
+
+/**
+ * The style after the SGR parameters `params` ("1;31", "" = reset). Parameters are split by ";";
+ * a colon group is one parameter with its sub-parameters ("4:3" curly underline, "38:2::255:0:0").
+ */
 export function applySgr(style: Readonly<Style>, params: string): Readonly<Style> {
-  const parts = params === "" ? [0] : params.split(/[;:]/).map((p) => (p === "" ? 0 : Number.parseInt(p, 10)));
+  const groups = params === "" ? ["0"] : params.split(";");
   const s: Style = { ...style };
-  for (let i = 0; i < parts.length; i++) {
-    const p = parts[i]!;
+  for (let g = 0; g < groups.length; g++) {
+    const group = groups[g]!;
+    if (group.includes(":")) {
+      const sub = group.split(":");
+      const p = num(sub[0]!);
+      if (p === 38 || p === 48) {
+        const mode = num(sub[1] ?? "");
+        // 38:2:<colour space>:r:g:b (ITU) or 38:2:r:g:b; 38:5:n.
+        const values = (mode === 2 && sub.length >= 6 ? sub.slice(3) : sub.slice(2)).map(num);
+        const colour = colourOf(mode, values);
+        if (p === 38) s.fg = colour;
+        else s.bg = colour;
+      } else if (p === 4) {
+        s.underline = num(sub[1] ?? "1") !== 0;
+      }
+      continue;
+    }
+    const p = num(group);
     if (p === 0) Object.assign(s, PLAIN_STYLE);
     else if (p === 1) s.bold = true;
     else if (p === 2) s.dim = true;
@@ -95,10 +119,12 @@ export function applySgr(style: Readonly<Style>, params: string): Readonly<Style
     else if (p === 29) s.strike = false;
     else if (p >= 30 && p <= 37) s.fg = p - 30;
     else if (p === 38 || p === 48) {
-      const { colour, used } = extendedColour(parts, i);
+      const mode = groups[g + 1] !== undefined ? num(groups[g + 1]!) : undefined;
+      const count = mode === 5 ? 1 : mode === 2 ? 3 : 0;
+      const colour = colourOf(mode, groups.slice(g + 2, g + 2 + count).map(num));
       if (p === 38) s.fg = colour;
       else s.bg = colour;
-      i += used;
+      g += mode === 5 || mode === 2 ? 1 + count : 0;
     } else if (p === 39) s.fg = null;
     else if (p >= 40 && p <= 47) s.bg = p - 40;
     else if (p === 49) s.bg = null;
@@ -135,7 +161,7 @@ export function parseLine(raw: string, style: Readonly<Style> = PLAIN_STYLE): { 
         }
       }
       i = from = end;
-    } else if ((c < 0x20 && c !== 0x09) || c === 0x7f) {
+    } else if ((c < 0x20 && c !== 0x09) || (c >= 0x7f && c <= 0x9f)) {
       text += raw.slice(from, i);
       i = from = i + 1;
     } else {
@@ -151,7 +177,7 @@ export function parseLine(raw: string, style: Readonly<Style> = PLAIN_STYLE): { 
 export function plainText(raw: string): string {
   if (!needsParsing(raw) || raw.indexOf(ESC) < 0) {
     // eslint-disable-next-line no-control-regex
-    return needsParsing(raw) ? raw.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "") : raw;
+    return needsParsing(raw) ? raw.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, "") : raw;
   }
   return parseLine(raw).segments.map((s) => s.text).join("");
 }

@@ -45,7 +45,7 @@ export interface LogMatch {
 export interface JobLogLimits {
   /** Lines kept; output beyond them is counted, not kept (commands' headers and ends still are). */
   maxLines: number;
-  /** Characters kept in all (the page's memory: about a byte each); output beyond them is counted like lines past maxLines. */
+  /** Characters kept in all (the page's memory: about a byte each); output beyond them is counted like lines past maxLines (the line being written may still grow to maxLineChars). */
   maxChars: number;
   /** Characters kept of one line; the rest is counted. */
   maxLineChars: number;
@@ -85,6 +85,10 @@ export class JobLog implements JobLogSink {
   private lineOpen = false;
   /** A lone \r ended the output so far: the next text rewrites the open line. */
   private carriageReturn = false;
+  /** The open line's end style when part of it was cut (its text alone does not tell it); else null. */
+  private openEndStyle: Readonly<Style> | null = null;
+  /** The log is full and the line being dropped was counted already. */
+  private droppingOpen = false;
   /** The style at the end of the last complete line. */
   private style: Readonly<Style> = PLAIN_STYLE;
   private lastTime = 0;
@@ -180,6 +184,12 @@ export class JobLog implements JobLogSink {
     if (b !== undefined) this.setFolded(block, !b.folded);
   }
 
+  /** The owner reads in a running command: the automatic folding leaves it open when it passes. */
+  keepOpen(block: number): void {
+    const b = this.blocks[block];
+    if (b !== undefined && b.header !== null && b.header.end === null && !b.folded) b.pinned = true;
+  }
+
   /** Folds or unfolds every command (and the ones to come keep the automatic rule). */
   setAllFolded(folded: boolean): void {
     let changed = false;
@@ -227,7 +237,7 @@ export class JobLog implements JobLogSink {
     for (let i = 0; i < n && matches.length < limit; i++) {
       const text = this.plainLine(i);
       // Most lines have no match: a native scan for the first character rules them out before the regex.
-      if (text.length < query.length || (text.indexOf(firstLower) < 0 && text.indexOf(firstUpper) < 0)) continue;
+      if (text.length < query.length || (text.indexOf(firstLower) < 0 && text.indexOf(firstUpper) < 0 && text.indexOf(first) < 0)) continue;
       pattern.lastIndex = 0;
       let m: RegExpExecArray | null;
       while ((m = pattern.exec(text)) !== null && matches.length < limit) {
@@ -241,6 +251,7 @@ export class JobLog implements JobLogSink {
   // JobLogSink: the interpreter's calls, in the job's order.
 
   jobStarted(timestamp: number): void {
+    this.lastTime = timestamp;
     this.closeLine();
     this.ensurePlainBlock();
     this.push(`${DIM}Job started${RESET}`, "meta", timestamp);
@@ -248,6 +259,8 @@ export class JobLog implements JobLogSink {
   }
 
   commandStarted(directive: string, section: Section, command: number, timestamp: number): void {
+    // A preview's lines (no timestamp of their own) take the time of the last event.
+    this.lastTime = timestamp;
     this.closeLine();
     const previous = this.blocks[this.blocks.length - 1];
     const header: CommandHeader = { command, directive, section, startedAt: timestamp, end: null };
@@ -277,6 +290,7 @@ export class JobLog implements JobLogSink {
   }
 
   commandFinished(end: CommandEnd, timestamp: number): void {
+    this.lastTime = timestamp;
     this.closeLine();
     const block = this.blocks[this.blocks.length - 1];
     this.push(`${RESET}${commandEndLine(end)}${RESET}`, "meta", timestamp, true);
@@ -330,6 +344,7 @@ export class JobLog implements JobLogSink {
       this.droppedLines++;
       return;
     }
+    this.ensureBlock(); // a cmd_finished with no cmd_started before it still has a block to go in
     const i = this.raw.length;
     this.raw.push(raw);
     this.chars += raw.length;
@@ -341,54 +356,72 @@ export class JobLog implements JobLogSink {
 
   /** Text up to a newline (`complete`) or the end of the chunk, written onto the open line or a new one. */
   private writePiece(piece: string, time: number, complete: boolean): void {
-    let text = piece;
-    if (complete && text.endsWith("\r")) text = text.slice(0, -1);
+    // Carriage returns at the end: "50%\r" keeps the line until the next text rewrites it; "\r\n"
+    // and "\r\r\n" end it as it is.
+    let end = piece.length;
+    while (end > 0 && piece.charCodeAt(end - 1) === 13) end--;
+    const trailing = end < piece.length;
+    let text = trailing ? piece.slice(0, end) : piece;
     const cr = text.lastIndexOf("\r");
-    let rewrite = this.carriageReturn && text.length > 0;
-    if (cr >= 0) {
-      if (cr === text.length - 1 && !complete) {
-        // "50%\r": the line stays until the next text rewrites it.
-        text = text.slice(0, cr);
-        const rest = text.lastIndexOf("\r");
-        if (rest >= 0) {
-          text = text.slice(rest + 1);
-          rewrite = true;
-        }
-        this.carriageReturn = true;
-      } else {
-        text = text.slice(cr + 1);
-        rewrite = true;
-        this.carriageReturn = false;
-      }
-    } else if (text.length > 0) {
-      this.carriageReturn = false;
-    }
+    // What a \r writes over is gone from the line, but its colours hold for the text after it.
+    const over = cr >= 0 ? text.slice(0, cr) : null;
+    if (cr >= 0) text = text.slice(cr + 1);
+    const rewrite = cr >= 0 || (this.carriageReturn && text.length > 0);
+    if (cr >= 0 || text.length > 0) this.carriageReturn = false;
+    if (trailing && !complete) this.carriageReturn = true;
     if (this.lineOpen) {
       const i = this.raw.length - 1;
-      if (rewrite) this.cut.delete(i);
-      this.setLine(i, rewrite ? text : this.raw[i]! + text);
+      if (rewrite) {
+        const style = endStyle(over ?? "", this.lineEndStyle(i));
+        this.cut.delete(i);
+        this.openEndStyle = null;
+        this.setStartStyle(i, style);
+        this.setLine(i, text);
+      } else if (this.cut.has(i)) {
+        // Already as long as a line is kept: the rest is counted, and its colours followed.
+        this.cut.set(i, this.cut.get(i)! + text.length);
+        this.openEndStyle = endStyle(text, this.lineEndStyle(i));
+      } else {
+        this.setLine(i, this.raw[i]! + text);
+      }
     } else if (!this.full()) {
       this.push("", "output", time);
-      if (this.style !== PLAIN_STYLE) this.startStyles.set(this.raw.length - 1, this.style);
-      this.setLine(this.raw.length - 1, text);
+      const i = this.raw.length - 1;
+      this.setStartStyle(i, over !== null ? endStyle(over, this.style) : this.style);
+      this.openEndStyle = null;
+      this.setLine(i, text);
       this.lineOpen = true;
     } else {
-      if (complete) this.droppedLines++;
+      // Full: the line is counted once, however many pieces it comes in.
+      if (!this.droppingOpen) this.droppedLines++;
+      this.droppingOpen = !complete;
       return;
     }
     if (complete) this.closeLine();
   }
 
+  /** Writes line `i`, cut at maxLineChars (the colours of what is cut are still followed). */
   private setLine(i: number, raw: string): void {
     let text = raw;
     const over = text.length - this.limits.maxLineChars;
     if (over > 0) {
+      this.openEndStyle = endStyle(text, this.startStyle(i));
       text = text.slice(0, this.limits.maxLineChars);
-      this.cut.set(i, (this.cut.get(i) ?? 0) + over);
+      this.cut.set(i, over);
     }
     this.chars += text.length - (this.raw[i]?.length ?? 0);
     this.raw[i] = text;
     this.plains[i] = needsParsing(text) ? plainText(text) : undefined;
+  }
+
+  private setStartStyle(i: number, style: Readonly<Style>): void {
+    if (style === PLAIN_STYLE) this.startStyles.delete(i);
+    else this.startStyles.set(i, style);
+  }
+
+  /** The style the open line `i` ends in, what was cut from it included. */
+  private lineEndStyle(i: number): Readonly<Style> {
+    return this.openEndStyle ?? endStyle(this.raw[i]!, this.startStyle(i));
   }
 
   /** No more output is kept. */
@@ -398,11 +431,10 @@ export class JobLog implements JobLogSink {
 
   /** The open line is complete: the style it ends in starts the next one. */
   private closeLine(): void {
-    if (this.lineOpen) {
-      const i = this.raw.length - 1;
-      this.style = endStyle(this.raw[i]!, this.startStyle(i));
-    }
+    if (this.lineOpen) this.style = this.lineEndStyle(this.raw.length - 1);
+    this.openEndStyle = null;
     this.lineOpen = false;
     this.carriageReturn = false;
+    this.droppingOpen = false;
   }
 }

@@ -5,30 +5,42 @@
 // once (most are shorter than a row: a length check), new lines are counted as they come. Pure.
 import type { JobLog } from "./job-log.js";
 
+const isLetter = (c: number) => ((c | 32) >= 97 && (c | 32) <= 122) || c > 127;
+
 /**
- * Rows `text` takes at `cols` columns when it wraps at spaces, as CSS white-space: pre-wrap does
- * with words never broken: a word longer than a row overflows it (the view scrolls sideways) and
- * spaces at a row's end hang. Monospace, so columns are characters (a tab counts as one: close).
+ * Rows `text` takes at `cols` columns when it wraps as CSS white-space: pre-wrap does with words
+ * never broken: at spaces and tabs (a tab runs to the next multiple of 8), and after a hyphen a
+ * letter follows; a word longer than a row overflows it (the view scrolls sideways), and spaces at a
+ * row's end hang. Monospace, so columns are characters (a wide character counts as one: close).
  */
 export function wrapRows(text: string, cols: number): number {
   const n = text.length;
-  if (n <= cols || cols <= 0) return 1;
+  if (cols <= 0 || (n <= cols && text.indexOf("\t") < 0)) return 1;
   let rows = 1;
   let col = 0;
   let i = 0;
   while (i < n) {
+    // A piece: up to a space or a tab, or just past a hyphen a letter follows.
     let j = i;
-    while (j < n && text.charCodeAt(j) !== 32) j++;
-    const word = j - i;
-    if (col > 0 && col + word > cols) {
+    while (j < n) {
+      const c = text.charCodeAt(j);
+      if (c === 32 || c === 9) break;
+      j++;
+      if (c === 45 && j < n && isLetter(text.charCodeAt(j))) break;
+    }
+    const piece = j - i;
+    if (col > 0 && col + piece > cols) {
       rows++;
       col = 0;
     }
-    col += word;
-    let k = j;
-    while (k < n && text.charCodeAt(k) === 32) k++;
-    col += k - j;
-    i = k;
+    col += piece;
+    for (; j < n; j++) {
+      const c = text.charCodeAt(j);
+      if (c === 32) col++;
+      else if (c === 9) col += 8 - (col % 8);
+      else break;
+    }
+    i = j;
   }
   return rows;
 }

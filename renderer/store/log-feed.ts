@@ -107,12 +107,11 @@ export class LogFeed {
     if (start < 0 || start >= events.length || !this.takes()) return false;
     let chars = 0;
     for (let i = start; i < events.length; i++) {
-      const event = events[i]!;
-      if (event.event === "cmd_output") {
-        chars += event.output.length;
-        this.listener?.ingested(event.output);
-      }
-      this.interpreter.read(event);
+      // What a preview showed already is not counted again.
+      const kept = this.interpreter.read(events[i]!);
+      if (kept.length === 0) continue;
+      chars += kept.length;
+      this.listener?.ingested(kept);
     }
     this.nextIndex = from + events.length;
     this.took(chars);
@@ -126,6 +125,7 @@ export class LogFeed {
   preview(next: number, text: string): void {
     if (next !== this.nextIndex || text.length === 0 || !this.takes()) return;
     this.interpreter.preview(text);
+    this.listener?.ingested(text);
     this.took(text.length);
   }
 

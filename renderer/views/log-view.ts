@@ -19,7 +19,7 @@ import { ANSI_PALETTE, TERMINAL_THEME } from "./terminal-theme.js";
 export const ROW_PX = 18;
 /** The tallest scroll area drawn; a longer log maps its rows onto it. Browsers cap element heights near 33 M px. */
 const MAX_SCROLL_PX = 15_000_000;
-/** Rows drawn above and below the viewport, so a short scroll shows drawn rows. */
+/** Rows drawn past the viewport's edge (below it; above it while following), so a short scroll shows drawn rows. */
 const OVERSCAN = 12;
 
 export interface SearchResults {
@@ -191,8 +191,11 @@ export class LogView {
   private disposed = false;
   /** What was drawn last, to skip a frame that would draw the same. */
   private drawn = "";
-  /** The part of `drawn` that a selection does not hold back. */
-  private drawnShown = "";
+  /** Where the last frame drawn was scrolled to, and its folds and options: a selection holds only while they stay. */
+  private drawnScrollTop = -1;
+  private drawnFolds = "";
+  /** Not following: the line at the top and how far into it, and the rows there were (the capped mapping re-anchors on it). */
+  private anchor: { line: number; offset: number; total: number } | null = null;
   /** The command last told as the one at the top. */
   private current: number | null | undefined = undefined;
 
@@ -241,14 +244,15 @@ export class LogView {
     this.listen(this.scroller, "scroll", () => this.scrolled(), { passive: true });
     // The owner scrolling up pauses following at once: output arriving meanwhile must not pull the view back down.
     const wheel = (e: Event) => {
-      if ((e as WheelEvent).deltaY < 0) this.pauseFollowing();
+      // A log shorter than the view does not scroll: nothing to pause (and no scroll would resume it).
+      if ((e as WheelEvent).deltaY < 0 && this.scroller.scrollHeight > this.scroller.clientHeight) this.pauseFollowing();
     };
     this.listen(this.scroller, "wheel", wheel, { passive: true });
     this.listen(this.scroller, "keydown", (e) => {
       const key = (e as KeyboardEvent).key;
       if (["ArrowUp", "PageUp", "Home"].includes(key)) this.pauseFollowing();
       // Enter or Space folds or unfolds the marked command (the last one jumped to) or the one at the top.
-      if ((key === "Enter" || key === " ") && this.toggleAtTop()) e.preventDefault();
+      if ((key === "Enter" || key === " ") && (e.target as Element).closest("a") === null && this.toggleAtTop()) e.preventDefault();
     });
     this.listen(this.scroller, "pointerdown", (e) => {
       // On the scrollbar (the scroller itself, not a row): a drag is coming.
@@ -285,6 +289,8 @@ export class LogView {
 
   setFollow(follow: boolean): void {
     if (follow === this.following) return;
+    // Back to the end: a selection in the rows no longer holds them.
+    if (follow && this.selection() !== "") document.getSelection()?.removeAllRanges();
     this.following = follow;
     this.events.followChanged(follow);
     this.schedule();
@@ -356,6 +362,7 @@ export class LogView {
     clearInterval(this.clock);
     for (const cleanup of this.cleanups) cleanup();
     this.scroller.remove();
+    this.sticky.remove();
     this.measure.remove();
     this.container.classList.remove("log-view");
   }
@@ -402,7 +409,8 @@ export class LogView {
   }
 
   private sizes(): { total: number; viewRows: number; heightPx: number; scale: boolean } {
-    const total = this.layout.totalRows;
+    // The note that lines were not kept is one more row at the end.
+    const total = this.layout.totalRows + (this.log.droppedLines > 0 ? 1 : 0);
     const viewRows = Math.max(1, this.scroller.clientHeight / ROW_PX);
     const full = total * ROW_PX;
     return { total, viewRows, heightPx: Math.min(full, MAX_SCROLL_PX), scale: full > MAX_SCROLL_PX };
@@ -447,6 +455,8 @@ export class LogView {
     }
     this.ownScrollTop = -1;
     const atEnd = this.scroller.scrollTop + this.scroller.clientHeight >= this.scroller.scrollHeight - 2;
+    // The owner reads inside the command that runs: it does not fold under them when it passes.
+    if (!atEnd && this.log.lineCount > 0) this.log.keepOpen(this.log.blockOf(this.topLine()));
     if (this.following !== atEnd) {
       this.following = atEnd;
       this.events.followChanged(atEnd);
@@ -560,6 +570,8 @@ export class LogView {
   private matchRanges(line: number): Range[] {
     const matches = this.matches;
     if (matches.length === 0) return [];
+    // The line still being written may have changed since the search (a \r rewrote it): its matches are not shown.
+    if (this.matchesVersion !== this.log.version && line === this.log.lineCount - 1) return [];
     let lo = 0;
     let hi = matches.length;
     while (lo < hi) {
@@ -590,28 +602,38 @@ export class LogView {
 
   private draw(): void {
     const log = this.log;
-    const { total, viewRows, heightPx } = this.sizes();
+    // Text selected in the rows holds them still: the job's new lines, a header's clock and the
+    // scroll height wait until the selection is gone. A scroll or a fold by the owner redraws.
+    const folds = `${log.foldVersion}/${this.options.wrap}/${this.options.timestamps}/${this.matchIndex}/${this.query}/${this.jumped}`;
+    if (this.scroller.scrollTop === this.drawnScrollTop && folds === this.drawnFolds && this.selection() !== "") {
+      notifyParsed();
+      return;
+    }
+    const { total, viewRows, heightPx, scale } = this.sizes();
     this.sizer.style.height = `${heightPx}px`;
-    if (this.following) this.setScrollTop(Math.max(0, heightPx - this.scroller.clientHeight));
+    if (this.following) {
+      this.setScrollTop(Math.max(0, heightPx - this.scroller.clientHeight));
+    } else if (scale && this.anchor !== null && this.anchor.total !== total) {
+      // Rows map onto a capped height: new rows would move the text under a reader. Hold the line at the top.
+      this.scrollToRow(this.layout.rowOfLine(this.anchor.line) + this.anchor.offset);
+    }
     const top = this.topRow();
     const topInt = Math.floor(top);
     const at = this.layout.lineAtRow(topInt);
     const startRow = Math.max(0, topInt - at.row);
-    // What the rows show; with text selected in them, only a scroll or a fold redraws them (the job's
-    // new lines and a header's clock wait until the selection is gone).
-    const shown = `${log.foldVersion}/${at.line}/${this.options.wrap}/${this.options.timestamps}/${this.layout.wrapCols}/${this.matchIndex}/${this.query}/${this.jumped}`;
-    const key = `${shown}/${log.version}/${total}`;
-    const holding = this.drawnShown === shown && this.selection() !== "";
-    // Where the first drawn line starts, relative to the viewport's top.
-    const offsetPx = this.scroller.scrollTop - (top - startRow) * ROW_PX;
-    this.rows.style.transform = `translateY(${Math.round(offsetPx)}px)`;
+    this.anchor = this.following ? null : { line: at.line, offset: top - startRow, total };
+    const key = `${this.following ? "end" : at.line}/${folds}/${this.layout.wrapCols}/${log.version}/${total}`;
+    // Following, the rows are drawn from the end up with the last at the bottom: a line that wraps onto
+    // more rows than counted cannot push the end out of view. Else from the line at the top down.
+    this.rows.classList.toggle("from-end", this.following);
+    this.rows.style.transform = this.following ? "" : `translateY(${Math.round(this.scroller.scrollTop - (top - startRow) * ROW_PX)}px)`;
     this.container.dataset.lines = String(log.lineCount);
     this.container.dataset.rows = String(Math.floor(viewRows));
     this.container.dataset.cols = String(this.layout.wrapCols ?? Math.floor(this.scroller.clientWidth / this.charWidth));
-    if (key !== this.drawn && !holding) {
+    if (key !== this.drawn) {
       this.drawn = key;
-      this.drawnShown = shown;
-      this.rows.innerHTML = this.rowsHtml(at.line, Math.ceil(viewRows) + OVERSCAN + at.row);
+      const wanted = Math.ceil(viewRows) + OVERSCAN;
+      this.rows.innerHTML = this.following ? this.rowsHtml(this.firstOfLast(wanted), Infinity) : this.rowsHtml(at.line, wanted + at.row);
       this.drawSticky(at.line, at.row, top - topInt);
     }
     // The command marked by a jump (or Enter) while its header is on screen, else the one at the top.
@@ -621,7 +643,41 @@ export class LogView {
       this.current = command;
       this.events.currentCommand?.(command);
     }
+    this.drawnScrollTop = this.scroller.scrollTop;
+    this.drawnFolds = folds;
     notifyParsed();
+  }
+
+  /** The first of the last shown lines that fill `rows` rows. */
+  private firstOfLast(rows: number): number {
+    const log = this.log;
+    let line = -1;
+    for (let b = log.blocks.length - 1; b >= 0 && line < 0; b--) {
+      const block = log.blocks[b]!;
+      if (block.end > block.first) line = block.folded ? block.first : block.end - 1;
+    }
+    if (line < 0) return 0;
+    let counted = this.layout.rowsOf(line);
+    while (counted < rows) {
+      const previous = this.previousShown(line);
+      if (previous < 0) break;
+      line = previous;
+      counted += this.layout.rowsOf(line);
+    }
+    return line;
+  }
+
+  /** The line shown before `line` (a folded command shows its header alone), or -1. */
+  private previousShown(line: number): number {
+    const log = this.log;
+    const index = log.blockOf(line);
+    const block = log.blocks[index]!;
+    if (line > block.first && !block.folded) return line - 1;
+    for (let b = index - 1; b >= 0; b--) {
+      const before = log.blocks[b]!;
+      if (before.end > before.first) return before.folded ? before.first : before.end - 1;
+    }
+    return -1;
   }
 
   /** Holds the header of the command at the top while its output scrolls under it. */

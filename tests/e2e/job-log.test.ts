@@ -299,7 +299,10 @@ describe("job log: sections that fold, a jump from the command list, timestamps,
           }),
       );
       expect((await page.evaluate(() => document.getSelection()?.toString() ?? "")).trim()).toBe("waiting-for-release");
-      await page.evaluate(() => document.getSelection()?.removeAllRanges());
+      // Back to the end: the selection goes, following and the clock come back.
+      await byTestId("job-follow").click();
+      await expect.poll(async () => await byTestId("job-follow").getAttribute("aria-pressed")).toBe("true");
+      expect(await page.evaluate(() => document.getSelection()?.toString() ?? "")).toBe("");
       await expect.poll(async () => (await sections()).at(-1)!.end, { timeout: 5_000 }).not.toBe(clock);
     } finally {
       letGo();
@@ -404,7 +407,9 @@ describe("job log: sections that fold, a jump from the command list, timestamps,
       const line = page.locator('[data-testid="job-log-rows"] .log-line', { hasText: /^word1 word2 / });
       await line.waitFor();
       expect(await byTestId("job-wrap").getAttribute("aria-pressed")).toBe("true");
-      const wrapped = await line.evaluate((el) => {
+      // Read in one go in the page (a redraw between finding the line and reading it would detach it).
+      const wrapped = await page.evaluate(() => {
+        const el = [...document.querySelectorAll('[data-testid="job-log-rows"] .log-line')].find((e) => e.textContent?.startsWith("word1 word2 "))!;
         const text = el.querySelector(".log-text")!;
         const node = text.firstChild!;
         const content = node.textContent ?? "";
