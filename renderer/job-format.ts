@@ -87,6 +87,11 @@ export function isEpilogue(kind: SectionKind): boolean {
   return kind === "epilogue-always" || kind === "epilogue-on-pass" || kind === "epilogue-on-fail" || kind === "epilogue";
 }
 
+/** The CSS class of a section's tag, in the log and in the command list: an epilogue's, an agent step's, or none for the job's own commands. */
+export function sectionTagClass(kind: SectionKind): "epilogue" | "agent" | null {
+  return kind === "command" ? null : isEpilogue(kind) ? "epilogue" : "agent";
+}
+
 /** Where a skipped command belongs among the commands that ran. */
 export type SkippedGroup = "commands" | "always" | "branch";
 

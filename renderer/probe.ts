@@ -1,11 +1,10 @@
-// A read-only window onto the job terminal for the end-to-end tests and the UI benchmark:
+// A read-only window onto the job log (and the debug terminals) for the end-to-end tests and the UI benchmark:
 // window.__semaphoreAgentProbe. It exposes what is on screen, never anything the page does not show.
 
 export interface ProbeStats {
-  /** UTF-8 bytes the job terminals of this page have parsed, ever (it only grows, across jobs). */
+  /** UTF-8 bytes of output the job logs of this page have taken, ever (it only grows, across jobs). */
   bytesWritten: number;
-  /** Writes handed to the job terminal and not yet parsed, strings queued behind them, plus one while
-   *  the terminal's job has events it has not taken yet (being read from history). 0 = up to date. */
+  /** 1 while the job log's job has events the log has not taken yet (being read from history), else 0. 0 = up to date. */
   writesPending: number;
 }
 
@@ -22,10 +21,10 @@ export interface DebugTerminalProbeStats {
 }
 
 export interface SemaphoreAgentProbe {
-  /** The job terminal's whole buffer: rows joined by "\n" (wrapped rows joined back), trailing spaces trimmed. */
+  /** The job log's whole text, folded commands included: one line per line, trailing spaces trimmed. */
   terminalText(): string;
   stats(): ProbeStats;
-  /** `cb` runs after xterm parsed a write. Returns the unsubscribe. */
+  /** `cb` runs after each frame the job log draws. Returns the unsubscribe. */
   onParsed(cb: () => void): () => void;
   /** A debug terminal's buffer, like terminalText: the given one, or the tab shown; "" when none (or never shown). */
   debugTerminalText(terminalId?: string): string;
@@ -48,7 +47,7 @@ export function setDebugProbeSource(next: DebugProbeSource): () => void {
   };
 }
 
-/** What the mounted job terminal gives the probe. */
+/** What the mounted job log gives the probe. */
 export interface ProbeTarget {
   text(): string;
   writesPending(): number;
@@ -65,7 +64,7 @@ export function setProbeTarget(next: ProbeTarget): () => void {
   };
 }
 
-/** The job terminal parsed `text` (called from its write callback, before onWriteParsed fires). */
+/** The job log took `text` (its feed's output, counted once). */
 export function recordParsed(text: string): void {
   bytesWritten += utf8Length(text);
 }
@@ -96,7 +95,7 @@ export function notifyParsed(): void {
     try {
       listener();
     } catch {
-      // A probe listener must not break the terminal.
+      // A probe listener must not break the log.
     }
   }
 }

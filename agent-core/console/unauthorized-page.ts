@@ -4,6 +4,8 @@
 // inline (style-src allows 'unsafe-inline'), nothing loaded from anywhere. Other clients get the same
 // words as plain text.
 
+import { escapeHtml } from "../util/html.js";
+
 export type RefusedAuth = "missing" | "wrong";
 
 const SERVICE_LOG = "journalctl --user -u semaphore-agent-console | grep 'Web console'";
@@ -17,10 +19,6 @@ export function unauthorizedText(port: number, auth: RefusedAuth): string {
     `Open the URL that \`semaphore-agent console\` printed (\`npm start\` prints the same line): Web console: http://127.0.0.1:${port}/?token=... — the token in it lets this browser in.`,
     `Lost it, or the console was restarted? Restart it (Ctrl-C, then \`npm start\` or \`semaphore-agent console\` again) and open the new URL it prints. As a service: ${SERVICE_LOG}`,
   ].join("\n");
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }
 
 // The app's colours and fonts (renderer/styles.css), for a page that cannot load the app's stylesheet.

@@ -221,8 +221,15 @@ export class JobLog implements JobLogSink {
       const cut = this.cut.get(i);
       out[i] = (this.plainLine(i) + (cut !== undefined ? ` … ${cut} more characters` : "")).trimEnd();
     }
-    if (this.droppedLines > 0) out.push(`… ${this.droppedLines} more lines not shown: the log is longer than this view keeps (${this.limits.maxLines} lines, ${this.limits.maxChars} characters)`);
+    const dropped = this.droppedNote();
+    if (dropped !== null) out.push(dropped);
     return out.join("\n");
+  }
+
+  /** What the log says after its last line when it kept fewer lines than the job printed; null when it kept them all. */
+  droppedNote(): string | null {
+    if (this.droppedLines === 0) return null;
+    return `… ${this.droppedLines} more lines not shown: the log is longer than this view keeps (${this.limits.maxLines} lines, ${this.limits.maxChars} characters; the job's history on disk has them all)`;
   }
 
   /** The first matches of `query` (any case), in order, at most `limit`. */
@@ -264,8 +271,7 @@ export class JobLog implements JobLogSink {
     this.closeLine();
     const previous = this.blocks[this.blocks.length - 1];
     const header: CommandHeader = { command, directive, section, startedAt: timestamp, end: null };
-    const block: LogBlock = { first: this.raw.length, end: this.raw.length, header, folded: false, pinned: false };
-    this.blocks.push(block);
+    this.openBlock(header);
     this.commandBlocks[command] = this.blocks.length - 1;
     this.style = PLAIN_STYLE;
     this.push(headerText(header), "header", timestamp, true);
@@ -303,7 +309,7 @@ export class JobLog implements JobLogSink {
 
   jobFinished(end: JobEnd, timestamp: number): void {
     this.closeLine();
-    this.blocks.push({ first: this.raw.length, end: this.raw.length, header: null, folded: false, pinned: false });
+    this.openBlock(null);
     if (end.skipped !== null) this.push(`${DIM}${end.skipped}${RESET}`, "meta", timestamp, true);
     this.push("", "meta", timestamp, true);
     this.push(`${end.line}${RESET}`, "meta", timestamp, true);
@@ -331,7 +337,12 @@ export class JobLog implements JobLogSink {
 
   private ensurePlainBlock(): void {
     const last = this.blocks[this.blocks.length - 1];
-    if (last === undefined || last.header !== null) this.blocks.push({ first: this.raw.length, end: this.raw.length, header: null, folded: false, pinned: false });
+    if (last === undefined || last.header !== null) this.openBlock(null);
+  }
+
+  /** Starts a block at the next line: a command's (its header line comes next) or the job's own. */
+  private openBlock(header: CommandHeader | null): void {
+    this.blocks.push({ first: this.raw.length, end: this.raw.length, header, folded: false, pinned: false });
   }
 
   private ensureBlock(): void {

@@ -4,7 +4,7 @@
 // that ran (or Enter on its name) opens its section in the log and shows it; the command whose section
 // is at the top of the log is marked.
 import { useMemo } from "react";
-import { commandRows, formatSeconds, stopWords, type CommandRow } from "../job-format.js";
+import { commandRows, formatSeconds, sectionTagClass, stopWords, type CommandRow } from "../job-format.js";
 import type { JobPanel } from "../store/app-store.js";
 import { effectiveResult } from "../view-model.js";
 import { useNow } from "./store-context.js";
@@ -74,7 +74,7 @@ export function JobCommands({ panel, current = null, onJump }: { panel: JobPanel
             const { mark, className } = MARKS[row.state];
             const stopped = row.state === "stopped" && panel.stop !== null ? stopWords(panel.stop.by) : null;
             const kind = row.section.kind;
-            const tagClass = kind === "command" ? "" : kind.startsWith("epilogue") ? " epilogue" : " agent";
+            const tagClass = sectionTagClass(kind);
             return (
               <li
                 key={row.key}
@@ -110,7 +110,7 @@ export function JobCommands({ panel, current = null, onJump }: { panel: JobPanel
                 {row.section.tag !== null || stopped !== null ? (
                   <span className="command-tags">
                     {row.section.tag !== null ? (
-                      <span className={`command-tag${tagClass}`} data-testid="job-command-tag">
+                      <span className={`command-tag${tagClass === null ? "" : ` ${tagClass}`}`} data-testid="job-command-tag">
                         {row.section.tag}
                       </span>
                     ) : null}

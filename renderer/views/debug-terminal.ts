@@ -11,7 +11,8 @@ import { setDebugProbeSource } from "../probe.js";
 import { panelTerminalsFor, type DebugSession, type DebugStore } from "../store/debug-terminals.js";
 import { copyToClipboard } from "./clipboard.js";
 import { TerminalTextReader } from "./terminal-text.js";
-import { fitToContainer, FrameCoalescer, loadWebglRenderer, TERMINAL_BASE_OPTIONS, TERMINAL_THEME, webLinksAddon } from "./xterm-common.js";
+import { TERMINAL_THEME } from "./terminal-theme.js";
+import { fitToContainer, FrameCoalescer, loadWebglRenderer, TERMINAL_BASE_OPTIONS, webLinksAddon } from "./xterm-common.js";
 
 export const DEBUG_SCROLLBACK = 5_000;
 

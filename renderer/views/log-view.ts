@@ -6,14 +6,16 @@
 // component only creates and disposes it. Output is text: every character is escaped, only https
 // links are made, and no escape sequence of a job reaches the page.
 import { formatTime } from "../../agent-core/util/date-format.js";
+import { escapeHtml } from "../../agent-core/util/html.js";
 import { isPlainStyle, parseLine, PLAIN_STYLE, type Segment, type Style } from "../log/ansi.js";
 import { headerText, MAX_MATCHES, type CommandHeader, type JobLog, type LogMatch } from "../log/job-log.js";
 import { LogLayout } from "../log/log-layout.js";
-import { formatSeconds, isEpilogue, stopWords } from "../job-format.js";
+import { formatSeconds, sectionTagClass, stopWords } from "../job-format.js";
 import { notifyParsed, recordParsed, setProbeTarget } from "../probe.js";
 import type { LogFeed } from "../store/log-feed.js";
 import { safeExternalUrl } from "../view-model.js";
 import { ANSI_PALETTE, TERMINAL_THEME } from "./terminal-theme.js";
+import { openExternalLink } from "./xterm-common.js";
 
 /** One row, in CSS pixels (the stylesheet's .log-line says the same). */
 export const ROW_PX = 18;
@@ -40,11 +42,6 @@ export interface LogViewEvents {
 export interface LogViewOptions {
   timestamps: boolean;
   wrap: boolean;
-}
-
-const escapeMap: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => escapeMap[c]!);
 }
 
 const CUBE = [0, 95, 135, 175, 215, 255];
@@ -466,12 +463,11 @@ export class LogView {
 
   private clicked(event: MouseEvent, sticky: boolean): void {
     const target = event.target as HTMLElement;
-    if (target.closest("a") !== null) {
-      // Links open outside the app: Electron's main process routes window.open, a browser a new tab.
-      const href = (target.closest("a") as HTMLAnchorElement).href;
+    const link = target.closest("a");
+    if (link !== null) {
+      // Links open outside the app, as the debug shells' do.
       event.preventDefault();
-      const url = safeExternalUrl(href);
-      if (url !== null) window.open(url, "_blank", "noopener,noreferrer");
+      openExternalLink(link.href);
       return;
     }
     const head = target.closest<HTMLElement>(".log-head");
@@ -650,12 +646,7 @@ export class LogView {
 
   /** The first of the last shown lines that fill `rows` rows. */
   private firstOfLast(rows: number): number {
-    const log = this.log;
-    let line = -1;
-    for (let b = log.blocks.length - 1; b >= 0 && line < 0; b--) {
-      const block = log.blocks[b]!;
-      if (block.end > block.first) line = block.folded ? block.first : block.end - 1;
-    }
+    let line = this.lastShownBefore(this.log.blocks.length);
     if (line < 0) return 0;
     let counted = this.layout.rowsOf(line);
     while (counted < rows) {
@@ -673,9 +664,14 @@ export class LogView {
     const index = log.blockOf(line);
     const block = log.blocks[index]!;
     if (line > block.first && !block.folded) return line - 1;
+    return this.lastShownBefore(index);
+  }
+
+  /** The last line shown by the blocks before block `index` (a folded one shows its header), or -1. */
+  private lastShownBefore(index: number): number {
     for (let b = index - 1; b >= 0; b--) {
-      const before = log.blocks[b]!;
-      if (before.end > before.first) return before.folded ? before.first : before.end - 1;
+      const block = this.log.blocks[b]!;
+      if (block.end > block.first) return block.folded ? block.first : block.end - 1;
     }
     return -1;
   }
@@ -705,9 +701,8 @@ export class LogView {
       html += this.lineHtml(line, nowS);
       rows += this.layout.rowsOf(line);
     }
-    if (line < 0 && log.droppedLines > 0) {
-      html += `<div class="log-line log-meta log-dropped">… ${log.droppedLines} more lines not shown: the log is longer than the view holds (its history on disk has them all)</div>`;
-    }
+    const dropped = log.droppedNote();
+    if (line < 0 && dropped !== null) html += `<div class="log-line log-meta log-dropped">${escapeHtml(dropped)}</div>`;
     return html;
   }
 
@@ -733,14 +728,14 @@ export class LogView {
         .filter((r) => r.start < dirStart + firstLine.length && r.end > dirStart)
         .map((r) => ({ ...r, start: Math.max(0, r.start - dirStart), end: Math.min(firstLine.length, r.end - dirStart) }));
       const tag = header.section.tag;
-      const tagClass = header.section.kind === "command" ? "" : isEpilogue(header.section.kind) ? " epilogue" : " agent";
+      const tagClass = sectionTagClass(header.section.kind);
       const classes = `log-line log-head ${end.state}${block.folded ? " folded" : ""}${index === this.jumped ? " jumped" : ""}`;
       return (
         `<div class="${classes}" data-line="${line}" data-block="${index}" data-command="${header.command}" data-state="${end.state}" data-folded="${block.folded}" data-testid="job-log-section" title="${escapeHtml(plain)}">` +
         this.timeHtml(line) +
         `<span class="log-fold" aria-hidden="true">${block.folded ? "▶" : "▼"}</span>` +
         `<span class="log-dir">${segmentsHtml([{ text: firstLine, style: PLAIN_STYLE }], ranges)}${more}</span>` +
-        (tag !== null ? `<span class="log-tag${tagClass}">${escapeHtml(tag)}</span>` : "") +
+        (tag !== null ? `<span class="log-tag${tagClass === null ? "" : ` ${tagClass}`}">${escapeHtml(tag)}</span>` : "") +
         `<span class="log-end" data-testid="job-log-section-end">${escapeHtml(end.text)}</span>` +
         `</div>`
       );

@@ -7,8 +7,6 @@ import type { IDisposable, ITerminalOptions, Terminal } from "@xterm/xterm";
 import { safeExternalUrl } from "../view-model.js";
 import { TERMINAL_THEME } from "./terminal-theme.js";
 
-export { TERMINAL_THEME };
-
 
 /** Options every terminal of the app has: font, colours. */
 export const TERMINAL_BASE_OPTIONS: ITerminalOptions = {

@@ -409,7 +409,7 @@ describe("job log: sections that fold, a jump from the command list, timestamps,
       expect(await byTestId("job-wrap").getAttribute("aria-pressed")).toBe("true");
       // Read in one go in the page (a redraw between finding the line and reading it would detach it).
       const wrapped = await page.evaluate(() => {
-        const el = [...document.querySelectorAll('[data-testid="job-log-rows"] .log-line')].find((e) => e.textContent?.startsWith("word1 word2 "))!;
+        const el = Array.from(document.querySelectorAll('[data-testid="job-log-rows"] .log-line')).find((e) => e.textContent?.startsWith("word1 word2 "))!;
         const text = el.querySelector(".log-text")!;
         const node = text.firstChild!;
         const content = node.textContent ?? "";

@@ -53,7 +53,7 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return path;
 }
 
-/** The job log's text as the page's probe reads it from xterm's buffer. */
+/** The job log's whole text as the page's probe reads it from the log (folded commands included). */
 export async function terminalText(page: Page): Promise<string> {
   return await page.evaluate(() => {
     const probe = (window as unknown as { __semaphoreAgentProbe?: { terminalText(): string } }).__semaphoreAgentProbe;
