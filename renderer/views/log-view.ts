@@ -618,18 +618,20 @@ export class LogView {
     const at = this.layout.lineAtRow(topInt);
     const startRow = Math.max(0, topInt - at.row);
     this.anchor = this.following ? null : { line: at.line, offset: top - startRow, total };
-    const key = `${this.following ? "end" : at.line}/${folds}/${this.layout.wrapCols}/${log.version}/${total}`;
-    // Following, the rows are drawn from the end up with the last at the bottom: a line that wraps onto
-    // more rows than counted cannot push the end out of view. Else from the line at the top down.
-    this.rows.classList.toggle("from-end", this.following);
-    this.rows.style.transform = this.following ? "" : `translateY(${Math.round(this.scroller.scrollTop - (top - startRow) * ROW_PX)}px)`;
+    // Following a log taller than the view, the rows are drawn from the end up with the last at the
+    // bottom: a line that wraps onto more rows than counted cannot push the end out of view. Else
+    // from the line at the top down (a short log starts at the top, whatever the count of its rows).
+    const fromEnd = this.following && heightPx > this.scroller.clientHeight;
+    const key = `${fromEnd ? "end" : at.line}/${folds}/${this.layout.wrapCols}/${log.version}/${total}`;
+    this.rows.classList.toggle("from-end", fromEnd);
+    this.rows.style.transform = fromEnd ? "" : `translateY(${Math.round(this.scroller.scrollTop - (top - startRow) * ROW_PX)}px)`;
     this.container.dataset.lines = String(log.lineCount);
     this.container.dataset.rows = String(Math.floor(viewRows));
     this.container.dataset.cols = String(this.layout.wrapCols ?? Math.floor(this.scroller.clientWidth / this.charWidth));
     if (key !== this.drawn) {
       this.drawn = key;
       const wanted = Math.ceil(viewRows) + OVERSCAN;
-      this.rows.innerHTML = this.following ? this.rowsHtml(this.firstOfLast(wanted), Infinity) : this.rowsHtml(at.line, wanted + at.row);
+      this.rows.innerHTML = fromEnd ? this.rowsHtml(this.firstOfLast(wanted), Infinity) : this.rowsHtml(at.line, wanted + at.row);
       this.drawSticky(at.line, at.row, top - topInt);
     }
     // The command marked by a jump (or Enter) while its header is on screen, else the one at the top.

@@ -165,6 +165,7 @@ describe("job log: epilogues, the agent's steps, skipped and stopped commands (c
       expect(await section.locator(".log-end").textContent()).toMatch(/^■ stopped by you · /);
       expect(await byTestId("job-command-stopped-by").isVisible()).toBe(true);
       expect(await page.locator('[data-testid="job-log-section"][data-state="failed"]').count()).toBe(0);
+      expect(await startsAtTop(), "the short log of a stopped job starts at the top").toBe(true);
     });
   });
 
@@ -229,6 +230,15 @@ async function drawnLines(): Promise<string[]> {
 
 const scroller = () => byTestId("job-log-scroll");
 
+/** The first drawn line is at the top of the log's view (one frame's reading, in the page). */
+async function startsAtTop(): Promise<boolean> {
+  return await page.evaluate(() => {
+    const view = document.querySelector('[data-testid="job-log-scroll"]')!.getBoundingClientRect();
+    const first = document.querySelector('[data-testid="job-log-rows"] .log-line')!.getBoundingClientRect();
+    return Math.abs(first.top - view.top) < 2;
+  });
+}
+
 /** Opens a job from the History view (running or finished), whatever job the Job view follows. */
 async function showJob(id: string): Promise<void> {
   await byTestId("nav-history").click();
@@ -275,6 +285,7 @@ describe("job log: sections that fold, a jump from the command list, timestamps,
         ]);
       expect((await sections()).at(-1)!.end).toMatch(/^● /); // its time so far
       expect(await drawnLines()).toContain("waiting-for-release");
+      expect(await startsAtTop(), "a short log starts at the top of the view while following").toBe(true);
       expect(await byTestId("job-follow").getAttribute("aria-pressed")).toBe("true");
       await screenshot(page, "84-job-log-running-1400");
       // Text selected in a running log holds still: following stops, and the running header's clock
